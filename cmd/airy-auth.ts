@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { checkCommand } from './check.js';
+import { UsageError } from './args.js';
+import { demoCommand } from './demo.js';
+import { serveCommand } from './serve.js';
+import { tokenCommand } from './token.js';
+
+const USAGE = `usage:
+  airy-auth serve --config FILE [--host H] [--port 8080] [--metrics-port 9090]
+  airy-auth check FILE
+  airy-auth token --config FILE --sub ID [--email E] [--name N] [--ttl 30d]
+  airy-auth demo            (serves examples/airy.yaml and prints curls to try)
+`;
+
+const out = (s: string) => void process.stdout.write(s);
+const err = (s: string) => void process.stderr.write(s);
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      await serveCommand(rest);
+      return undefined; // keeps running until a signal
+    case 'demo':
+      await demoCommand(rest, out);
+      return undefined;
+    case 'check':
+      return checkCommand(rest, out);
+    case 'token':
+      return tokenCommand(rest, out, err);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      err(`airy-auth: ${e.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      err(`airy-auth: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

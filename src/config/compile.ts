@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { secretDigest } from '../core/secret-digest.js';
+import { DEFAULT_SESSION_TTL_SECONDS } from '../session/claims.js';
+import { createSessionVerifier } from '../session/verifier.js';
+import { durationSetting } from './duration.js';
+import { compileEmails } from './emails.js';
+import { IssueList, hasErrors, type ConfigIssue } from './issues.js';
+import { decodeJwtSecret } from './jwt-secret.js';
+import type { SettingKey } from './keys.js';
+import { compileOidc, oidcRequested } from './oidc-settings.js';
+import { compileOrigins, normalizeOrigin } from './origins.js';
+import type { Policy } from './policy.js';
+import { compilePublicPaths } from './public-paths.js';
+import type { Settings } from './settings.js';
+import { listValue, stringValue } from './values.js';
+
+export interface CompileResult {
+  /** Present only when there is no error. */
+  readonly policy: Policy | undefined;
+  readonly issues: readonly ConfigIssue[];
+}
+
+/**
+ * Validates settings and compiles them into a Policy, collecting every issue instead of stopping
+ * at the first. Pure: no I/O, no clock, no environment.
+ */
+export function compilePolicy(settings: Settings, readIssues: readonly ConfigIssue[] = []): CompileResult {
+  const issues = new IssueList();
+  issues.items.push(...readIssues);
+  const path = (k: SettingKey) => settings.get(k)?.path ?? `security.${k}`;
+  const str = (k: SettingKey) => stringValue(settings.get(k), issues);
+
+  const systemTokenText = str('systemToken');
+  if (systemTokenText !== undefined && systemTokenText.length < 16) {
+    issues.warn(path('systemToken'), `is only ${systemTokenText.length} characters; anyone who guesses it has full API access`, {
+      fix: 'use a random value such as `openssl rand -hex 32`',
+    });
+  }
+  if (systemTokenText !== undefined && /\s/.test(systemTokenText)) {
+    issues.error(path('systemToken'), 'contains white space, which an Authorization header cannot carry intact');
+  }
+  const jwtSecretText = str('jwtSecret');
+  const sessionKey = jwtSecretText === undefined ? undefined : decodeJwtSecret(jwtSecretText, path('jwtSecret'), issues);
+
+  const origins = compileOrigins(listValue(settings.get('allowedOrigins'), issues), path('allowedOrigins'), issues);
+  const emailPatterns = listValue(settings.get('allowedEmailPatterns'), issues);
+  const emails = emailPatterns.length > 0 ? compileEmails(emailPatterns, path('allowedEmailPatterns'), issues) : undefined;
+  const publicPaths = compilePublicPaths(listValue(settings.get('publicPaths'), issues), path('publicPaths'), issues);
+
+  const oidc = oidcRequested(settings) ? compileOidc(settings, issues) : undefined;
+  if (oidcRequested(settings)) {
+    if (jwtSecretText === undefined) {
+      issues.error(path('jwtSecret'), 'is required when OIDC login is configured: it signs the session cookie', {
+        fix: 'set jwtSecret; generate one with `openssl rand -base64 48`',
+      });
+    }
+    if (emails === undefined) {
+      issues.error(path('allowedEmailPatterns'), 'is required with OIDC login, or anyone with an account at the provider gets in', {
+        fix: 'list who may log in, e.g. "*@example.com"; "*" allows every verified email',
+      });
+    }
+  }
+
+  const publicUrlText = str('publicUrl');
+  let publicUrl: string | undefined;
+  if (publicUrlText !== undefined) {
+    publicUrl = normalizeOrigin(publicUrlText.replace(/\/$/, ''));
+    if (publicUrl === undefined) issues.error(path('publicUrl'), `"${publicUrlText}" is not a scheme and host`, { allowed: 'https://auth.example.com (no path)' });
+  }
+  const sessionTtlSeconds = durationSetting(str('sessionTtl'), path('sessionTtl'), issues, {
+    min: 60,
+    max: 366 * 86400,
+    fallback: DEFAULT_SESSION_TTL_SECONDS,
+  });
+
+  const tokenAuth = systemTokenText !== undefined && jwtSecretText !== undefined;
+  const enabled = tokenAuth || oidc !== undefined;
+  let disabledBecause: string | undefined;
+  if (!enabled) {
+    disabledBecause =
+      systemTokenText !== undefined ? 'jwtSecret is not set (the seed requires both systemToken and jwtSecret)'
+      : jwtSecretText !== undefined ? 'systemToken is not set (the seed requires both systemToken and jwtSecret)'
+      : 'neither systemToken and jwtSecret nor an OIDC provider is configured';
+    issues.warn('security', `authentication is OFF: ${disabledBecause}; every request will be allowed`, {
+      fix: 'set both systemToken and jwtSecret (and optionally OIDC) to protect the API',
+    });
+  }
+
+  if (hasErrors(issues.items)) return { policy: undefined, issues: issues.items };
+  const policy: Policy = Object.freeze({
+    enabled,
+    disabledBecause,
+    systemToken: systemTokenText === undefined ? undefined : secretDigest(systemTokenText),
+    sessionKey,
+    sessions: sessionKey ? createSessionVerifier(sessionKey) : undefined,
+    origins,
+    emails,
+    publicPaths,
+    oidc,
+    publicUrl,
+    sessionTtlSeconds,
+    loginSuccessUrl: str('loginSuccessUrl') ?? '/',
+    logoutSuccessUrl: str('logoutSuccessUrl') ?? '/',
+    fingerprint: fingerprintOf(settings),
+  });
+  return { policy, issues: issues.items };
+}
+
+function fingerprintOf(settings: Settings): Map<SettingKey, string> {
+  const out = new Map<SettingKey, string>();
+  for (const [key, raw] of settings) {
+    if (raw.value === undefined || raw.value === null || raw.value === '') continue;
+    out.set(key, createHash('sha256').update(JSON.stringify(raw.value)).digest('base64url'));
+  }
+  return out;
+}
+
+/** Keys whose value differs between two policies: for the reload log line, never the values. */
+export function changedKeys(before: Policy | undefined, after: Policy): SettingKey[] {
+  const keys = new Set<SettingKey>([...(before?.fingerprint.keys() ?? []), ...after.fingerprint.keys()]);
+  return [...keys].filter((k) => before?.fingerprint.get(k) !== after.fingerprint.get(k)).sort();
+}

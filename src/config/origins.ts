@@ -1,0 +1,104 @@
+import type { IssueList } from './issues.js';
+
+/** The compiled `allowedOrigins`: answers whether a normalized origin may call cross-origin. */
+export interface OriginMatcher {
+  readonly any: boolean;
+  readonly patterns: readonly string[];
+  matches(origin: string): boolean;
+}
+
+const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443' };
+const LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/**
+ * Normalizes an origin (`scheme://host[:port]`): lower case, default port dropped. Undefined for
+ * anything else, including the `null` origin and origins with a path or credentials.
+ */
+export function normalizeOrigin(text: string): string | undefined {
+  const m = /^(https?):\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/.exec(text);
+  if (!m) return undefined;
+  const scheme = `${m[1]!.toLowerCase()}:`;
+  const host = m[2]!.toLowerCase();
+  const port = m[3] !== undefined ? String(Number(m[3])) : undefined;
+  if (port !== undefined && (Number(port) === 0 || Number(port) > 65535)) return undefined;
+  if (host.startsWith('.') || host.endsWith('.') || host.includes('..')) return undefined;
+  return port === undefined || port === DEFAULT_PORT[scheme] ? `${scheme}//${host}` : `${scheme}//${host}:${port}`;
+}
+
+export function compileOrigins(entries: readonly string[], path: string, issues: IssueList): OriginMatcher {
+  const exact = new Set<string>();
+  const wildcards: RegExp[] = [];
+  let any = false;
+  for (const entry of entries) {
+    if (entry === '*') {
+      any = true;
+      continue;
+    }
+    const compiled = compileOne(entry, path, issues);
+    if (compiled instanceof RegExp) wildcards.push(compiled);
+    else if (compiled !== undefined) exact.add(compiled);
+  }
+  if (any && entries.length > 1) issues.warn(path, '"*" allows every origin, so the other entries have no effect');
+  return {
+    any,
+    patterns: entries,
+    matches(origin: string): boolean {
+      if (any) return true;
+      if (exact.has(origin)) return true;
+      for (const re of wildcards) if (re.test(origin)) return true;
+      return false;
+    },
+  };
+}
+
+function compileOne(entry: string, path: string, issues: IssueList): string | RegExp | undefined {
+  const allowed = 'https://host, http://host:port, or https://*.example.com (a "*" label stands for one label or more), or "*" alone';
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(entry);
+  if (!m) {
+    issues.error(path, `"${entry}" is not an origin: it has no scheme`, { allowed, fix: `write "https://${entry.replace(/\/+$/, '')}"` });
+    return undefined;
+  }
+  const scheme = m[1]!.toLowerCase();
+  const authority = m[2]!.toLowerCase();
+  const rest = m[3]!;
+  if (scheme !== 'http' && scheme !== 'https') {
+    issues.error(path, `"${entry}" has scheme "${scheme}"; browsers send only http and https origins`, { allowed });
+    return undefined;
+  }
+  if (rest !== '') {
+    issues.error(path, `"${entry}" has a path, query or trailing slash; an origin never has one`, {
+      allowed,
+      fix: `write "${scheme}://${authority}"`,
+    });
+    return undefined;
+  }
+  const hm = /^([^:@]+)(?::(\d{1,5}))?$/.exec(authority);
+  if (!hm) {
+    issues.error(path, `"${entry}" has a malformed host or port`, { allowed });
+    return undefined;
+  }
+  const labels = hm[1]!.split('.');
+  const badLabel = labels.find((l) => l !== '*' && !LABEL.test(l));
+  if (badLabel !== undefined) {
+    issues.error(path, `"${entry}": "${badLabel}" is not a valid host label${badLabel.includes('*') ? ' ("*" must be a whole label)' : ''}`, { allowed });
+    return undefined;
+  }
+  if (labels.length < 2 && labels[0] === '*') {
+    issues.error(path, `"${entry}" would match every host`, { allowed, fix: 'use "*" alone to allow any origin, or name the domain' });
+    return undefined;
+  }
+  if (labels.at(-1) === '*') {
+    issues.error(path, `"${entry}": the last label cannot be "*" (it would match any top-level domain)`, { allowed });
+    return undefined;
+  }
+  const port = hm[2];
+  const plain = normalizeOrigin(`${scheme}://${labels.join('.').replace(/\*/g, 'x')}${port ? `:${port}` : ''}`);
+  if (plain === undefined) {
+    issues.error(path, `"${entry}" has an invalid port`, { allowed });
+    return undefined;
+  }
+  if (!labels.includes('*')) return plain;
+  const portPart = port && port !== DEFAULT_PORT[`${scheme}:`] ? `:${Number(port)}` : '';
+  const host = labels.map((l) => (l === '*' ? '[a-z0-9-]+(?:\\.[a-z0-9-]+)*' : l.replace(/[.-]/g, '\\$&'))).join('\\.');
+  return new RegExp(`^${scheme}://${host}${portPart}$`);
+}

@@ -1,0 +1,33 @@
+import type { KeyObject } from 'node:crypto';
+import type { SessionVerifier } from '../session/verifier.js';
+import type { SecretDigest } from '../core/secret-digest.js';
+import type { EmailMatcher } from './emails.js';
+import type { OidcSettings } from './oidc-settings.js';
+import type { OriginMatcher } from './origins.js';
+import type { PathMatcher } from './public-paths.js';
+import type { SettingKey } from './keys.js';
+
+/**
+ * A validated, compiled configuration. Built once per config version by `compilePolicy` (no I/O),
+ * then only read. Swapping in a new Policy is the whole of a reload.
+ */
+export interface Policy {
+  /** Off only by the seed's rule: neither (systemToken and jwtSecret) nor OIDC is configured. */
+  readonly enabled: boolean;
+  /** Why auth is off, in words for the loud warning; undefined when on. */
+  readonly disabledBecause: string | undefined;
+  readonly systemToken: SecretDigest | undefined;
+  readonly sessionKey: KeyObject | undefined;
+  readonly sessions: SessionVerifier | undefined;
+  readonly origins: OriginMatcher;
+  readonly emails: EmailMatcher | undefined;
+  readonly publicPaths: PathMatcher;
+  readonly oidc: OidcSettings | undefined;
+  /** `scheme://host` that pins login redirects, when configured. */
+  readonly publicUrl: string | undefined;
+  readonly sessionTtlSeconds: number;
+  readonly loginSuccessUrl: string;
+  readonly logoutSuccessUrl: string;
+  /** A hash per set key, to name changed keys on reload without ever logging a value. */
+  readonly fingerprint: ReadonlyMap<SettingKey, string>;
+}

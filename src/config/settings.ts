@@ -1,0 +1,45 @@
+import { IssueList } from './issues.js';
+import { ALL_KEYS, isOidcKey, isSecurityKey, suggestKey, type SettingKey } from './keys.js';
+
+/** A value as written by the user, with the place it was written (for messages). */
+export interface RawValue {
+  readonly value: unknown;
+  readonly path: string;
+}
+
+/** The security settings of one source, before validation. Keys are canonical (OIDC keys flattened). */
+export type Settings = ReadonlyMap<SettingKey, RawValue>;
+
+/**
+ * Adds one key to `into`, reporting unknown keys (with a suggestion) and the same key given twice.
+ * Shared by the airy.yaml reader and the flat ConfigMap reader so both speak the same language.
+ */
+export function putSetting(
+  into: Map<SettingKey, RawValue>,
+  key: string,
+  value: unknown,
+  path: string,
+  issues: IssueList,
+  candidates: readonly string[] = ALL_KEYS,
+): void {
+  if (!isSecurityKey(key) && !isOidcKey(key)) {
+    const guess = suggestKey(key, candidates);
+    issues.error(path, `unknown key "${key}"`, {
+      fix: guess ? `did you mean "${guess}"?` : `remove it; known keys: ${candidates.join(', ')}`,
+    });
+    return;
+  }
+  const earlier = into.get(key);
+  if (earlier) {
+    issues.error(path, `"${key}" is also set at ${earlier.path}`, { fix: 'keep exactly one of the two' });
+    return;
+  }
+  into.set(key, { value, path });
+}
+
+/** Overlay wins key by key (a Secret over a ConfigMap). */
+export function overlaySettings(base: Settings, overlay: Settings): Settings {
+  const merged = new Map(base);
+  for (const [key, value] of overlay) merged.set(key, value);
+  return merged;
+}

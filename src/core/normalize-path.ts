@@ -1,0 +1,25 @@
+/**
+ * The path as an upstream would resolve it: percent-decoded once, `.` and `..` segments resolved,
+ * repeated slashes collapsed. Undefined when the path cannot be decoded safely (bad escapes,
+ * non-UTF-8, control characters, backslashes, or an escape left over after decoding, which a
+ * second decoding upstream could turn into a separator). Such paths are never public.
+ */
+export function normalizePath(rawPath: string): string | undefined {
+  if (!rawPath.startsWith('/')) return undefined;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    return undefined;
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f\\]/.test(decoded) || /%[0-9a-fA-F]{2}/.test(decoded)) return undefined;
+  const out: string[] = [];
+  for (const segment of decoded.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') out.pop();
+    else out.push(segment);
+  }
+  const trailing = decoded.endsWith('/') && out.length > 0 ? '/' : '';
+  return `/${out.join('/')}${trailing}`;
+}

@@ -1,0 +1,57 @@
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+
+/**
+ * Every metric airy-auth exports, registered on the registry the caller passes in (never the
+ * global one), so tests and several servers in one process do not collide.
+ */
+export function createMetrics(registry: Registry) {
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const metrics = {
+    registry,
+    decisions: new Counter({
+      name: 'airy_auth_decisions_total',
+      help: 'Auth decisions by HTTP status and reason.',
+      labelNames: ['status', 'reason'] as const,
+      registers,
+    }),
+    decisionDuration: new Histogram({
+      name: 'airy_auth_decision_duration_seconds',
+      help: 'Time from request to decision, in seconds.',
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.2],
+      registers,
+    }),
+    enabled: new Gauge({ name: 'airy_auth_enabled', help: '1 when authentication is on, 0 when the config turns it off.', registers }),
+    configGeneration: new Gauge({ name: 'airy_auth_config_generation', help: 'Number of configs applied since start.', registers }),
+    configReloads: new Counter({
+      name: 'airy_auth_config_reloads_total',
+      help: 'Config loads by result (applied, invalid, unchanged, deleted).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    logins: new Counter({
+      name: 'airy_auth_logins_total',
+      help: 'Login attempts by provider and result.',
+      labelNames: ['provider', 'result'] as const,
+      registers,
+    }),
+    idpDuration: new Histogram({
+      name: 'airy_auth_idp_request_duration_seconds',
+      help: 'Time of requests to the identity provider, in seconds.',
+      labelNames: ['provider', 'endpoint'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    watchRestarts: new Counter({
+      name: 'airy_auth_watch_restarts_total',
+      help: 'Restarts of the Kubernetes watch, by reason.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    sourceUp: new Gauge({ name: 'airy_auth_config_source_up', help: '1 while the config source (file or apiserver) is reachable.', registers }),
+  };
+  for (const result of ['applied', 'invalid', 'unchanged', 'deleted']) metrics.configReloads.inc({ result }, 0);
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,55 @@
+/**
+ * Provider presets, as Airy Core (Spring Security's CommonOAuth2Provider) had them. Explicit URI
+ * keys in the config override these, which is how GitHub Enterprise is configured.
+ */
+export type Protocol = 'oidc' | 'oauth2';
+export type ClientAuth = 'basic' | 'post' | 'none';
+export type UserInfoAuth = 'header' | 'form' | 'query';
+
+export interface Preset {
+  readonly protocol: Protocol;
+  readonly scopes: readonly string[];
+  readonly userNameAttribute: string;
+  readonly clientAuth: ClientAuth;
+  readonly authorizationUri?: string;
+  readonly tokenUri?: string;
+  readonly userInfoUri?: string;
+  readonly issuerUri?: string;
+  /** The issuer differs per tenant, so the config must give it. */
+  readonly issuerRequired?: boolean;
+}
+
+export const PRESETS: Readonly<Record<string, Preset>> = {
+  github: {
+    protocol: 'oauth2',
+    scopes: ['read:user', 'user:email'],
+    userNameAttribute: 'id',
+    clientAuth: 'basic',
+    authorizationUri: 'https://github.com/login/oauth/authorize',
+    tokenUri: 'https://github.com/login/oauth/access_token',
+    userInfoUri: 'https://api.github.com/user',
+  },
+  google: {
+    protocol: 'oidc',
+    scopes: ['openid', 'profile', 'email'],
+    userNameAttribute: 'sub',
+    clientAuth: 'basic',
+    issuerUri: 'https://accounts.google.com',
+  },
+  facebook: {
+    protocol: 'oauth2',
+    scopes: ['public_profile', 'email'],
+    userNameAttribute: 'id',
+    clientAuth: 'post',
+    authorizationUri: 'https://www.facebook.com/v2.8/dialog/oauth',
+    tokenUri: 'https://graph.facebook.com/v2.8/oauth/access_token',
+    userInfoUri: 'https://graph.facebook.com/me?fields=id,name,email',
+  },
+  okta: {
+    protocol: 'oidc',
+    scopes: ['openid', 'profile', 'email'],
+    userNameAttribute: 'sub',
+    clientAuth: 'basic',
+    issuerRequired: true,
+  },
+};

@@ -1,0 +1,21 @@
+/** The Airy session cookie's name, as Airy Core set it. */
+export const SESSION_COOKIE = 'airy_auth_token';
+
+/** Seconds of clock skew tolerated on `exp` and `nbf`. */
+export const CLOCK_LEEWAY_SECONDS = 30;
+
+/** Airy Core's default session lifetime. */
+export const DEFAULT_SESSION_TTL_SECONDS = 30 * 86400;
+
+/** What a verified session JWT tells the decision. */
+export interface Session {
+  readonly sub: string;
+  readonly email: string | undefined;
+  readonly exp: number;
+  readonly nbf: number | undefined;
+}
+
+/** Why a token was refused: codes for untrusted input, never thrown. */
+export type TokenProblem = 'malformed' | 'alg_not_allowed' | 'bad_signature' | 'expired' | 'not_yet_valid' | 'bad_claims';
+
+export type VerifyResult = { readonly ok: true; readonly session: Session } | { readonly ok: false; readonly problem: TokenProblem };

@@ -1,0 +1,30 @@
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { SignJWT } from 'jose';
+
+export interface SessionSubject {
+  /** Stable user id: the provider's `userNameAttributeName` value, or a service account name. */
+  readonly sub: string;
+  readonly email?: string | undefined;
+  readonly name?: string | undefined;
+  readonly avatarUrl?: string | undefined;
+}
+
+/**
+ * Mints an Airy session JWT: HS256, `jti`, `sub`, `iat`, `exp`, `principal` as a JSON string of
+ * `{id, name, avatarUrl}` (Airy Core's shape, so Airy Core reads it), and `email` when known.
+ */
+export async function mintSession(key: KeyObject, subject: SessionSubject, ttlSeconds: number, nowMs: number): Promise<string> {
+  if (!subject.sub) throw new TypeError('mintSession: sub must be a non-empty string');
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new TypeError('mintSession: ttlSeconds must be a positive integer');
+  const iat = Math.floor(nowMs / 1000);
+  const principal = JSON.stringify({ id: subject.sub, name: subject.name ?? subject.sub, avatarUrl: subject.avatarUrl ?? null });
+  const claims: Record<string, unknown> = { principal };
+  if (subject.email !== undefined) claims.email = subject.email;
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setJti(randomUUID())
+    .setSubject(subject.sub)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ttlSeconds)
+    .sign(key);
+}

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+
+export interface FileSourceEvents {
+  /** The file's content changed (or was read for the first time). */
+  onText(text: string): void;
+  /** The file disappeared after having been read. */
+  onMissing(): void;
+  /** The file could not be read for another reason (permissions, a directory, ...). */
+  onError(code: string): void;
+}
+
+export interface FileSource {
+  /** Reads now; resolves after the callbacks for this read have run. */
+  check(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Watches a config file, including a mounted ConfigMap volume, where kubelet swaps a `..data`
+ * symlink in the file's directory instead of writing the file: so the directory is watched, and
+ * the file is re-read by its path, following links. A slow poll backs up fs.watch, which can miss
+ * events on some filesystems. Unchanged content (by hash) is not reported again.
+ */
+export function watchFile(path: string, events: FileSourceEvents, pollMs = 2000): FileSource {
+  let lastHash: string | undefined;
+  let lastState: 'text' | 'missing' | 'error' | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+
+  async function readOnce(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      if (code === 'ENOENT') {
+        if (lastState !== 'missing') {
+          lastState = 'missing';
+          lastHash = undefined;
+          events.onMissing();
+        }
+      } else if (lastState !== 'error') {
+        lastState = 'error';
+        lastHash = undefined;
+        events.onError(code);
+      }
+      return;
+    }
+    const hash = createHash('sha256').update(text).digest('hex');
+    if (hash === lastHash) return;
+    lastHash = hash;
+    lastState = 'text';
+    events.onText(text);
+  }
+
+  // Serialize reads: an event during a read schedules exactly one more read.
+  function check(): Promise<void> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await readOnce();
+      } while (again);
+      running = undefined;
+    })();
+    return running;
+  }
+
+  let watcher: FSWatcher | undefined;
+  const name = basename(path);
+  try {
+    watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
+      if (changed === null || changed === name || changed.startsWith('..')) void check();
+    });
+    watcher.on('error', () => watcher?.close());
+  } catch {
+    watcher = undefined; // the directory may not exist yet; the poll still notices the file
+  }
+  const timer = setInterval(() => void check(), pollMs);
+  timer.unref();
+  return {
+    check,
+    close() {
+      clearInterval(timer);
+      watcher?.close();
+    },
+  };
+}

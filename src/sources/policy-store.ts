@@ -1,0 +1,75 @@
+import { changedKeys, type CompileResult } from '../config/compile.js';
+import { formatIssue, type ConfigIssue } from '../config/issues.js';
+import type { Policy } from '../config/policy.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+
+export type ApplyOutcome = 'applied' | 'invalid' | 'unchanged';
+
+/**
+ * Holds the last good policy. A compile result with errors never replaces it; a request reads
+ * `current` once and keeps that object, so a reload never changes a decision half-way.
+ */
+export class PolicyStore {
+  #current: Policy | undefined;
+  #generation = 0;
+  #lastIssues: readonly ConfigIssue[] = [];
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    metrics.enabled.set(0);
+    metrics.configGeneration.set(0);
+  }
+
+  get current(): Policy | undefined {
+    return this.#current;
+  }
+  get generation(): number {
+    return this.#generation;
+  }
+  get lastIssues(): readonly ConfigIssue[] {
+    return this.#lastIssues;
+  }
+
+  apply(result: CompileResult, source: string): ApplyOutcome {
+    this.#lastIssues = result.issues;
+    if (!result.policy) {
+      this.metrics.configReloads.inc({ result: 'invalid' });
+      this.logger.log('error', this.#current ? 'config rejected; keeping the last good config' : 'config rejected; no valid config yet, answering 503', {
+        source,
+        errors: result.issues.filter((i) => i.severity === 'error').map(formatIssue),
+      });
+      return 'invalid';
+    }
+    const next = result.policy;
+    const changed = changedKeys(this.#current, next);
+    if (this.#current && changed.length === 0) {
+      this.metrics.configReloads.inc({ result: 'unchanged' });
+      this.#warnIfOff(source);
+      return 'unchanged';
+    }
+    this.#current = next;
+    this.#generation += 1;
+    this.metrics.configReloads.inc({ result: 'applied' });
+    this.metrics.configGeneration.set(this.#generation);
+    this.metrics.enabled.set(next.enabled ? 1 : 0);
+    const warnings = result.issues.filter((i) => i.severity === 'warning').map(formatIssue);
+    this.logger.log('info', 'config applied', { source, generation: this.#generation, changedKeys: changed, warnings });
+    this.#warnIfOff(source);
+    return 'applied';
+  }
+
+  #warnIfOff(source: string): void {
+    if (this.#current && !this.#current.enabled) {
+      this.logger.log('warn', `!!! AUTHENTICATION IS OFF: ${this.#current.disabledBecause}. EVERY REQUEST IS ALLOWED. !!!`, { source });
+    }
+  }
+
+  /** The source's object is gone: keep deciding on the last good policy, and say so. */
+  sourceDeleted(source: string): void {
+    this.metrics.configReloads.inc({ result: 'deleted' });
+    this.logger.log('warn', this.#current ? 'config source deleted; keeping the last good config' : 'config source deleted; no valid config yet', { source });
+  }
+}
