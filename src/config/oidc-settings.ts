@@ -41,14 +41,14 @@ export function oidcRequested(settings: Settings): boolean {
 }
 
 function pathOf(settings: Settings, key: OidcKey): string {
-  return settings.get(key)?.path ?? `security.oidc.${key}`;
+  return settings.get(key)?.path ?? `security.${key}`;
 }
 
 export function compileOidc(settings: Settings, issues: IssueList): OidcSettings | undefined {
   const str = (k: OidcKey) => stringValue(settings.get(k), issues);
   const provider = str('provider');
   if (provider === undefined) {
-    issues.error(pathOf(settings, 'provider'), 'is required when other OIDC keys are set', {
+    if (isBlank(settings, 'provider')) issues.error(pathOf(settings, 'provider'), 'is required when other OIDC keys are set', {
       allowed: `${Object.keys(PRESETS).join(', ')}, or a name of your own for any OpenID Connect provider`,
     });
     return undefined;
@@ -63,12 +63,12 @@ export function compileOidc(settings: Settings, issues: IssueList): OidcSettings
   const protocol: Protocol = preset?.protocol ?? 'oidc';
 
   const clientId = str('clientId');
-  if (clientId === undefined) issues.error(pathOf(settings, 'clientId'), 'is required for a login', { fix: "copy the client id from your provider's app settings" });
+  if (clientId === undefined && isBlank(settings, 'clientId')) issues.error(pathOf(settings, 'clientId'), 'is required for a login', { fix: "copy the client id from your provider's app settings" });
 
   const clientAuth = enumSetting(settings, 'clientAuthenticationMethod', CLIENT_AUTH_ALIASES, preset?.clientAuth ?? 'basic', issues);
   const userInfoAuth = enumSetting(settings, 'userInfoAuthenticationMethod', { header: 'header', form: 'form', query: 'query' }, 'header', issues);
   const clientSecret = str('clientSecret');
-  if (clientSecret === undefined && clientAuth !== 'none') {
+  if (clientSecret === undefined && isBlank(settings, 'clientSecret') && clientAuth !== 'none') {
     issues.error(pathOf(settings, 'clientSecret'), `is required with clientAuthenticationMethod "${clientAuth}"`, {
       fix: 'set the client secret, or clientAuthenticationMethod: "none" for a public client (PKCE only)',
     });
@@ -140,6 +140,12 @@ export function compileOidc(settings: Settings, issues: IssueList): OidcSettings
     issuerUri,
     jwkSetUri,
   };
+}
+
+/** Unset or empty, as opposed to set to something of the wrong type (which is reported on its own). */
+function isBlank(settings: Settings, key: OidcKey): boolean {
+  const v = settings.get(key)?.value;
+  return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 }
 
 function enumSetting<T extends string>(settings: Settings, key: OidcKey, values: Record<string, T>, fallback: T, issues: IssueList): T {

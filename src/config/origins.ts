@@ -83,12 +83,8 @@ function compileOne(entry: string, path: string, issues: IssueList): string | Re
     issues.error(path, `"${entry}": "${badLabel}" is not a valid host label${badLabel.includes('*') ? ' ("*" must be a whole label)' : ''}`, { allowed });
     return undefined;
   }
-  if (labels.length < 2 && labels[0] === '*') {
-    issues.error(path, `"${entry}" would match every host`, { allowed, fix: 'use "*" alone to allow any origin, or name the domain' });
-    return undefined;
-  }
-  if (labels.at(-1) === '*') {
-    issues.error(path, `"${entry}": the last label cannot be "*" (it would match any top-level domain)`, { allowed });
+  if (labels.includes('*') && labels.length - labels.lastIndexOf('*') - 1 < 2) {
+    issues.error(path, `"${entry}": at least two fixed labels must follow the last "*" (otherwise it matches whole top-level domains)`, { allowed });
     return undefined;
   }
   const port = hm[2];

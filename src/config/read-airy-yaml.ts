@@ -25,7 +25,8 @@ export function readAiryYaml(text: string, source = 'airy.yaml'): ReadResult {
     // CORE_SCHEMA: no timestamps or other surprises; a secret that looks like a date stays a string.
     doc = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: source });
   } catch (err) {
-    const reason = err instanceof yaml.YAMLException ? err.message : String(err);
+    // Only the reason and position: js-yaml's message quotes the surrounding lines, which may hold a secret.
+    const reason = err instanceof yaml.YAMLException ? `${err.reason} at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : 'unreadable';
     issues.error(source, `is not valid YAML: ${reason}`);
     return { settings, issues: issues.items };
   }

@@ -1,47 +1,55 @@
 import type { Policy } from '../config/policy.js';
 import { normalizeOrigin } from '../config/origins.js';
+import type { Session, TokenProblem, VerifyResult } from '../session/claims.js';
 import { SYSTEM_TOKEN_USER, type Decision } from './decision.js';
 import type { Facts } from './facts.js';
+import { andThen, type MaybePromise } from './maybe-async.js';
 import { normalizePath } from './normalize-path.js';
 import { secretEquals } from './secret-digest.js';
-import type { Session } from '../session/claims.js';
 
 const BEARER = /^bearer[ \t]+/i;
 
 /**
  * The one authorization decision, shared by every gateway adapter. Pure: the policy and the
- * clock are passed in, and it reads nothing else. Async only because HMAC verification is.
+ * clock are passed in, and it reads nothing else. It answers synchronously unless a token must
+ * be verified for the first time (HMAC through WebCrypto is asynchronous).
  */
-export async function decide(facts: Facts, policy: Policy | undefined, nowMs: number): Promise<Decision> {
+export function decide(facts: Facts, policy: Policy | undefined, nowMs: number): MaybePromise<Decision> {
   if (policy === undefined) return { status: 503, reason: 'no_config' };
   if (!policy.enabled) return { status: 200, reason: 'auth_disabled' };
 
   if (facts.origin !== undefined && !originAllowed(facts, policy)) return { status: 403, reason: 'origin_not_allowed' };
 
-  const path = normalizePath(facts.path);
-  if (path !== undefined && policy.publicPaths.matches(path)) return { status: 200, reason: 'public_path' };
+  if (policy.publicPaths.patterns.length > 0) {
+    const path = normalizePath(facts.path);
+    if (path !== undefined && policy.publicPaths.matches(path)) return { status: 200, reason: 'public_path' };
+  }
 
   if (facts.authorization !== undefined) {
     const presented = facts.authorization.replace(BEARER, '').trim();
     if (presented !== '' && policy.systemToken && secretEquals(presented, policy.systemToken)) {
       return { status: 200, reason: 'system_token', user: SYSTEM_TOKEN_USER };
     }
-    const result = policy.sessions ? await policy.sessions.verify(presented, nowMs) : undefined;
-    if (!result?.ok) return { status: 401, reason: 'invalid_token', tokenProblem: result?.problem ?? 'malformed' };
-    return allowSession(result.session, 'session_token', policy);
+    return andThen(verify(policy, presented, nowMs), (result): Decision =>
+      result.ok ? allowSession(result.session, 'session_token', policy) : { status: 401, reason: 'invalid_token', tokenProblem: result.problem },
+    );
   }
 
-  if (facts.sessionCookies.length > 0) {
-    let firstProblem: Extract<Decision, { status: 401 }>['tokenProblem'];
-    for (const cookie of facts.sessionCookies) {
-      const result = policy.sessions ? await policy.sessions.verify(cookie, nowMs) : undefined;
-      if (result?.ok) return allowSession(result.session, 'session_cookie', policy);
-      firstProblem ??= result?.problem ?? 'malformed';
-    }
-    return { status: 401, reason: 'invalid_cookie', tokenProblem: firstProblem };
-  }
+  if (facts.sessionCookies.length > 0) return firstValidCookie(facts.sessionCookies, 0, undefined, policy, nowMs);
 
   return { status: 401, reason: 'no_credentials' };
+}
+
+function verify(policy: Policy, token: string, nowMs: number): MaybePromise<VerifyResult> {
+  return policy.sessions ? policy.sessions.verify(token, nowMs) : { ok: false, problem: 'malformed' };
+}
+
+/** Browsers send every cookie of the name whose path matches; the first one that verifies wins. */
+function firstValidCookie(cookies: readonly string[], i: number, firstProblem: TokenProblem | undefined, policy: Policy, nowMs: number): MaybePromise<Decision> {
+  if (i >= cookies.length) return { status: 401, reason: 'invalid_cookie', tokenProblem: firstProblem ?? 'malformed' };
+  return andThen(verify(policy, cookies[i]!, nowMs), (result) =>
+    result.ok ? allowSession(result.session, 'session_cookie', policy) : firstValidCookie(cookies, i + 1, firstProblem ?? result.problem, policy, nowMs),
+  );
 }
 
 function originAllowed(facts: Facts, policy: Policy): boolean {

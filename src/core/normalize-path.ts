@@ -6,6 +6,8 @@
  */
 export function normalizePath(rawPath: string): string | undefined {
   if (!rawPath.startsWith('/')) return undefined;
+  // Fast path: nothing to decode or resolve.
+  if (!/[%\\\x00-\x1f\x7f]|\/\.|\/\//.test(rawPath)) return rawPath;
   let decoded: string;
   try {
     decoded = decodeURIComponent(rawPath);

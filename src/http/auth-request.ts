@@ -2,20 +2,25 @@ import type { IncomingMessage } from 'node:http';
 import type { Facts } from '../core/facts.js';
 import { SESSION_COOKIE } from '../session/claims.js';
 import { cookieValues } from '../session/cookies.js';
-import { REPEATED, isPrintableAscii, singleHeader, splitAbsoluteUrl, validHost, validMethod } from './request-headers.js';
+import { REPEATED, RequestHeaders, isPrintableAscii, splitAbsoluteUrl, validHost, validMethod } from './request-headers.js';
 
 export type FactsResult = { ok: true; facts: Facts } | { ok: false; why: string };
+type Credentials = Pick<Facts, 'authorization' | 'origin' | 'sessionCookies'>;
 
-/** Credential headers every adapter reads the same way. */
-export function credentialFacts(req: IncomingMessage): { ok: true; authorization: string | undefined; origin: string | undefined; cookies: string[] } | { ok: false; why: string } {
-  const authorization = singleHeader(req, 'authorization');
-  const origin = singleHeader(req, 'origin');
+/** Headers every adapter reads the same way: the credentials. */
+export const CREDENTIAL_HEADERS = ['authorization', 'origin', 'cookie'] as const;
+
+/** The credential facts, or why the request is malformed. */
+export function credentialFacts(headers: RequestHeaders): { ok: true; creds: Credentials } | { ok: false; why: string } {
+  const authorization = headers.single('authorization');
+  const origin = headers.single('origin');
   if (authorization === REPEATED) return { ok: false, why: 'repeated Authorization header' };
   if (origin === REPEATED) return { ok: false, why: 'repeated Origin header' };
   if (authorization !== undefined && !isPrintableAscii(authorization)) return { ok: false, why: 'Authorization is not printable ASCII' };
-  const cookies = cookieValues(req.headers.cookie, SESSION_COOKIE);
-  return { ok: true, authorization, origin, cookies };
+  return { ok: true, creds: { authorization, origin, sessionCookies: cookieValues(headers.cookie(), SESSION_COOKIE) } };
 }
+
+const AUTH_REQUEST_HEADERS = new Set<string>([...CREDENTIAL_HEADERS, 'x-original-url', 'x-original-method', 'host']);
 
 /**
  * ingress-nginx `auth-url` (and any nginx auth_request): the original request arrives as
@@ -23,10 +28,11 @@ export function credentialFacts(req: IncomingMessage): { ok: true; authorization
  * the original. X-Forwarded-Host/-Uri are client-settable through ingress-nginx and never read here.
  */
 export function authRequestFacts(req: IncomingMessage): FactsResult {
-  const creds = credentialFacts(req);
-  if (!creds.ok) return creds;
-  const originalUrl = singleHeader(req, 'x-original-url');
-  const originalMethod = singleHeader(req, 'x-original-method');
+  const headers = new RequestHeaders(req, AUTH_REQUEST_HEADERS);
+  const c = credentialFacts(headers);
+  if (!c.ok) return c;
+  const originalUrl = headers.single('x-original-url');
+  const originalMethod = headers.single('x-original-method');
   if (originalUrl === REPEATED || originalMethod === REPEATED) return { ok: false, why: 'repeated X-Original-* header' };
   const method = validMethod(originalMethod ?? req.method ?? '');
   if (method === undefined) return { ok: false, why: 'bad method' };
@@ -38,16 +44,12 @@ export function authRequestFacts(req: IncomingMessage): FactsResult {
     if (url === undefined) return { ok: false, why: 'X-Original-URL is not an absolute http(s) URL' };
     ({ scheme, host, path } = url);
   } else {
-    const hostHeader = singleHeader(req, 'host');
+    const hostHeader = headers.single('host');
     if (hostHeader === REPEATED) return { ok: false, why: 'repeated Host header' };
     host = validHost(hostHeader ?? '');
-    const target = req.url ?? '/';
-    path = target.split('?', 1)[0]!;
+    path = (req.url ?? '/').split('?', 1)[0]!;
     if (!path.startsWith('/') || !isPrintableAscii(path)) return { ok: false, why: 'bad request target' };
   }
   if (host === undefined) return { ok: false, why: 'missing or malformed Host' };
-  return {
-    ok: true,
-    facts: { method, scheme, host, path, origin: creds.origin, authorization: creds.authorization, sessionCookies: creds.cookies },
-  };
+  return { ok: true, facts: { method, scheme, host, path, ...c.creds } };
 }

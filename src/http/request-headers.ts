@@ -3,11 +3,36 @@ import type { IncomingMessage } from 'node:http';
 /** A header sent more than once where one value is expected: the request is ambiguous, so it is refused. */
 export const REPEATED = Symbol('repeated header');
 
-/** The one value of a header; REPEATED when it was sent more than once. */
-export function singleHeader(req: IncomingMessage, name: string): string | undefined | typeof REPEATED {
-  const values = req.headersDistinct[name];
-  if (values === undefined) return undefined;
-  return values.length === 1 ? values[0] : REPEATED;
+/**
+ * The few headers an adapter reads, in one pass over the raw headers. Node would otherwise build
+ * `req.headers` (which silently keeps only the first Authorization) and `req.headersDistinct`;
+ * this keeps every value, so a repeated header can be refused, and is cheaper on the hot path.
+ */
+export class RequestHeaders {
+  readonly #values = new Map<string, string[]>();
+
+  constructor(req: IncomingMessage, wanted: ReadonlySet<string>) {
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (!wanted.has(name)) continue;
+      const list = this.#values.get(name);
+      if (list) list.push(raw[i + 1]!);
+      else this.#values.set(name, [raw[i + 1]!]);
+    }
+  }
+
+  /** The one value of a header; REPEATED when it was sent more than once. */
+  single(name: string): string | undefined | typeof REPEATED {
+    const values = this.#values.get(name);
+    if (values === undefined) return undefined;
+    return values.length === 1 ? values[0] : REPEATED;
+  }
+
+  /** Every value joined as HTTP/2 and proxies split Cookie headers: with "; ". */
+  cookie(): string | undefined {
+    return this.#values.get('cookie')?.join('; ');
+  }
 }
 
 /** Visible ASCII and spaces only; everything else in a credential or URL header is malformed. */
@@ -17,7 +42,7 @@ export function isPrintableAscii(value: string): boolean {
 
 /** Splits `scheme://authority/path?query` without normalizing the path the way WHATWG URL does. */
 export function splitAbsoluteUrl(text: string): { scheme: 'http' | 'https'; host: string; path: string; query: string } | undefined {
-  const m = /^(https?):\/\/([^/?#@\\]*)([^?#]*)(\?[^#]*)?/i.exec(text);
+  const m = /^(https?):\/\/([^/?#@\\]*)((?:\/[^?#]*)?)(\?[^#]*)?(#.*)?$/i.exec(text);
   if (!m) return undefined;
   const host = validHost(m[2]!);
   if (host === undefined) return undefined;

@@ -47,13 +47,17 @@ export function createAuthServer(deps: ServerDeps, routes: Routes = { exact: cor
       plain(res, 404, 'not found\n');
       return;
     }
-    Promise.resolve()
-      .then(() => handler(req, res, deps))
-      .catch((err: unknown) => {
-        deps.logger.log('error', 'request handler failed', { path: (req.url ?? '').split('?', 1)[0], error: err instanceof Error ? err.message : String(err) });
-        if (!res.headersSent) plain(res, 500, 'internal error\n');
-        else res.destroy();
-      });
+    const failed = (err: unknown) => {
+      deps.logger.log('error', 'request handler failed', { path: (req.url ?? '').split('?', 1)[0], error: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent) plain(res, 500, 'internal error\n');
+      else res.destroy();
+    };
+    try {
+      const pending = handler(req, res, deps);
+      if (pending) pending.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   });
   // Longer than nginx's default upstream keepalive_timeout (60 s), so nginx closes first and never
   // sends on a connection Node is closing.

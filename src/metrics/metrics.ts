@@ -6,6 +6,11 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 
  */
 export function createMetrics(registry: Registry) {
   collectDefaultMetrics({ register: registry });
+  // These three are gauges named like counters, which `promtool check metrics` rejects; the
+  // per-type gauges nodejs_active_{handles,requests,resources} carry the same numbers.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name);
+  }
   const registers = [registry];
   const metrics = {
     registry,
@@ -51,7 +56,18 @@ export function createMetrics(registry: Registry) {
     sourceUp: new Gauge({ name: 'airy_auth_config_source_up', help: '1 while the config source (file or apiserver) is reachable.', registers }),
   };
   for (const result of ['applied', 'invalid', 'unchanged', 'deleted']) metrics.configReloads.inc({ result }, 0);
-  return metrics;
+  // Label lookups hash their label object on every call; the decision path keeps the children.
+  const decisionChildren = new Map<string, { inc(): void }>();
+  const countDecision = (status: number, reason: string): void => {
+    const key = `${status} ${reason}`;
+    let child = decisionChildren.get(key);
+    if (!child) {
+      child = metrics.decisions.labels(String(status), reason);
+      decisionChildren.set(key, child);
+    }
+    child.inc();
+  };
+  return { ...metrics, countDecision };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

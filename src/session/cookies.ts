@@ -8,14 +8,22 @@ const MAX_SAME_NAME = 8;
 export function cookieValues(header: string | undefined, name: string): string[] {
   if (!header) return [];
   const out: string[] = [];
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() !== name) continue;
-    let value = part.slice(eq + 1).trim();
+  // Scan with indexOf rather than split: this runs on every request, on headers of kilobytes.
+  let from = 0;
+  while (from < header.length && out.length < MAX_SAME_NAME) {
+    const at = header.indexOf(name, from);
+    if (at < 0) break;
+    from = at + name.length;
+    // A match only at the start of a pair ("; name=" or the header's start), never inside another name.
+    const before = header.slice(header.lastIndexOf(';', at) + 1, at);
+    if (before.trim() !== '') continue;
+    let eq = from;
+    while (header[eq] === ' ' || header[eq] === '\t') eq++;
+    if (header[eq] !== '=') continue;
+    const end = header.indexOf(';', eq);
+    let value = header.slice(eq + 1, end < 0 ? header.length : end).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
     if (value !== '') out.push(value);
-    if (out.length >= MAX_SAME_NAME) break;
   }
   return out;
 }

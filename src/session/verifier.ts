@@ -3,8 +3,11 @@ import { errors, jwtVerify } from 'jose';
 import { CLOCK_LEEWAY_SECONDS, type Session, type TokenProblem, type VerifyResult } from './claims.js';
 
 export interface SessionVerifier {
-  /** `nowMs` is passed in, so the caller's clock (and the tests') decides what is expired. */
-  verify(token: string, nowMs: number): Promise<VerifyResult>;
+  /**
+   * `nowMs` is passed in, so the caller's clock (and the tests') decides what is expired. A token
+   * seen before is answered synchronously; only a first verification is asynchronous (WebCrypto).
+   */
+  verify(token: string, nowMs: number): VerifyResult | Promise<VerifyResult>;
 }
 
 /** Compact JWS in base64url; anything else is refused before any crypto runs. */
@@ -19,31 +22,37 @@ const CACHE_LIMIT = 10_000;
  * claims are re-checked against `nowMs` on every call, so a memo entry never outlives `exp`.
  */
 export function createSessionVerifier(key: KeyObject): SessionVerifier {
-  const memo = new Map<string, Session>();
+  // Keyed by the signature segment (hashing 43 characters is much cheaper than a whole token);
+  // the entry keeps the whole token, which must match exactly for the entry to count.
+  const memo = new Map<string, { token: string; session: Session }>();
   return {
-    async verify(token, nowMs) {
+    verify(token, nowMs) {
       const nowSeconds = Math.floor(nowMs / 1000);
-      const known = memo.get(token);
-      if (known) return checkTime(known, nowSeconds);
+      const known = memo.get(token.slice(token.lastIndexOf('.') + 1));
+      if (known !== undefined && known.token === token) return checkTime(known.session, nowSeconds);
       if (!COMPACT_JWS.test(token)) return { ok: false, problem: 'malformed' };
-      let payload: Record<string, unknown>;
-      try {
-        ({ payload } = await jwtVerify(token, key, {
-          algorithms: ['HS256'],
-          requiredClaims: ['exp', 'sub'],
-          clockTolerance: CLOCK_LEEWAY_SECONDS,
-          currentDate: new Date(nowSeconds * 1000),
-        }));
-      } catch (err) {
-        return { ok: false, problem: problemOf(err) };
-      }
-      const session = toSession(payload);
-      if (!session) return { ok: false, problem: 'bad_claims' };
-      if (memo.size >= CACHE_LIMIT) memo.delete(memo.keys().next().value!);
-      memo.set(token, session);
-      return { ok: true, session };
+      return verifyFirstTime(token, nowSeconds);
     },
   };
+
+  async function verifyFirstTime(token: string, nowSeconds: number): Promise<VerifyResult> {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp', 'sub'],
+        clockTolerance: CLOCK_LEEWAY_SECONDS,
+        currentDate: new Date(nowSeconds * 1000),
+      }));
+    } catch (err) {
+      return { ok: false, problem: problemOf(err) };
+    }
+    const session = toSession(payload);
+    if (!session) return { ok: false, problem: 'bad_claims' };
+    if (memo.size >= CACHE_LIMIT) memo.delete(memo.keys().next().value!);
+    memo.set(token.slice(token.lastIndexOf('.') + 1), { token, session });
+    return { ok: true, session };
+  }
 }
 
 function checkTime(session: Session, nowSeconds: number): VerifyResult {

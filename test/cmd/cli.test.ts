@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileAiryYaml } from '../../src/config/load.js';
+import { createSessionVerifier } from '../../src/session/verifier.js';
+import { CLI } from '../helpers/airy-process.js';
+import { PROTECTED, TEST_JWT_SECRET, securityYaml } from '../helpers/policies.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'airy-cli-'));
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+describe('airy-auth check', () => {
+  it('exits 0 with a summary for a good config', () => {
+    const r = run('check', file('good.yaml', securityYaml(PROTECTED)));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/OK\. Authentication is ON: .*Cross-origin requests are allowed from https:\/\/app\.example\.com, https:\/\/\*\.example\.org\. OIDC login is not configured\./);
+    expect(r.stdout).not.toContain(PROTECTED.systemToken);
+  });
+
+  it('lists every problem with key, problem, allowed values and fix, and exits 1', () => {
+    const r = run('check', file('bad.yaml', `security:
+  systemTokn: "abc"
+  jwtSecret: "c2hvcnQ="
+  allowedOrigins: "https://app.example.com/"
+  oidc:
+    provider: my-idp
+    clientId: x
+    clientSecret: y
+    issuerUri: https://idp.example.com
+    scope: "email"
+    allowedEmailPatterns: "*@example.com"
+`));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('error: security.systemTokn: unknown key "systemTokn"\n    fix: did you mean "systemToken"?');
+    expect(r.stdout).toContain('error: security.jwtSecret: decodes to 5 bytes; at least 32 are needed for HS256');
+    expect(r.stdout).toContain('error: security.allowedOrigins: "https://app.example.com/" has a path, query or trailing slash');
+    expect(r.stdout).toContain('fix: write "https://app.example.com"');
+    expect(r.stdout).toContain('error: security.oidc.scope: "email" does not include "openid"');
+    expect(r.stdout).toMatch(/4 errors; this config would be refused/);
+  });
+
+  it('says that auth is off, and why, when jwtSecret is missing', () => {
+    const r = run('check', file('off.yaml', securityYaml({ systemToken: PROTECTED.systemToken })));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Authentication is OFF because jwtSecret is not set');
+  });
+
+  it('exits 1 for a missing file and 2 for a bad command line', () => {
+    expect(run('check', join(dir, 'nope.yaml')).status).toBe(1);
+    expect(run('check').status).toBe(2);
+    expect(run('frobnicate').status).toBe(2);
+  });
+});
+
+describe('airy-auth token', () => {
+  it('prints a session JWT that the configured secret verifies', async () => {
+    const r = run('token', '--config', file('t.yaml', securityYaml(PROTECTED)), '--sub', 'ci-bot', '--email', 'ci@example.com', '--ttl', '2h');
+    expect(r.status).toBe(0);
+    const token = r.stdout.trim();
+    const key = compileAiryYaml(securityYaml({ systemToken: 'irrelevant-0000000000', jwtSecret: TEST_JWT_SECRET })).policy!.sessionKey!;
+    const v = await createSessionVerifier(key).verify(token, Date.now());
+    expect(v).toMatchObject({ ok: true, session: { sub: 'ci-bot', email: 'ci@example.com' } });
+    if (v.ok) expect(v.session.exp - Date.now() / 1000).toBeGreaterThan(7100);
+  });
+
+  it('refuses a config without jwtSecret', () => {
+    const r = run('token', '--config', file('nojwt.yaml', securityYaml({ systemToken: 'abc' })), '--sub', 'x');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('jwtSecret is not set');
+  });
+});

@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import { compileAiryYaml, compileConfigMapData } from '../../src/config/load.js';
+import { formatIssue, type ConfigIssue } from '../../src/config/issues.js';
+import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
+
+const errors = (issues: readonly ConfigIssue[]) => issues.filter((i) => i.severity === 'error');
+const warnings = (issues: readonly ConfigIssue[]) => issues.filter((i) => i.severity === 'warning');
+
+describe('compileAiryYaml', () => {
+  it('turns auth on with systemToken and jwtSecret, and reads only the security section', () => {
+    const r = compileAiryYaml(`kubernetes:\n  foo: 1\nsecurity:\n  systemToken: "${TEST_SYSTEM_TOKEN}"\n  jwtSecret: "${TEST_JWT_SECRET}"\n`);
+    expect(errors(r.issues)).toEqual([]);
+    expect(r.policy?.enabled).toBe(true);
+  });
+
+  it.each([
+    ['only systemToken', { systemToken: TEST_SYSTEM_TOKEN }, /jwtSecret is not set/],
+    ['only jwtSecret', { jwtSecret: TEST_JWT_SECRET }, /systemToken is not set/],
+    ['nothing', {}, /neither/],
+  ])('turns auth off with a warning when %s is set (the seed rule)', (_name, fields, why) => {
+    const r = compileAiryYaml(securityYaml(fields));
+    expect(r.policy?.enabled).toBe(false);
+    expect(r.policy?.disabledBecause).toMatch(why);
+    expect(warnings(r.issues).map((i) => i.problem).join()).toMatch(/authentication is OFF/);
+  });
+
+  it('reports an unknown key with a suggestion', () => {
+    const r = compileAiryYaml(securityYaml({ systemtoken: 'x', jwtSecret: TEST_JWT_SECRET }));
+    const e = errors(r.issues);
+    expect(e).toHaveLength(1);
+    expect(e[0]).toMatchObject({ path: 'security.systemtoken', problem: 'unknown key "systemtoken"' });
+    expect(e[0]!.fix).toContain('"systemToken"');
+    expect(r.policy).toBeUndefined();
+  });
+
+  it('refuses a short jwtSecret and says how to generate one', () => {
+    const r = compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: Buffer.alloc(16, 1).toString('base64') }));
+    const [e] = errors(r.issues);
+    expect(e).toMatchObject({ path: 'security.jwtSecret' });
+    expect(e!.problem).toContain('16 bytes');
+    expect(e!.fix).toContain('openssl rand -base64 48');
+  });
+
+  it('refuses a jwtSecret that is not base64', () => {
+    const r = compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: 'not base64 at all!!' }));
+    expect(errors(r.issues)[0]!.problem).toContain('is not base64');
+  });
+
+  it('accepts url-safe base64 and the 128-character secrets Airy Core generated', () => {
+    const urlSafe = Buffer.from('\xfb\xff'.repeat(20), 'latin1').toString('base64url');
+    expect(urlSafe).toMatch(/[-_]/);
+    expect(compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: urlSafe })).policy?.enabled).toBe(true);
+    const airyStyle = 'aB3'.repeat(42) + 'xy';
+    expect(compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: airyStyle })).policy?.enabled).toBe(true);
+  });
+
+  it.each([
+    ['https://app.example.com/', /trailing slash/, 'write "https://app.example.com"'],
+    ['app.example.com', /no scheme/, 'write "https://app.example.com"'],
+    ['https://*.com', /two fixed labels/, undefined],
+    ['https://example.*', /two fixed labels/, undefined],
+    ['https://a*.example.com', /whole label/, undefined],
+    ['ftp://example.com', /scheme "ftp"/, undefined],
+  ])('refuses the origin pattern %s', (pattern, problem, fix) => {
+    const r = compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, allowedOrigins: pattern }));
+    const [e] = errors(r.issues);
+    expect(e!.path).toBe('security.allowedOrigins');
+    expect(e!.problem).toMatch(problem);
+    expect(e!.allowed).toContain('https://*.example.com');
+    if (fix) expect(e!.fix).toBe(fix);
+  });
+
+  it('accepts single-label hosts, ports and IPv4 literals as exact origins', () => {
+    const r = compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, allowedOrigins: 'http://localhost:3000, https://10.0.0.1' }));
+    expect(errors(r.issues)).toEqual([]);
+    expect(r.policy!.origins.matches('http://localhost:3000')).toBe(true);
+    expect(r.policy!.origins.matches('http://localhost:3001')).toBe(false);
+    expect(r.policy!.origins.matches('https://10.0.0.1')).toBe(true);
+  });
+
+  it('requires jwtSecret when OIDC is configured', () => {
+    const r = compileAiryYaml(securityYaml({ provider: 'github', clientId: 'id', clientSecret: 's', allowedEmailPatterns: '*@example.com' }));
+    const [e] = errors(r.issues);
+    expect(e).toMatchObject({ path: 'security.jwtSecret' });
+    expect(e!.problem).toContain('required when OIDC login is configured');
+  });
+
+  it('requires openid in the scope of a generic provider, and says what to write', () => {
+    const r = compileAiryYaml(`security:\n  jwtSecret: "${TEST_JWT_SECRET}"\n  oidc:\n    provider: my-idp\n    clientId: id\n    clientSecret: s\n    issuerUri: https://idp.example.com\n    scope: "email,profile"\n    allowedEmailPatterns: "*@example.com"\n`);
+    const [e] = errors(r.issues);
+    expect(e).toMatchObject({ path: 'security.oidc.scope', fix: 'write "openid,email,profile"' });
+  });
+
+  it('collects every error at once', () => {
+    const r = compileAiryYaml(`security:\n  systemTokn: x\n  jwtSecret: "c2hvcnQ="\n  allowedOrigins: "example.com"\n  provider: my-idp\n  clientId: 1234\n  scope: email\n  clientAuthenticationMethod: header\n  authorizationGrantType: password\n`);
+    const paths = errors(r.issues).map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining([
+      'security.systemTokn', 'security.jwtSecret', 'security.allowedOrigins', 'security.clientId', 'security.scope',
+      'security.clientAuthenticationMethod', 'security.authorizationGrantType', 'security.issuerUri', 'security.clientSecret', 'security.allowedEmailPatterns',
+    ]));
+    expect(r.policy).toBeUndefined();
+  });
+
+  it('asks for quotes instead of coercing YAML numbers and booleans', () => {
+    const r = compileAiryYaml(`security:\n  systemToken: 123456789012345678\n  jwtSecret: "${TEST_JWT_SECRET}"\n`);
+    expect(errors(r.issues)[0]).toMatchObject({ path: 'security.systemToken', fix: 'put the value in double quotes' });
+  });
+
+  it('refuses security keys at the top level instead of silently turning auth off', () => {
+    const r = compileAiryYaml(`systemToken: "${TEST_SYSTEM_TOKEN}"\njwtSecret: "${TEST_JWT_SECRET}"\n`);
+    expect(errors(r.issues)[0]!.fix).toContain('under "security:"');
+  });
+
+  it('accepts OIDC keys directly under security or under security.oidc, but not both', () => {
+    const both = compileAiryYaml(`security:\n  jwtSecret: "${TEST_JWT_SECRET}"\n  clientId: a\n  oidc:\n    clientId: b\n`);
+    expect(errors(both.issues).some((i) => i.path === 'security.oidc.clientId' && i.problem.includes('also set at security.clientId'))).toBe(true);
+  });
+
+  it('explains why each non-login grant type cannot be used', () => {
+    for (const grant of ['implicit', 'refresh_token', 'client_credentials', 'password']) {
+      const r = compileAiryYaml(securityYaml({ jwtSecret: TEST_JWT_SECRET, provider: 'github', clientId: 'a', clientSecret: 'b', allowedEmailPatterns: '*', authorizationGrantType: grant }));
+      const e = errors(r.issues).find((i) => i.path === 'security.authorizationGrantType');
+      expect(e?.problem).toMatch(/cannot log a person in: .{20,}/);
+      expect(e?.fix).toContain('authorization_code');
+    }
+  });
+
+  it('reports YAML syntax errors with their place', () => {
+    const r = compileAiryYaml('security:\n  jwtSecret: "c2VjcmV0LXZhbHVl\n', 'cm.yaml');
+    const text = formatIssue(errors(r.issues)[0]!);
+    expect(text).toMatch(/cm.yaml: is not valid YAML: .* at line 3, column 1/);
+    expect(text).not.toContain('c2VjcmV0LXZhbHVl');
+  });
+
+  it('warns about an email pattern without "@"', () => {
+    const r = compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, allowedEmailPatterns: '*example.com' }));
+    expect(warnings(r.issues).find((i) => i.path === 'security.allowedEmailPatterns')?.fix).toContain('*@example.com');
+  });
+});
+
+describe('email and path patterns', () => {
+  const policy = compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, allowedEmailPatterns: ' *@example.com , ,ceo@*.example.org,', publicPaths: '/webhooks/**, /status' })).policy!;
+
+  it('trims entries, ignores empty ones and treats "." literally (unlike Airy Core)', () => {
+    expect(policy.emails!.patterns).toEqual(['*@example.com', 'ceo@*.example.org']);
+    expect(policy.emails!.matches('Ann@Example.COM')).toBe(true);
+    expect(policy.emails!.matches('ann@exampleXcom')).toBe(false);
+    expect(policy.emails!.matches('ann@example.com.evil.io')).toBe(false);
+    expect(policy.emails!.matches('ceo@eu.example.org')).toBe(true);
+  });
+
+  it('reads the seed\'s "*," as the single pattern *', () => {
+    const p = compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, allowedEmailPatterns: '*,' })).policy!;
+    expect(p.emails!.patterns).toEqual(['*']);
+    expect(p.emails!.matches('anyone@anywhere.io')).toBe(true);
+  });
+
+  it('matches public paths as globs', () => {
+    expect(policy.publicPaths.matches('/webhooks/github/push')).toBe(true);
+    expect(policy.publicPaths.matches('/status')).toBe(true);
+    expect(policy.publicPaths.matches('/statusx')).toBe(false);
+    expect(policy.publicPaths.matches('/api/webhooks')).toBe(false);
+  });
+});
+
+describe('compileConfigMapData', () => {
+  it('reads Airy Core\'s flat security ConfigMap and lets the Secret override it', () => {
+    const r = compileConfigMapData(
+      { systemToken: 'from-configmap-0000000', allowedOrigins: 'https://app.example.com', 'oidc.provider': 'github', 'oidc.clientId': 'cid', 'oidc.allowedEmailPatterns': '*@example.com' },
+      { systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, 'oidc.clientSecret': 'csecret' },
+      { configMap: 'security', secret: 'security' },
+    );
+    expect(errors(r.issues)).toEqual([]);
+    expect(r.policy?.oidc).toMatchObject({ provider: 'github', clientId: 'cid', clientSecret: 'csecret', preset: 'github' });
+  });
+
+  it('reads a whole airy.yaml under the airy.yaml key', () => {
+    const r = compileConfigMapData({ 'airy.yaml': securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET }) }, undefined, { configMap: 'airy' });
+    expect(r.policy?.enabled).toBe(true);
+  });
+
+  it('names the flat key when it is unknown', () => {
+    const r = compileConfigMapData({ 'oidc.clientid': 'x' }, undefined, { configMap: 'security' });
+    expect(errors(r.issues)[0]).toMatchObject({ path: 'configmap security key oidc.clientid', fix: 'did you mean "oidc.clientId"?' });
+  });
+});
