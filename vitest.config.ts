@@ -1,4 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { ensureTestCa } from './test/helpers/test-ca.js';
+
+// Test IdPs serve https with a test CA; Node reads NODE_EXTRA_CA_CERTS only at start, so it is set
+// here, before any worker process starts.
+const ca = ensureTestCa();
+if (ca) process.env.NODE_EXTRA_CA_CERTS = ca.caCert;
 
 export default defineConfig({
   test: {

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { compileAiryYaml } from '../src/config/load.js';
 import { createAuthServer } from '../src/http/server.js';
+import { allRoutes } from '../src/http/routes.js';
 import { createMetricsServer } from '../src/http/metrics-server.js';
 import { jsonLogger, type Logger } from '../src/log.js';
 import { createMetrics } from '../src/metrics/metrics.js';
@@ -46,7 +47,7 @@ export async function serveCommand(argv: string[], logger: Logger = jsonLogger()
   });
   await source.check();
 
-  const server = createAuthServer({ store, metrics, logger, now: Date.now });
+  const server = createAuthServer({ store, metrics, logger, now: Date.now }, allRoutes());
   const metricsServer = createMetricsServer(registry);
   await listen(server, port, values.host);
   await listen(metricsServer, metricsPort, values.host);

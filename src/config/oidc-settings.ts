@@ -178,7 +178,9 @@ function uriSetting(settings: Settings, key: OidcKey, issues: IssueList, relativ
     issues.error(pathOf(settings, key), `"${text}" is not an absolute URL`, { allowed: relativeOk ? 'a path such as /home, or https://host/path' : 'https://host/path' });
     return undefined;
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
+  // Browser redirect targets may be plain http (the origin check applies at run time); the
+  // provider's endpoints, which carry secrets, must be https outside loopback.
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (relativeOk || isLoopback(url.hostname)))) {
     issues.error(pathOf(settings, key), `"${text}" must use https (plain http is accepted only on localhost)`);
     return undefined;
   }

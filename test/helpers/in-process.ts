@@ -8,7 +8,7 @@ import { createMetrics } from '../../src/metrics/metrics.js';
 import { PolicyStore } from '../../src/sources/policy-store.js';
 
 /** The real server on a loopback port, in this process, with a clock the test controls. */
-export async function startInProcess(config: CompileResult | undefined, routes?: (deps: ServerDeps) => Routes, now: () => number = Date.now) {
+export async function startInProcess(config: CompileResult | undefined, routes?: (deps: ServerDeps) => Routes, now: () => number = Date.now, listenPort = 0) {
   const registry = new Registry();
   const metrics = createMetrics(registry);
   const logger = memoryLogger();
@@ -16,7 +16,10 @@ export async function startInProcess(config: CompileResult | undefined, routes?:
   if (config) store.apply(config, 'test');
   const deps: ServerDeps = { store, metrics, logger, now };
   const server: Server = createAuthServer(deps, routes?.(deps));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listenPort, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,0 +1,152 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Policy } from '../config/policy.js';
+import { safeRedirect } from '../core/redirect-target.js';
+import { LoginError, statusOf } from '../oidc/login-error.js';
+import { finishLogin, startLogin } from '../oidc/login-flow.js';
+import { LOGIN_STATE_TTL_SECONDS, stateCookieName } from '../oidc/login-state.js';
+import { providerClient } from '../oidc/provider-client.js';
+import { SESSION_COOKIE } from '../session/claims.js';
+import { cookieValues, serializeCookie } from '../session/cookies.js';
+import { mintSession } from '../session/mint.js';
+import type { Handler, ServerDeps } from './deps.js';
+import { externalOrigin } from './external-origin.js';
+import { escapeHtml, logoutForm, sendPage } from './pages.js';
+import { plain } from './server.js';
+
+function query(req: IncomingMessage): URLSearchParams {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+}
+
+function redirect(res: ServerResponse, location: string, cookies: string[] = []): void {
+  const headers: Record<string, string | string[]> = { Location: location, 'Cache-Control': 'no-store', 'Content-Length': '0' };
+  if (cookies.length > 0) headers['Set-Cookie'] = cookies;
+  res.writeHead(302, headers);
+  res.end();
+}
+
+/** Common preconditions of every login route: a config, login configured, a usable origin. */
+function loginContext(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): { policy: Policy; origin: string } | undefined {
+  const policy = deps.store.current;
+  if (!policy) {
+    plain(res, 503, 'no valid config loaded\n');
+    return undefined;
+  }
+  if (!policy.oidc || !policy.sessionKey) {
+    sendPage(res, 404, 'Login is not configured', '<p>This airy-auth has no OIDC provider configured, so there is nothing to log in with.</p>');
+    return undefined;
+  }
+  const origin = externalOrigin(req, policy);
+  if (!origin) {
+    plain(res, 400, 'malformed Host or X-Forwarded-Proto\n');
+    return undefined;
+  }
+  return { policy, origin };
+}
+
+/** The redirect target after login: `rd` when it is safe, else loginSuccessUrl (itself checked). */
+function landing(rd: string | null, origin: string, policy: Policy): string {
+  return (rd && safeRedirect(rd, origin, policy.origins)) ?? safeRedirect(policy.loginSuccessUrl, origin, policy.origins) ?? '/';
+}
+
+function showLoginError(res: ServerResponse, err: LoginError, extraCookies: string[] = []): void {
+  const status = statusOf(err.problem);
+  const headers: Record<string, string[]> = extraCookies.length > 0 ? { 'Set-Cookie': extraCookies } : {};
+  if (err.problem.startsWith('email_')) {
+    const who = err.email ? `<p>You signed in as <strong>${escapeHtml(err.email)}</strong>.</p>` : '';
+    sendPage(res, status, 'This account is not allowed', `${who}<p>${escapeHtml(err.detail)}.</p><p>Ask an administrator to allow it, or log out and sign in with another account.</p>${logoutForm('Log out and try another account')}`, headers);
+  } else if (status === 400 || err.problem === 'cancelled') {
+    sendPage(res, status, 'Login could not be finished', `<p>${escapeHtml(err.detail)}.</p><p><a class="button" href="/login">Start again</a></p>`, headers);
+  } else {
+    sendPage(res, status, 'The identity provider failed', `<p>${escapeHtml(err.detail)}.</p><p>This is not your fault. Try again in a moment; if it keeps failing, tell an administrator.</p><p><a class="button" href="/login">Try again</a></p>`, headers);
+  }
+}
+
+/** GET /login?rd=URL → /oauth2/authorization/{provider}?rd=URL (Airy Core's path). */
+const login: Handler = (req, res, deps) => {
+  const ctx = loginContext(req, res, deps);
+  if (!ctx) return;
+  const rd = landing(query(req).get('rd'), ctx.origin, ctx.policy);
+  redirect(res, `${ctx.origin}/oauth2/authorization/${ctx.policy.oidc!.provider}?rd=${encodeURIComponent(rd)}`);
+};
+
+/** GET /oauth2/authorization/{provider} → the provider, with the sealed state in a cookie. */
+const authorize: Handler = async (req, res, deps) => {
+  const ctx = loginContext(req, res, deps);
+  if (!ctx) return;
+  const oidc = ctx.policy.oidc!;
+  if (pathTail(req, '/oauth2/authorization/') !== oidc.provider) return sendPage(res, 404, 'Unknown provider', `<p>The configured provider is <code>${escapeHtml(oidc.provider)}</code>.</p>`);
+  const rd = landing(query(req).get('rd'), ctx.origin, ctx.policy);
+  try {
+    const started = await startLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), ctx.origin, rd, deps.now());
+    deps.metrics.logins.inc({ provider: oidc.provider, result: 'started' });
+    const cookie = serializeCookie(stateCookieName(started.state), started.sealedState, {
+      maxAgeSeconds: LOGIN_STATE_TTL_SECONDS,
+      secure: ctx.origin.startsWith('https:'),
+      path: `/login/oauth2/code/${oidc.provider}`,
+    });
+    redirect(res, started.location, [cookie]);
+  } catch (err) {
+    const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the login could not be started');
+    deps.metrics.logins.inc({ provider: oidc.provider, result: e.problem });
+    deps.logger.log('warn', 'login start failed', { provider: oidc.provider, problem: e.problem, detail: e.detail });
+    showLoginError(res, e);
+  }
+};
+
+/** GET /login/oauth2/code/{provider}: the redirect URI registered with the provider. */
+const callback: Handler = async (req, res, deps) => {
+  const ctx = loginContext(req, res, deps);
+  if (!ctx) return;
+  const oidc = ctx.policy.oidc!;
+  if (pathTail(req, '/login/oauth2/code/') !== oidc.provider) return sendPage(res, 404, 'Unknown provider', `<p>The configured provider is <code>${escapeHtml(oidc.provider)}</code>.</p>`);
+  const q = query(req);
+  const secure = ctx.origin.startsWith('https:');
+  const stateName = stateCookieName(q.get('state') ?? '');
+  const sealed = q.get('state') ? cookieValues(req.headers.cookie, stateName)[0] : undefined;
+  const dropState = serializeCookie(stateName, '', { maxAgeSeconds: 0, secure, path: `/login/oauth2/code/${oidc.provider}` });
+  try {
+    const { identity, rd } = await finishLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), q, sealed, deps.now());
+    const token = await mintSession(ctx.policy.sessionKey!, identity, ctx.policy.sessionTtlSeconds, deps.now());
+    const session = serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: ctx.policy.sessionTtlSeconds, secure });
+    deps.metrics.logins.inc({ provider: oidc.provider, result: 'success' });
+    deps.logger.log('info', 'login succeeded', { provider: oidc.provider, user: identity.sub, email: identity.email });
+    // rd was checked when the login started and is sealed since; check again against today's policy.
+    redirect(res, landing(rd, ctx.origin, ctx.policy), [session, dropState]);
+  } catch (err) {
+    const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the login could not be finished');
+    if (!(err instanceof LoginError)) deps.logger.log('error', 'login callback failed unexpectedly', { error: err instanceof Error ? err.message : String(err) });
+    deps.metrics.logins.inc({ provider: oidc.provider, result: e.problem });
+    deps.logger.log('warn', 'login refused', { provider: oidc.provider, problem: e.problem, detail: e.detail, email: e.email });
+    showLoginError(res, e, [dropState]);
+  }
+};
+
+/** POST or GET /logout: clear the session cookie and go to logoutSuccessUrl. */
+const logout: Handler = (req, res, deps) => {
+  const policy = deps.store.current;
+  if (!policy) return plain(res, 503, 'no valid config loaded\n');
+  const origin = externalOrigin(req, policy) ?? 'http://invalid';
+  const clear = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: origin.startsWith('https:') });
+  redirect(res, safeRedirect(policy.logoutSuccessUrl, origin, policy.origins) ?? '/', [clear]);
+};
+
+function pathTail(req: IncomingMessage, prefix: string): string {
+  return (req.url ?? '').split('?', 1)[0]!.slice(prefix.length);
+}
+
+/** Routes of the login; the ingress sends these paths to airy-auth directly, without auth. */
+export function loginRoutes(): { exact: [string, Handler][]; prefixes: [string, Handler][] } {
+  return {
+    exact: [
+      ['/login', login],
+      ['/logout', logout],
+    ],
+    prefixes: [
+      ['/oauth2/authorization/', authorize],
+      ['/login/oauth2/code/', callback],
+    ],
+  };
+}
+

@@ -1,0 +1,44 @@
+/** Why a login failed: a closed set, used as the metric's `result` label and to pick the page shown. */
+export type LoginProblem =
+  | 'state_missing'
+  | 'state_invalid'
+  | 'state_expired'
+  | 'cancelled'
+  | 'idp_unreachable'
+  | 'idp_error'
+  | 'id_token_invalid'
+  | 'identity_missing'
+  | 'email_missing'
+  | 'email_unverified'
+  | 'email_malformed'
+  | 'email_not_allowed';
+
+/** A login failure from untrusted input (the browser or the IdP); never a programming error. */
+export class LoginError extends Error {
+  constructor(
+    readonly problem: LoginProblem,
+    /** Said to the person; must not contain tokens or secrets. */
+    readonly detail: string,
+    readonly email?: string,
+  ) {
+    super(`${problem}: ${detail}`);
+  }
+}
+
+/** HTTP status shown for each problem: 400 start again, 403 not allowed, 502 the provider failed. */
+export function statusOf(problem: LoginProblem): 400 | 403 | 502 {
+  switch (problem) {
+    case 'state_missing':
+    case 'state_invalid':
+    case 'state_expired':
+      return 400;
+    case 'cancelled':
+    case 'email_missing':
+    case 'email_unverified':
+    case 'email_malformed':
+    case 'email_not_allowed':
+      return 403;
+    default:
+      return 502;
+  }
+}

@@ -1,0 +1,126 @@
+import * as client from 'openid-client';
+import type { OidcSettings } from '../config/oidc-settings.js';
+import type { Policy } from '../config/policy.js';
+import { classifyIdpError } from './classify-error.js';
+import { identityFromClaims, identityFromGithub, parseGithubEmails, type Identity } from './identity.js';
+import { LoginError } from './login-error.js';
+import { openLoginState, sealLoginState, type LoginState } from './login-state.js';
+import type { ProviderClient } from './provider-client.js';
+
+/** The callback path of the seed: `{host}/login/oauth2/code/{provider}`. */
+export function callbackPath(provider: string): string {
+  return `/login/oauth2/code/${provider}`;
+}
+
+export interface StartedLogin {
+  readonly location: string;
+  readonly state: string;
+  readonly sealedState: string;
+}
+
+/** Builds the provider's authorization URL (state, nonce for OIDC, PKCE S256) and the sealed state. */
+export async function startLogin(policy: Policy, pc: ProviderClient, externalOrigin: string, rd: string, nowMs: number): Promise<StartedLogin> {
+  const settings = pc.settings;
+  const config = await pc.configuration();
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = settings.protocol === 'oidc' ? client.randomNonce() : undefined;
+  const redirectUri = `${externalOrigin}${callbackPath(settings.provider)}`;
+  const params: Record<string, string> = {
+    redirect_uri: redirectUri,
+    scope: settings.scopes.join(' '),
+    state,
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    response_type: 'code',
+  };
+  if (nonce !== undefined) params.nonce = nonce;
+  const location = client.buildAuthorizationUrl(config, params).href;
+  const loginState: LoginState = { state, nonce, codeVerifier, rd, provider: settings.provider, redirectUri };
+  return { location, state, sealedState: await sealLoginState(policy.sessionKey!, loginState, nowMs) };
+}
+
+/**
+ * The callback: checks the sealed state, exchanges the code (openid-client validates the ID token's
+ * signature, issuer, audience, nonce and expiry), reads userinfo, and returns who logged in.
+ * Throws LoginError only.
+ */
+export async function finishLogin(policy: Policy, pc: ProviderClient, query: URLSearchParams, sealed: string | undefined, nowMs: number): Promise<{ identity: Identity; rd: string }> {
+  const settings = pc.settings;
+  const idpError = query.get('error');
+  if (idpError !== null) {
+    const description = query.get('error_description');
+    const detail = `the provider answered "${idpError}"${description ? `: ${description.slice(0, 200)}` : ''}`;
+    throw new LoginError(idpError === 'access_denied' ? 'cancelled' : 'idp_error', detail);
+  }
+  if (sealed === undefined) throw new LoginError('state_missing', 'this login was not started in this browser, or it took more than 10 minutes');
+  const opened = await openLoginState(policy.sessionKey!, sealed, nowMs);
+  if (!opened.ok) throw new LoginError(opened.problem === 'expired' ? 'state_expired' : 'state_invalid', opened.problem === 'expired' ? 'this login took more than 10 minutes' : 'the login state cookie is not valid');
+  const st = opened.state;
+  if (st.state !== query.get('state') || st.provider !== settings.provider) throw new LoginError('state_invalid', 'the answer does not belong to the login this browser started');
+
+  let config: client.Configuration;
+  let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+  try {
+    config = await pc.configuration();
+    const currentUrl = new URL(st.redirectUri);
+    currentUrl.search = query.toString();
+    tokens = await client.authorizationCodeGrant(config, currentUrl, {
+      pkceCodeVerifier: st.codeVerifier,
+      expectedState: st.state,
+      expectedNonce: st.nonce,
+      idTokenExpected: settings.protocol === 'oidc',
+    });
+  } catch (err) {
+    throw classifyIdpError(err, 'code exchange');
+  }
+
+  const idClaims = (tokens.claims() ?? {}) as Record<string, unknown>;
+  const userInfoUri = pc.userInfoUri(config);
+  let attrs: Record<string, unknown> = idClaims;
+  if (userInfoUri) {
+    const info = await fetchJson(pc, userInfoUri, tokens.access_token, settings.userInfoAuth, 'userinfo');
+    if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new LoginError('idp_error', 'userinfo did not return a JSON object');
+    const userinfo = info as Record<string, unknown>;
+    if (settings.protocol === 'oidc' && userinfo.sub !== idClaims.sub) throw new LoginError('id_token_invalid', 'userinfo "sub" differs from the ID token\'s');
+    attrs = { ...idClaims, ...userinfo };
+  }
+  let identity: Identity;
+  if (settings.emailsUri) {
+    const emails = parseGithubEmails(await fetchJson(pc, settings.emailsUri, tokens.access_token, 'header', 'emails'));
+    identity = identityFromGithub(attrs, emails, settings, (e) => policy.emails?.matches(e) ?? false);
+  } else {
+    identity = identityFromClaims(attrs, settings);
+  }
+  if (!policy.emails?.matches(identity.email)) {
+    throw new LoginError('email_not_allowed', `${identity.email} is not in the list of allowed email addresses`, identity.email);
+  }
+  return { identity, rd: st.rd };
+}
+
+/** A protected resource call with the access token sent the configured way (header, form or query). */
+async function fetchJson(pc: ProviderClient, uri: string, accessToken: string, how: OidcSettings['userInfoAuth'], step: string): Promise<unknown> {
+  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'airy-auth' };
+  let url = uri;
+  let method = 'GET';
+  let body: string | undefined;
+  if (how === 'header') headers.authorization = `Bearer ${accessToken}`;
+  else if (how === 'query') url = `${uri}${uri.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(accessToken)}`;
+  else {
+    method = 'POST';
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = new URLSearchParams({ access_token: accessToken }).toString();
+  }
+  let res: Response;
+  try {
+    res = await pc.fetch(url, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw classifyIdpError(err, step);
+  }
+  if (!res.ok) throw new LoginError('idp_error', `${step}: the provider answered ${res.status}`);
+  try {
+    return await res.json();
+  } catch {
+    throw new LoginError('idp_error', `${step}: the answer is not JSON`);
+  }
+}
