@@ -111,7 +111,7 @@ export function compileOidc(settings: Settings, issues: IssueList): OidcSettings
   uriSetting(settings, 'logoutSuccessUrl', issues, true);
   uriSetting(settings, 'loginSuccessUrl', issues, true);
 
-  if (protocol === 'oidc' && issuerUri === undefined) {
+  if (protocol === 'oidc' && issuerUri === undefined && isBlank(settings, 'issuerUri')) {
     issues.error(pathOf(settings, 'issuerUri'), `is required for ${preset ? `the ${presetName} preset` : 'an OpenID Connect provider'}: it is used for discovery and to check the ID token's "iss"`, {
       fix: 'set it to the issuer URL your provider documents (https://..., without /.well-known/openid-configuration)',
     });

@@ -184,3 +184,31 @@ describe('compileConfigMapData', () => {
     expect(errors(r.issues)[0]).toMatchObject({ path: 'configmap security key oidc.clientid', fix: 'did you mean "oidc.clientId"?' });
   });
 });
+
+describe('provider presets', () => {
+  const base = { jwtSecret: TEST_JWT_SECRET, clientId: 'id', clientSecret: 'secret', allowedEmailPatterns: '*@example.com' };
+  it('google is OpenID Connect with Google\'s issuer', () => {
+    expect(compileAiryYaml(securityYaml({ ...base, provider: 'google' })).policy?.oidc).toMatchObject({ protocol: 'oidc', issuerUri: 'https://accounts.google.com', scopes: ['openid', 'profile', 'email'], userNameAttribute: 'sub' });
+  });
+  it('okta needs the tenant issuer', () => {
+    const r = compileAiryYaml(securityYaml({ ...base, provider: 'okta' }));
+    expect(errors(r.issues)[0]).toMatchObject({ path: 'security.issuerUri' });
+    expect(compileAiryYaml(securityYaml({ ...base, provider: 'okta', issuerUri: 'https://acme.okta.com' })).policy?.oidc?.issuerUri).toBe('https://acme.okta.com');
+  });
+  it('facebook is plain OAuth 2 with client_secret_post and the Graph /me userinfo', () => {
+    expect(compileAiryYaml(securityYaml({ ...base, provider: 'facebook' })).policy?.oidc).toMatchObject({ protocol: 'oauth2', clientAuth: 'post', userNameAttribute: 'id', userInfoUri: 'https://graph.facebook.com/me?fields=id,name,email' });
+  });
+  it('github reads /user and /user/emails; explicit URIs give GitHub Enterprise', () => {
+    expect(compileAiryYaml(securityYaml({ ...base, provider: 'github' })).policy?.oidc).toMatchObject({ protocol: 'oauth2', scopes: ['read:user', 'user:email'], userNameAttribute: 'id', emailsUri: 'https://api.github.com/user/emails' });
+    const ghe = compileAiryYaml(securityYaml({ ...base, provider: 'github', authorizationUri: 'https://ghe.example.com/login/oauth/authorize', tokenUri: 'https://ghe.example.com/login/oauth/access_token', userInfoUri: 'https://ghe.example.com/api/v3/user' })).policy?.oidc;
+    expect(ghe).toMatchObject({ authorizationUri: 'https://ghe.example.com/login/oauth/authorize', emailsUri: 'https://ghe.example.com/api/v3/user/emails' });
+  });
+  it('requires https for provider endpoints outside loopback, and no credentials in them', () => {
+    const r = compileAiryYaml(securityYaml({ ...base, provider: 'my', issuerUri: 'http://idp.example.com', jwkSetUri: 'https://u:p@idp.example.com/jwks' }));
+    expect(errors(r.issues).map((i) => i.path)).toEqual(['security.issuerUri', 'security.jwkSetUri']);
+  });
+  it('requires allowedEmailPatterns with a login, so a provider alone never admits everyone', () => {
+    const r = compileAiryYaml(securityYaml({ jwtSecret: TEST_JWT_SECRET, provider: 'github', clientId: 'a', clientSecret: 'b' }));
+    expect(errors(r.issues)[0]).toMatchObject({ path: 'security.allowedEmailPatterns' });
+  });
+});

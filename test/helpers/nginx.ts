@@ -17,9 +17,9 @@ export interface RunningNginx {
 }
 
 /** Starts Debian nginx in the foreground with a rendered ingress-nginx-shaped config. */
-export async function startNginx(site: Omit<NginxSite, 'listenPort' | 'prefixDir'>): Promise<RunningNginx> {
+export async function startNginx(site: Omit<NginxSite, 'listenPort' | 'prefixDir'>, port?: number): Promise<RunningNginx> {
   const prefixDir = mkdtempSync(join(tmpdir(), 'airy-nginx-'));
-  const listenPort = await freePort();
+  const listenPort = port ?? (await freePort());
   const config = renderIngressNginx({ ...site, listenPort, prefixDir });
   const confPath = join(prefixDir, 'nginx.conf');
   writeFileSync(confPath, config);

@@ -110,6 +110,32 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
     return lines;
   }
 
+  it('uses explicit endpoints without discovery (jwkSetUri), a custom scope and userNameAttributeName', async () => {
+    const before = idp.requests.length;
+    const srv = await airy({
+      ...basic,
+      authorizationUri: `${idp.issuer}/auth`,
+      tokenUri: `${idp.issuer}/token`,
+      userInfoUri: `${idp.issuer}/me`,
+      jwkSetUri: `${idp.issuer}/jwks`,
+      scope: 'openid,email,profile',
+      userNameAttributeName: 'email',
+    });
+    const { last, session } = await login(srv, 'alice');
+    expect(last.status).toBe(302);
+    const seen = idp.requests.slice(before).map((r) => r.path);
+    expect(seen).not.toContain('/.well-known/openid-configuration');
+    expect(seen).toEqual(expect.arrayContaining(['/token', '/jwks', '/me']));
+    expect(JSON.parse(Buffer.from(session!.split('.')[1]!, 'base64url').toString())).toMatchObject({ sub: 'alice@example.com' });
+  });
+
+  it('refuses a login when userNameAttributeName names a claim the provider does not return', async () => {
+    const srv = await airy({ ...basic, userNameAttributeName: 'employee_id' });
+    const { last } = await login(srv, 'alice');
+    expect(last.status).toBe(502);
+    expect(last.body).toContain('has no &quot;employee_id&quot; (userNameAttributeName)');
+  });
+
   it.each([
     ['client_secret_post', { clientId: 'post-client', clientSecret: 'post-secret-0123456789', clientAuthenticationMethod: 'post' }, (a?: string) => a === undefined],
     ['none (public client, PKCE only)', { clientId: 'public-client', clientAuthenticationMethod: 'none' }, (a?: string) => a === undefined],
