@@ -6,7 +6,7 @@ import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
 const USAGE = `usage:
-  airy-auth serve --config FILE [--host H] [--port 8080] [--metrics-port 9090]
+  airy-auth serve (--config FILE | --configmap [NS/]NAME [--secret [NS/]NAME]) [--host H] [--port 8080] [--metrics-port 9090]
   airy-auth check FILE
   airy-auth token --config FILE --sub ID [--email E] [--name N] [--ttl 30d]
   airy-auth demo            (serves examples/airy.yaml and prints curls to try)

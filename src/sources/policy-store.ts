@@ -44,6 +44,26 @@ export class PolicyStore {
       return 'invalid';
     }
     const next = result.policy;
+    if (this.#current?.enabled && !next.enabled) {
+      // The seed's rule turns auth off when a secret is unset. At start that is the operator's
+      // choice; on a live reload it is far more likely a deleted key or a typo, and it would let
+      // every request in. So it is refused like any other bad config.
+      return this.apply(
+        {
+          policy: undefined,
+          issues: [
+            ...result.issues,
+            {
+              severity: 'error',
+              path: 'security',
+              problem: `this config would turn authentication OFF (${next.disabledBecause}) on a running airy-auth`,
+              fix: 'restore the missing key; to run without authentication on purpose, restart airy-auth with that config',
+            },
+          ],
+        },
+        source,
+      );
+    }
     const changed = changedKeys(this.#current, next);
     if (this.#current && changed.length === 0) {
       this.metrics.configReloads.inc({ result: 'unchanged' });

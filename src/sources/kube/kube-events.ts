@@ -1,0 +1,32 @@
+import { hostname } from 'node:os';
+import type { CoreV1Api, V1ObjectMeta } from '@kubernetes/client-node';
+import type { Logger } from '../../log.js';
+
+/**
+ * Posts a Warning Event on the object that holds a bad config, so `kubectl describe configmap`
+ * shows why airy-auth did not apply it. Failing to post is logged, never fatal.
+ */
+export async function postWarning(api: CoreV1Api, logger: Logger, kind: 'ConfigMap' | 'Secret', meta: V1ObjectMeta, reason: string, message: string): Promise<void> {
+  const now = new Date();
+  const host = hostname();
+  try {
+    await api.createNamespacedEvent({
+      namespace: meta.namespace!,
+      body: {
+        metadata: { generateName: `${meta.name}.`, namespace: meta.namespace },
+        involvedObject: { apiVersion: 'v1', kind, name: meta.name, namespace: meta.namespace, uid: meta.uid, resourceVersion: meta.resourceVersion },
+        reason,
+        message: message.length > 1000 ? `${message.slice(0, 997)}...` : message,
+        type: 'Warning',
+        source: { component: 'airy-auth', host },
+        reportingComponent: 'airy-auth',
+        reportingInstance: host,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
+  } catch (err) {
+    logger.log('warn', 'could not post a Kubernetes Event', { reason, error: err instanceof Error ? err.message.slice(0, 200) : String(err) });
+  }
+}
