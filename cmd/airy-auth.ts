@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { checkCommand } from './check.js';
+import { configmapCommand } from './configmap.js';
 import { UsageError } from './args.js';
 import { demoCommand } from './demo.js';
 import { serveCommand } from './serve.js';
@@ -9,6 +10,7 @@ const USAGE = `usage:
   airy-auth serve (--config FILE | --configmap [NS/]NAME [--secret [NS/]NAME]) [--host H] [--port 8080] [--metrics-port 9090]
   airy-auth check FILE
   airy-auth token --config FILE --sub ID [--email E] [--name N] [--ttl 30d]
+  airy-auth configmap FILE [--name security] [--namespace NS] [--secret-name S]   (prints YAML for kubectl apply -f -)
   airy-auth demo            (serves examples/airy.yaml and prints curls to try)
 `;
 
@@ -28,6 +30,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return checkCommand(rest, out);
     case 'token':
       return tokenCommand(rest, out, err);
+    case 'configmap':
+      return configmapCommand(rest, out, err);
     case undefined:
     case 'help':
     case '--help':

@@ -23,9 +23,14 @@ export async function startAiry(yamlText: string, extraArgs: string[] = [], env:
   const dir = mkdtempSync(join(tmpdir(), 'airy-auth-'));
   const configPath = join(dir, 'airy.yaml');
   writeFileSync(configPath, yamlText);
+  return startAiryWith(['--config', configPath, ...extraArgs], env, configPath);
+}
+
+/** Starts `airy-auth serve` with these source arguments (`--config F` or `--configmap NS/N ...`). */
+export async function startAiryWith(sourceArgs: string[], env: NodeJS.ProcessEnv = {}, configPath = ''): Promise<AiryProcess> {
   const port = await freePort();
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), ...extraArgs], {
+  const child = spawn(process.execPath, [CLI, 'serve', ...sourceArgs, '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

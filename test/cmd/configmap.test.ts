@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { request } from 'undici';
+import { startAiryWith, type AiryProcess } from '../helpers/airy-process.js';
+import { startFakeApiserver, type FakeApiserver, type KubeObject } from '../helpers/fake-apiserver.js';
+import { PROTECTED, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
+import { CLI } from '../helpers/repo.js';
+import { ensureTestCa } from '../helpers/test-ca.js';
+import { describeWithTools } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'airy-cm-'));
+const file = (name: string, text: string) => {
+  writeFileSync(join(dir, name), text);
+  return join(dir, name);
+};
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+it('refuses an invalid airy.yaml with the errors check prints', () => {
+  const r = run('configmap', file('bad.yaml', 'security:\n  jwtSecret: "short"\n  systemTokn: x\n'));
+  expect(r.status).toBe(1);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toContain('error: security.systemTokn: unknown key "systemTokn"');
+  expect(r.stderr).toContain('error: security.jwtSecret:');
+});
+
+it('puts secret keys in the Secret only when asked, in Airy Core\'s flat format', () => {
+  const source = file('good.yaml', `security:\n  systemToken: "${TEST_SYSTEM_TOKEN}"\n  jwtSecret: "${PROTECTED.jwtSecret}"\n  allowedOrigins: "https://app.example.com"\n  oidc:\n    provider: github\n    clientId: cid\n    clientSecret: csecret\n    allowedEmailPatterns: "*@example.com"\n`);
+  const together = yaml.loadAll(run('configmap', source).stdout) as KubeObject[];
+  expect(together).toHaveLength(1);
+  expect(together[0]!.data).toEqual({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: PROTECTED.jwtSecret, allowedOrigins: 'https://app.example.com', 'oidc.provider': 'github', 'oidc.clientId': 'cid', 'oidc.clientSecret': 'csecret', 'oidc.allowedEmailPatterns': '*@example.com' });
+  const split = yaml.loadAll(run('configmap', source, '--name', 'sec', '--namespace', 'airy', '--secret-name', 'sec-secrets').stdout) as KubeObject[];
+  expect(split.map((d) => `${d.kind}/${d.metadata.namespace}/${d.metadata.name}`)).toEqual(['ConfigMap/airy/sec', 'Secret/airy/sec-secrets']);
+  expect(Object.keys(split[0]!.data!)).toEqual(['allowedOrigins', 'oidc.provider', 'oidc.clientId', 'oidc.allowedEmailPatterns']);
+  expect(split[1]!.stringData).toEqual({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: PROTECTED.jwtSecret, 'oidc.clientSecret': 'csecret' });
+});
+
+describeWithTools('configmap output applied to a cluster, served by `serve --configmap --secret`', { openssl: ensureTestCa() !== undefined }, () => {
+  let api: FakeApiserver;
+  let airy: AiryProcess;
+  beforeAll(async () => {
+    api = await startFakeApiserver({ allowedNames: ['security', 'security-secrets'] });
+    airy = await startAiryWith(['--configmap', 'security', '--secret', 'airy/security-secrets'], { KUBECONFIG: api.kubeconfig, POD_NAMESPACE: 'airy' });
+  });
+  afterAll(async () => {
+    await airy?.stop();
+    await api?.close();
+  });
+
+  it('goes from "kubectl apply" of the printed objects to new decisions in under a second', async () => {
+    expect((await request(`${airy.url}/readyz`)).statusCode).toBe(503);
+    const out = run('configmap', file('apply.yaml', securityYaml(PROTECTED)), '--namespace', 'airy', '--secret-name', 'security-secrets').stdout;
+    const started = Date.now();
+    for (const doc of yaml.loadAll(out) as KubeObject[]) {
+      // What the apiserver does with stringData on apply: it becomes base64 data.
+      const data = doc.kind === 'Secret' ? Object.fromEntries(Object.entries(doc.stringData as Record<string, string>).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) : doc.data;
+      api.apply(doc.kind === 'Secret' ? 'secrets' : 'configmaps', { ...doc, data, stringData: undefined } as KubeObject);
+    }
+    await waitFor(async () => {
+      const res = await request(`${airy.url}/auth`, { headers: { authorization: `Bearer ${TEST_SYSTEM_TOKEN}` } });
+      await res.body.dump();
+      return res.statusCode === 200;
+    }, 'the applied config', 1000, 5);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(airy.logs()).not.toContain(TEST_SYSTEM_TOKEN);
+  });
+});
