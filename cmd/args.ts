@@ -17,3 +17,10 @@ export function portOption(value: string | undefined, name: string, fallback: nu
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be a port number, got "${value}"`);
   return n;
 }
+
+export function secondsOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 3600) throw new UsageError(`--${name} must be a number of seconds, got "${value}"`);
+  return n;
+}

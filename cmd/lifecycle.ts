@@ -12,13 +12,17 @@ export function listen(server: Server, port: number, host: string | undefined): 
 }
 
 /**
- * SIGTERM/SIGINT: stop accepting, let in-flight requests finish (idle keep-alive connections are
- * closed at once), and exit 0. After `drainSeconds` the remaining connections are cut.
+ * SIGTERM/SIGINT: first keep serving for `delaySeconds` while `/readyz` says not ready (Kubernetes
+ * removes the pod from its endpoints asynchronously, so requests keep arriving for a moment), then
+ * stop accepting, let in-flight requests finish (idle keep-alive connections are closed at once),
+ * and exit 0. After `drainSeconds` the remaining connections are cut.
  */
-export function shutdownOnSignals(servers: Server[], drainSeconds: number, logger: Logger, stopSources: () => void): () => Promise<void> {
+export function shutdownOnSignals(servers: Server[], drainSeconds: number, logger: Logger, stopSources: () => void, delaySeconds = 0, markNotReady: () => void = () => {}): () => Promise<void> {
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      markNotReady();
+      if (delaySeconds > 0) await new Promise((r) => setTimeout(r, delaySeconds * 1000));
       stopSources();
       const cut = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), drainSeconds * 1000);
       cut.unref();

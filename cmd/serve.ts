@@ -11,7 +11,7 @@ import { watchFile } from '../src/sources/file-source.js';
 import { startKubeSource } from '../src/sources/kube/kube-source.js';
 import { defaultNamespace, parseObjectRef } from '../src/sources/kube/object-ref.js';
 import { PolicyStore } from '../src/sources/policy-store.js';
-import { UsageError, parse, portOption } from './args.js';
+import { UsageError, parse, portOption, secondsOption } from './args.js';
 import { listen, shutdownOnSignals } from './lifecycle.js';
 
 export const SERVE_OPTIONS = {
@@ -22,6 +22,7 @@ export const SERVE_OPTIONS = {
   port: { type: 'string' },
   'metrics-port': { type: 'string' },
   'drain-seconds': { type: 'string' },
+  'shutdown-delay-seconds': { type: 'string' },
 } as const;
 
 /** The config source named on the command line: a watched file, or a watched ConfigMap (+ Secret). */
@@ -66,7 +67,8 @@ export async function serveCommand(argv: string[], logger: Logger = jsonLogger()
   if (values.secret && !values.configmap) throw new UsageError('--secret goes with --configmap');
   const port = portOption(values.port, 'port', 8080);
   const metricsPort = portOption(values['metrics-port'], 'metrics-port', 9090);
-  const drainSeconds = Number(values['drain-seconds'] ?? 20);
+  const drainSeconds = secondsOption(values['drain-seconds'], 'drain-seconds', 20);
+  const shutdownDelay = secondsOption(values['shutdown-delay-seconds'], 'shutdown-delay-seconds', 0);
 
   const registry = new Registry();
   const metrics = createMetrics(registry);
@@ -76,7 +78,8 @@ export async function serveCommand(argv: string[], logger: Logger = jsonLogger()
   // quick source is loaded before the first request.
   await Promise.race([source.ready, new Promise((r) => setTimeout(r, 5000).unref())]);
 
-  const server = createAuthServer({ store, metrics, logger, now: Date.now }, allRoutes());
+  const deps = { store, metrics, logger, now: Date.now, shuttingDown: false };
+  const server = createAuthServer(deps, allRoutes());
   const metricsServer = createMetricsServer(registry);
   await listen(server, port, values.host);
   await listen(metricsServer, metricsPort, values.host);
@@ -84,6 +87,6 @@ export async function serveCommand(argv: string[], logger: Logger = jsonLogger()
   const actualMetricsPort = (metricsServer.address() as AddressInfo).port;
   logger.log('info', 'airy-auth listening', { host: values.host, port: actualPort, metricsPort: actualMetricsPort, source: source.name });
 
-  const close = shutdownOnSignals([server, metricsServer], drainSeconds, logger, () => void source.stop());
+  const close = shutdownOnSignals([server, metricsServer], drainSeconds, logger, () => void source.stop(), shutdownDelay, () => (deps.shuttingDown = true));
   return { port: actualPort, metricsPort: actualMetricsPort, close };
 }

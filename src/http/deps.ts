@@ -9,6 +9,8 @@ export interface ServerDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Set on SIGTERM: /readyz answers 503 so Kubernetes stops sending traffic before the drain. */
+  readonly shuttingDown?: boolean;
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, deps: ServerDeps) => void | Promise<void>;

@@ -1,0 +1,126 @@
+{{/* Names. */}}
+{{- define "airy-auth.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "airy-auth.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains (include "airy-auth.name" .) .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name (include "airy-auth.name" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "airy-auth.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "airy-auth.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "airy-auth.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "airy-auth.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "airy-auth.serviceAccountName" -}}
+{{- if .Values.sidecar.enabled -}}
+{{- .Values.sidecar.serviceAccountName -}}
+{{- else if .Values.serviceAccount.create -}}
+{{- default (include "airy-auth.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret airy-auth reads, if any: one the chart renders, or one the user manages. */}}
+{{- define "airy-auth.secretName" -}}
+{{- if .Values.secret.existingSecret -}}
+{{- .Values.secret.existingSecret -}}
+{{- else if .Values.secret.create -}}
+{{- include "airy-auth.fullname" . -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "airy-auth.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* The in-cluster URL of /auth, for the auth-url annotation. */}}
+{{- define "airy-auth.authUrl" -}}
+{{- if .Values.sidecar.enabled -}}
+http://127.0.0.1:{{ .Values.port }}/auth
+{{- else -}}
+http://{{ include "airy-auth.fullname" . }}.{{ .Release.Namespace }}.svc.cluster.local:{{ .Values.port }}/auth
+{{- end -}}
+{{- end -}}
+
+{{/*
+The airy-auth container, shared by the Deployment and the sidecar snippet, so both run the same.
+*/}}
+{{- define "airy-auth.container" -}}
+name: airy-auth
+image: {{ include "airy-auth.image" . }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+args:
+  - serve
+  - --configmap
+  - {{ printf "%s/%s" .Release.Namespace (include "airy-auth.fullname" .) }}
+  {{- with (include "airy-auth.secretName" .) }}
+  - --secret
+  - {{ printf "%s/%s" $.Release.Namespace . }}
+  {{- end }}
+  - --host
+  - {{ if .Values.sidecar.enabled }}127.0.0.1{{ else }}0.0.0.0{{ end }}
+  - --port
+  - {{ .Values.port | quote }}
+  - --metrics-port
+  - {{ .Values.metricsPort | quote }}
+  - --shutdown-delay-seconds
+  - {{ .Values.shutdown.delaySeconds | quote }}
+  - --drain-seconds
+  - {{ .Values.shutdown.drainSeconds | quote }}
+env:
+  - name: POD_NAMESPACE
+    valueFrom:
+      fieldRef:
+        fieldPath: metadata.namespace
+  {{- with .Values.extraEnv }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+ports:
+  - name: http
+    containerPort: {{ .Values.port }}
+    protocol: TCP
+  - name: metrics
+    containerPort: {{ .Values.metricsPort }}
+    protocol: TCP
+livenessProbe:
+  httpGet:
+    path: /healthz
+    port: http
+  periodSeconds: 10
+  timeoutSeconds: 2
+  failureThreshold: 3
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: http
+  periodSeconds: 2
+  timeoutSeconds: 2
+  failureThreshold: 1
+resources:
+  {{- toYaml .Values.resources | nindent 2 }}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  runAsGroup: 10001
+  readOnlyRootFilesystem: true
+  allowPrivilegeEscalation: false
+  capabilities:
+    drop: ["ALL"]
+  seccompProfile:
+    type: RuntimeDefault
+{{- end -}}

@@ -1,0 +1,2 @@
+export declare const MANIFEST_ARGS: string[];
+export declare const MANIFEST_HEADER: string;

@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { expect, it } from 'vitest';
+import { CHART, ensureHelm, helm, renderChart, renderNotes, type K8sObject } from '../helpers/helm.js';
+import { validateObject } from '../helpers/k8s-schema.js';
+import { MANIFEST_ARGS, MANIFEST_HEADER } from '../../scripts/manifest-args.mjs';
+import { REPO_ROOT } from '../helpers/repo.js';
+import { describeWithTools } from '../helpers/tools.js';
+
+const VARIANTS: Record<string, string[]> = {
+  default: [],
+  'OIDC with GitHub': ['--set', 'security.oidc.provider=github', '--set', 'security.oidc.clientId=gh-client', '--set', 'security.oidc.clientSecret=gh-secret', '--set-string', 'security.oidc.allowedEmailPatterns=*@example.com', '--set', 'security.allowedOrigins=https://app.example.com', '--set', 'ingress.enabled=true', '--set', 'ingress.host=app.example.com', '--set', 'ingress.tlsSecretName=app-tls'],
+  'external Secret': ['--set', 'secret.existingSecret=my-airy-secrets'],
+  sidecar: ['--set', 'sidecar.enabled=true'],
+  'ServiceMonitor + HPA + NetworkPolicy': ['--set', 'serviceMonitor.enabled=true', '--set', 'serviceMonitor.labels.release=prometheus', '--set', 'autoscaling.enabled=true', '--set', 'networkPolicy.enabled=true'],
+  'whole airy.yaml': ['--set-string', 'airyYaml=security:\n  allowedOrigins: "https://app.example.com"\n'],
+};
+
+const byKind = (objs: K8sObject[], kind: string) => objs.filter((o) => o.kind === kind);
+const one = (objs: K8sObject[], kind: string) => {
+  const found = byKind(objs, kind);
+  expect(found, kind).toHaveLength(1);
+  return found[0]! as K8sObject & Record<string, any>;
+};
+
+describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined }, () => {
+  it('passes helm lint, with default and every variant', () => {
+    for (const [name, args] of Object.entries(VARIANTS)) {
+      const r = helm(['lint', CHART, '--strict', ...args]);
+      expect(r.status, `${name}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
+  });
+
+  it.each(Object.keys(VARIANTS))('renders only schema-valid Kubernetes objects: %s', async (name) => {
+    const objs = renderChart(VARIANTS[name]);
+    expect(objs.length).toBeGreaterThan(3);
+    for (const obj of objs) await validateObject(obj);
+  });
+
+  it('runs non-root, read-only, without capabilities, probed on /healthz and /readyz, with a grace period covering the drain', () => {
+    const dep = one(renderChart(), 'Deployment');
+    expect(dep.spec.replicas).toBe(2);
+    const pod = dep.spec.template.spec;
+    const c = pod.containers[0];
+    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(c.resources.requests).toBeDefined();
+    const arg = (flag: string) => c.args[c.args.indexOf(flag) + 1];
+    expect(Number(pod.terminationGracePeriodSeconds)).toBeGreaterThan(Number(arg('--shutdown-delay-seconds')) + Number(arg('--drain-seconds')));
+    expect(c.args.slice(0, 5)).toEqual(['serve', '--configmap', 'airy/airy-auth', '--secret', 'airy/airy-auth']);
+    // The ConfigMap is hot-reloaded: no checksum annotation may restart the pods when it changes.
+    expect(JSON.stringify(dep.spec.template.metadata)).not.toMatch(/checksum/i);
+  });
+
+  it('grants get/list/watch on its own ConfigMap and Secret only (by resourceNames), plus create on events', () => {
+    const role = one(renderChart(), 'Role');
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['airy-auth'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['airy-auth'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    ]);
+    const ext = one(renderChart(VARIANTS['external Secret']), 'Role');
+    expect(ext.rules[1].resourceNames).toEqual(['my-airy-secrets']);
+    expect(byKind(renderChart(VARIANTS['external Secret']), 'Secret')).toHaveLength(0);
+  });
+
+  it('generates a 128-character jwtSecret and a systemToken, never a placeholder, and keeps secrets out of the ConfigMap', () => {
+    const objs = renderChart(VARIANTS['OIDC with GitHub']);
+    const secret = one(objs, 'Secret');
+    const jwt = Buffer.from(secret.data.jwtSecret, 'base64').toString();
+    expect(jwt).toMatch(/^[A-Za-z0-9]{128}$/);
+    expect(Buffer.from(secret.data.systemToken, 'base64').toString()).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(Buffer.from(secret.data['oidc.clientSecret'], 'base64').toString()).toBe('gh-secret');
+    expect(secret.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    const again = one(renderChart(VARIANTS['OIDC with GitHub']), 'Secret');
+    expect(again.data.jwtSecret).not.toBe(secret.data.jwtSecret); // random per render, kept by lookup in a cluster
+    const cm = one(objs, 'ConfigMap');
+    expect(cm.data).toEqual({ allowedOrigins: 'https://app.example.com', 'oidc.provider': 'github', 'oidc.clientId': 'gh-client', 'oidc.allowedEmailPatterns': '*@example.com' });
+    const given = one(renderChart(['--set', 'security.jwtSecret=given-secret-value']), 'Secret');
+    expect(Buffer.from(given.data.jwtSecret, 'base64').toString()).toBe('given-secret-value');
+  });
+
+  it('renders the login Ingress for /login, /oauth2 and /logout when asked', () => {
+    const ing = one(renderChart(VARIANTS['OIDC with GitHub']), 'Ingress');
+    expect(ing.spec.rules[0].host).toBe('app.example.com');
+    expect(ing.spec.rules[0].http.paths.map((p: { path: string }) => p.path)).toEqual(['/login', '/oauth2', '/logout']);
+  });
+
+  it('sidecar mode renders no Deployment or Service, binds RBAC to the controller, and NOTES print the container and a 127.0.0.1 auth-url', () => {
+    const objs = renderChart(VARIANTS.sidecar);
+    expect(byKind(objs, 'Deployment')).toHaveLength(0);
+    expect(byKind(objs, 'Service')).toHaveLength(0);
+    expect(one(objs, 'RoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'ingress-nginx', namespace: 'ingress-nginx' }]);
+    const notes = renderNotes(VARIANTS.sidecar);
+    expect(notes).toContain('nginx.ingress.kubernetes.io/auth-url: "http://127.0.0.1:8080/auth"');
+    const container = yaml.load(notes.slice(notes.indexOf('      name: airy-auth'), notes.indexOf('3. The systemToken')).replace(/^ {6}/gm, '')) as { args: string[]; name: string };
+    expect(container.name).toBe('airy-auth');
+    expect(container.args).toEqual(expect.arrayContaining(['--host', '127.0.0.1', '--configmap', 'airy/airy-auth']));
+  });
+
+  it('renders HPA, ServiceMonitor and NetworkPolicy when enabled', () => {
+    const objs = renderChart(VARIANTS['ServiceMonitor + HPA + NetworkPolicy']);
+    expect(one(objs, 'ServiceMonitor').spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+    expect(one(objs, 'ServiceMonitor').metadata.labels!.release).toBe('prometheus');
+    expect(one(objs, 'HorizontalPodAutoscaler').spec.maxReplicas).toBe(10);
+    expect(one(objs, 'Deployment').spec.replicas).toBeUndefined();
+    expect(one(objs, 'NetworkPolicy').spec.policyTypes).toEqual(['Ingress', 'Egress']);
+  });
+
+  it.each([
+    ['replicaCount=two', /replicaCount/],
+    ['port=http', /port/],
+    ['serviceMonitor.enabled=yes-please', /serviceMonitor/],
+    ['security.systemTokn=abc', /systemTokn|additional/i],
+    ['security.oidc.clientAuthenticationMethod=header', /clientAuthenticationMethod/],
+    ['image.pullPolicy=Sometimes', /pullPolicy/],
+  ])('values.schema.json rejects --set-string %s', (set, message) => {
+    const r = helm(['template', 'x', CHART, '--set-string', set]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('has a "# --" comment on every value in values.yaml (on the value or on an enclosing key)', () => {
+    const lines = readFileSync(join(CHART, 'values.yaml'), 'utf8').split('\n');
+    const stack: { indent: number; documented: boolean }[] = [];
+    const undocumented: string[] = [];
+    lines.forEach((line, i) => {
+      const m = /^(\s*)([A-Za-z][\w]*):(.*)$/.exec(line);
+      if (!m) return;
+      const indent = m[1]!.length;
+      while (stack.length && stack.at(-1)!.indent >= indent) stack.pop();
+      let j = i - 1;
+      let own = false;
+      while (j >= 0 && /^\s*#/.test(lines[j]!)) own ||= /^\s*# --/.test(lines[j--]!);
+      const documented = own || stack.some((s) => s.documented);
+      const isLeaf = m[3]!.replace(/#.*/, '').trim() !== '';
+      if (isLeaf && !documented) undocumented.push(`${i + 1}: ${line.trim()}`);
+      stack.push({ indent, documented });
+    });
+    expect(undocumented).toEqual([]);
+  });
+
+  it('manifests/ is the default render with the Secret left to the user, and has not drifted', () => {
+    const rendered = helm(['template', 'airy-auth', CHART, ...MANIFEST_ARGS]).stdout;
+    const committed = readFileSync(join(REPO_ROOT, 'manifests', 'airy-auth.yaml'), 'utf8');
+    expect(committed).toBe(`${MANIFEST_HEADER}${rendered}`);
+  });
+});
