@@ -115,8 +115,8 @@ resources:
   {{- toYaml .Values.resources | nindent 2 }}
 securityContext:
   runAsNonRoot: true
-  runAsUser: 10001
-  runAsGroup: 10001
+  runAsUser: 65532
+  runAsGroup: 65532
   readOnlyRootFilesystem: true
   allowPrivilegeEscalation: false
   capabilities:

@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort, waitForHttp } from '../helpers/net.js';
+import { PROTECTED, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
+import { REPO_ROOT } from '../helpers/repo.js';
+
+const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+
+describe('Dockerfile', () => {
+  it('builds on Node 22 in a separate stage, prunes to production dependencies, and runs the CLI as a non-root user', () => {
+    const stages = dockerfile.split('\n').filter((l) => l.startsWith('FROM '));
+    expect(stages).toHaveLength(2);
+    expect(stages[0]).toMatch(/^FROM node:22\S* AS build$/);
+    expect(stages[1]).toMatch(/nodejs22.*nonroot/);
+    expect(dockerfile).toContain('npm ci --omit=dev');
+    expect(dockerfile).toMatch(/^USER 65532:65532$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/nodejs\/bin\/node", "dist\/cmd\/airy-auth.js"\]$/m);
+    // The chart runs the same uid.
+    expect(readFileSync(join(REPO_ROOT, 'helm/airy-auth/templates/_helpers.tpl'), 'utf8')).toContain('runAsUser: 65532');
+  });
+});
+
+/**
+ * There is no Docker engine here, so this runs what the image's last stage holds: package.json,
+ * the production-only node_modules (`npm ci --omit=dev`, as the Dockerfile does) and dist/, in a
+ * directory of its own, and checks that it starts and serves.
+ */
+describe('the pruned production tree (what the image runs)', () => {
+  let dir: string;
+  let child: ChildProcess;
+  let url: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'airy-image-'));
+    for (const f of ['package.json', 'package-lock.json']) cpSync(join(REPO_ROOT, f), join(dir, f));
+    const ci = spawnSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, encoding: 'utf8' });
+    if (ci.status !== 0) throw new Error(`npm ci --omit=dev failed: ${ci.stderr}`);
+    cpSync(join(REPO_ROOT, 'dist', 'cmd'), join(dir, 'dist', 'cmd'), { recursive: true });
+    cpSync(join(REPO_ROOT, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
+    writeFileSync(join(dir, 'airy.yaml'), securityYaml(PROTECTED));
+    const port = await freePort();
+    child = spawn(process.execPath, ['dist/cmd/airy-auth.js', 'serve', '--config', 'airy.yaml', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(await freePort())], { cwd: dir, stdio: 'ignore', env: { PATH: process.env.PATH, NODE_ENV: 'production' } });
+    url = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${url}/healthz`);
+  }, 180_000);
+  afterAll(() => child?.kill('SIGTERM'));
+
+  it('has no development dependency in node_modules', () => {
+    for (const dev of ['vitest', 'typescript', 'oidc-provider', 'playwright-core', '@aws-cdk/lambda-layer-kubectl-v33']) expect(existsSync(join(dir, 'node_modules', dev)), dev).toBe(false);
+    for (const prod of ['jose', 'openid-client', '@kubernetes/client-node', 'prom-client', 'undici']) expect(existsSync(join(dir, 'node_modules', prod)), prod).toBe(true);
+  });
+
+  it('starts and decides', async () => {
+    expect((await request(`${url}/readyz`)).statusCode).toBe(200);
+    const res = await request(`${url}/auth`, { headers: { authorization: `Bearer ${TEST_SYSTEM_TOKEN}` } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-auth-request-user']).toBe('system-token');
+    expect((await request(`${url}/auth`)).statusCode).toBe(401);
+  });
+});
