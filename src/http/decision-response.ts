@@ -11,12 +11,14 @@ function headerSafe(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }
 
+/**
+ * Both identity headers on every allow, empty when there is no identity (a public path, auth off).
+ * Gateways copy them over whatever the client sent: Envoy and Caddy only replace a header that the
+ * answer carries, so leaving one out would let a client's forged X-Auth-Request-User through.
+ */
 export function identityHeaders(decision: Decision): Record<string, string> {
   if (decision.status !== 200) return {};
-  const out: Record<string, string> = {};
-  if (decision.user !== undefined) out[USER_HEADER] = headerSafe(decision.user);
-  if (decision.email !== undefined) out[EMAIL_HEADER] = headerSafe(decision.email);
-  return out;
+  return { [USER_HEADER]: headerSafe(decision.user ?? ''), [EMAIL_HEADER]: headerSafe(decision.email ?? '') };
 }
 
 /** The challenge for a 401: RFC 6750 error code when a token was presented but refused. */

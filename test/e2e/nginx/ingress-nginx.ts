@@ -22,6 +22,19 @@ export interface IngressPath {
   readonly upstream: string;
   /** Undefined: the path is routed without auth (as for /login on the airy-auth Ingress). */
   readonly annotations?: IngressAnnotations;
+  /** Instead of annotations: NGINX Gateway Fabric's shape of the Gateway API ExternalAuth filter. */
+  readonly ngf?: NgfExternalAuth;
+}
+
+/**
+ * How NGINX Gateway Fabric renders an HTTPRoute ExternalAuth filter (protocol HTTP): auth_request to
+ * the auth backend with no client headers but the allowed ones, and the original URI and method in
+ * `Path:` and `Method:` headers.
+ */
+export interface NgfExternalAuth {
+  readonly authUrl: string;
+  readonly allowedHeaders: readonly string[];
+  readonly allowedResponseHeaders: readonly string[];
 }
 
 export interface NginxSite {
@@ -105,6 +118,35 @@ ${headerLines}${signin}
     }${signinLocation}`;
 }
 
+function ngfLocation(p: IngressPath, index: number): string {
+  const n = p.ngf!;
+  const authName = `/_ngf-external-auth-${index}`;
+  const allowed = n.allowedHeaders.map((h) => `      proxy_set_header ${h} $http_${h.toLowerCase().replace(/-/g, '_')};`).join('\n');
+  const response = n.allowedResponseHeaders
+    .map((h, i) => `      auth_request_set $ngfAuth${index}_${i} $upstream_http_${h.toLowerCase().replace(/-/g, '_')};\n      proxy_set_header ${h} $ngfAuth${index}_${i};`)
+    .join('\n');
+  return `
+    location = ${authName} {
+      internal;
+      proxy_pass_request_body     off;
+      proxy_pass_request_headers  off;
+      proxy_set_header Content-Length "";
+      proxy_set_header Host $http_host;
+      proxy_set_header Path $request_uri;
+      proxy_set_header Method $request_method;
+      proxy_set_header Authorization $http_authorization;
+${allowed}
+      proxy_http_version 1.1;
+      proxy_pass ${n.authUrl};
+    }
+    location ${p.path} {
+      auth_request ${authName};
+${response}
+      proxy_set_header Host $http_host;
+      proxy_pass http://${p.upstream};
+    }`;
+}
+
 function openLocation(p: IngressPath): string {
   return `
     location ${p.path} {
@@ -117,7 +159,7 @@ function openLocation(p: IngressPath): string {
 
 export function renderIngressNginx(site: NginxSite): string {
   const d = site.prefixDir;
-  const locations = site.paths.map((p, i) => (p.annotations ? protectedLocation(p, i) : openLocation(p))).join('\n');
+  const locations = site.paths.map((p, i) => (p.ngf ? ngfLocation(p, i) : p.annotations ? protectedLocation(p, i) : openLocation(p))).join('\n');
   return `# rendered by test/e2e/nginx/ingress-nginx.ts
 load_module /usr/lib/nginx/modules/ndk_http_module.so;
 load_module /usr/lib/nginx/modules/ngx_http_set_misc_module.so;

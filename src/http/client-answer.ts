@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Decision } from '../core/decision.js';
+import type { Facts } from '../core/facts.js';
+import { identityHeaders, wwwAuthenticate } from './decision-response.js';
+import type { ServerDeps } from './deps.js';
+import { escapeHtml, logoutForm, sendPage } from './pages.js';
+
+/** Facts from a gateway that passes a denial to the client: plus whether it is a navigation, and the URL. */
+export interface ClientFacts extends Facts {
+  readonly navigation: boolean;
+  readonly originalUrl: string;
+}
+
+/**
+ * For gateways that pass airy-auth's denial to the browser as it is (Traefik ForwardAuth, Caddy,
+ * Envoy ext_authz): a navigation without a session gets a 302 to the login page, with an absolute
+ * Location because Traefik rewrites relative ones against the auth server's address; a script or
+ * API client gets the plain 401 with WWW-Authenticate; a refused navigation gets a readable page.
+ */
+export function respondToClient(_req: IncomingMessage, res: ServerResponse, decision: Decision, facts: Facts, deps: ServerDeps): void {
+  const f = facts as ClientFacts;
+  if (decision.status === 200) {
+    res.writeHead(200, { ...identityHeaders(decision), 'Content-Length': '0' });
+    res.end();
+    return;
+  }
+  if (decision.status === 401 && f.navigation && deps.store.current?.oidc) {
+    const loginOrigin = deps.store.current.publicUrl ?? `${f.scheme}://${f.host}`;
+    res.writeHead(302, { Location: `${loginOrigin}/login?rd=${encodeURIComponent(f.originalUrl)}`, 'Cache-Control': 'no-store', 'Content-Length': '0' });
+    res.end();
+    return;
+  }
+  if (decision.status === 403 && f.navigation) {
+    const body = decision.reason === 'email_not_allowed'
+      ? `<p>You are signed in as <strong>${escapeHtml(decision.email ?? '')}</strong>, which may not use this service.</p>${logoutForm('Log out and try another account')}`
+      : '<p>This request is not allowed from where it was made.</p>';
+    sendPage(res, 403, 'Access denied', body);
+    return;
+  }
+  const text = `${decision.status} ${decision.reason}\n`;
+  const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(text)) };
+  if (decision.status === 401) headers['WWW-Authenticate'] = wwwAuthenticate(decision);
+  res.writeHead(decision.status, headers);
+  res.end(text);
+}
