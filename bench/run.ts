@@ -3,6 +3,7 @@
  * affects both sides alike. Rounds alternate baseline and candidate; the median of each is used.
  *   P1  GET /auth with a valid session cookie, direct  vs  a bare node:http 200 server
  *   P2  nginx (ingress-nginx shape) → airy-auth        vs  the same nginx → a bare 200 auth stub
+ * and, by the P1 method, each gateway adapter's endpoint with the headers its gateway sends.
  */
 import { compileAiryYaml } from '../src/config/load.js';
 import { mintSession } from '../src/session/mint.js';
@@ -39,14 +40,14 @@ async function compare(name: string, target: number, baselineUrl: string, candid
 
 function report(rows: Row[]): void {
   console.log(`\nwrk -t1 -c16, ${ROUNDS} alternating rounds of ${SECONDS}s each, medians:\n`);
-  console.log('metric  baseline rps  airy-auth rps  ratio   target  p50 ms (base/airy)  p99 ms (base/airy)');
+  console.log('metric        baseline rps  airy-auth rps  ratio   target  p50 ms (base/airy)  p99 ms (base/airy)');
   for (const r of rows) {
     const b = median(r.baseline.map((x) => x.rps));
     const c = median(r.candidate.map((x) => x.rps));
     const ratio = c / b;
     const lat = (xs: WrkResult[], k: 'p50ms' | 'p99ms') => median(xs.map((x) => x[k])).toFixed(3);
     console.log(
-      `${r.name.padEnd(7)} ${b.toFixed(0).padStart(12)}  ${c.toFixed(0).padStart(13)}  ${ratio.toFixed(3)}  ≥${r.target.toFixed(2)}  ${`${lat(r.baseline, 'p50ms')}/${lat(r.candidate, 'p50ms')}`.padStart(18)}  ${`${lat(r.baseline, 'p99ms')}/${lat(r.candidate, 'p99ms')}`.padStart(18)}  ${ratio >= r.target ? 'met' : 'NOT MET'}`,
+      `${r.name.padEnd(13)} ${b.toFixed(0).padStart(12)}  ${c.toFixed(0).padStart(13)}  ${ratio.toFixed(3)}  ≥${r.target.toFixed(2)}  ${`${lat(r.baseline, 'p50ms')}/${lat(r.candidate, 'p50ms')}`.padStart(18)}  ${`${lat(r.baseline, 'p99ms')}/${lat(r.candidate, 'p99ms')}`.padStart(18)}  ${ratio >= r.target ? 'met' : 'NOT MET'}`,
     );
   }
 }
@@ -63,6 +64,13 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     rows.push(await compare('P1', 0.9, `${bare.url}/auth`, `${airy.url}/auth`, { cookie }));
+    // One row per gateway protocol, each against the same bare server, with its gateway's headers.
+    const adapters: [string, string, Record<string, string>][] = [
+      ['forward-auth', '/forward-auth', { cookie, 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/inbox?tab=open' }],
+      ['envoy', '/envoy/inbox?tab=open', { cookie }],
+      ['gateway-api', '/gateway-api/inbox?tab=open', { cookie }],
+    ];
+    for (const [name, path, headers] of adapters) rows.push(await compare(name, 0.9, `${bare.url}${path}`, `${airy.url}${path}`, headers));
     const up = upstream.url.replace('http://', '');
     const site = (authUrl: string) => ({ paths: [{ path: '/', upstream: up, annotations: { 'auth-url': authUrl, 'auth-signin': 'https://auth.example.com/login', 'auth-response-headers': 'X-Auth-Request-User,X-Auth-Request-Email' } }] });
     const viaAiry = await startNginx(site(`${airy.url}/auth`));

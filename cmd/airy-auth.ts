@@ -3,6 +3,7 @@ import { checkCommand } from './check.js';
 import { configmapCommand } from './configmap.js';
 import { UsageError } from './args.js';
 import { demoCommand } from './demo.js';
+import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
@@ -11,6 +12,7 @@ const USAGE = `usage:
   airy-auth check FILE
   airy-auth token --config FILE --sub ID [--email E] [--name N] [--ttl 30d]
   airy-auth configmap FILE [--name security] [--namespace NS] [--secret-name S]   (prints YAML for kubectl apply -f -)
+  airy-auth migrate FILE --to traefik|gateway-api [--gateway NAME] [--gateway-namespace NS] [--allow-partial]
   airy-auth demo            (serves examples/airy.yaml and prints curls to try)
 `;
 
@@ -32,6 +34,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return tokenCommand(rest, out, err);
     case 'configmap':
       return configmapCommand(rest, out, err);
+    case 'migrate':
+      return migrateCommand(rest, out, err);
     case undefined:
     case 'help':
     case '--help':

@@ -15,6 +15,7 @@ const VARIANTS: Record<string, string[]> = {
   sidecar: ['--set', 'sidecar.enabled=true'],
   'ServiceMonitor + HPA + NetworkPolicy': ['--set', 'serviceMonitor.enabled=true', '--set', 'serviceMonitor.labels.release=prometheus', '--set', 'autoscaling.enabled=true', '--set', 'networkPolicy.enabled=true'],
   'whole airy.yaml': ['--set-string', 'airyYaml=security:\n  allowedOrigins: "https://app.example.com"\n'],
+  'every gateway': ['--set', 'gateways.traefik.enabled=true', '--set', 'gateways.envoyGateway.enabled=true', '--set', 'gateways.envoyGateway.targetRoutes={app,api}', '--set', 'gateways.istio.enabled=true', '--set', 'gateways.istio.selector.app=inbox', '--set', 'gateways.gatewayApi.enabled=true', '--set', 'gateways.gatewayApi.parentRef.namespace=gateways'],
 };
 
 const byKind = (objs: K8sObject[], kind: string) => objs.filter((o) => o.kind === kind);
@@ -107,6 +108,36 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     expect(one(objs, 'HorizontalPodAutoscaler').spec.maxReplicas).toBe(10);
     expect(one(objs, 'Deployment').spec.replicas).toBeUndefined();
     expect(one(objs, 'NetworkPolicy').spec.policyTypes).toEqual(['Ingress', 'Egress']);
+  });
+
+  it('renders each gateway\'s manifest with the headers airy-auth needs and the login routes left open', () => {
+    const objs = renderChart(VARIANTS['every gateway']);
+    expect(one(objs, 'Middleware').spec.forwardAuth).toEqual({ address: 'http://airy-auth.airy.svc.cluster.local:8080/forward-auth', trustForwardHeader: false, authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'] });
+    const sp = one(objs, 'SecurityPolicy').spec;
+    expect(sp.targetRefs.map((t: { name: string }) => t.name)).toEqual(['app', 'api']);
+    expect(sp.extAuth).toMatchObject({ failOpen: false, http: { path: '/envoy', headersToBackend: ['x-auth-request-user', 'x-auth-request-email'] } });
+    expect(sp.extAuth.headersToExtAuth).toEqual(expect.arrayContaining(['authorization', 'cookie', 'origin']));
+    const ap = one(objs, 'AuthorizationPolicy').spec;
+    expect(ap).toMatchObject({ action: 'CUSTOM', provider: { name: 'airy-auth' }, selector: { matchLabels: { app: 'inbox' } } });
+    expect(ap.rules[0].to[0].operation.notPaths).toEqual(['/login', '/login/*', '/oauth2/*', '/logout']);
+    const routes = byKind(objs, 'HTTPRoute') as (K8sObject & { spec: any })[];
+    expect(routes.map((r) => r.metadata.name)).toEqual(['airy-auth-app', 'airy-auth-login']);
+    expect(routes[0]!.spec.rules[0].filters[0].externalAuth.http.path).toBe('/gateway-api');
+    expect(routes[1]!.spec.rules[0].filters).toBeUndefined();
+    const notes = renderNotes(VARIANTS['every gateway']);
+    const provider = yaml.load(notes.slice(notes.indexOf('    - name: airy-auth'), notes.indexOf('Traefik: attach')).replace(/^ {4}/gm, '')) as { envoyExtAuthzHttp: Record<string, unknown> }[];
+    expect(provider[0]!.envoyExtAuthzHttp).toMatchObject({ service: 'airy-auth.airy.svc.cluster.local', port: 8080, pathPrefix: '/envoy', headersToUpstreamOnAllow: ['x-auth-request-user', 'x-auth-request-email'] });
+    expect(notes).toContain('traefik.ingress.kubernetes.io/router.middlewares: airy-airy-auth@kubernetescrd');
+  });
+
+  it('the schema check is real: a broken ExternalAuth filter or Middleware is refused', async () => {
+    const objs = renderChart(VARIANTS['every gateway']);
+    const route = JSON.parse(JSON.stringify(byKind(objs, 'HTTPRoute')[0])) as K8sObject & { spec: any };
+    delete route.spec.rules[0].filters[0].externalAuth.backendRef;
+    await expect(validateObject(route)).rejects.toThrow(/backendRef/);
+    const mw = JSON.parse(JSON.stringify(one(objs, 'Middleware'))) as K8sObject & { spec: any };
+    mw.spec.forwardAuth.trustForwardHeader = 'no';
+    await expect(validateObject(mw)).rejects.toThrow(/trustForwardHeader/);
   });
 
   it.each([

@@ -34,6 +34,25 @@ WARNING: no Secret and no jwtSecret: authentication stays OFF until systemToken 
     kubectl -n {{ .Release.Namespace }} get secret {{ $secret }} -o jsonpath='{.data.systemToken}' | base64 -d
 {{- end }}
 
+{{- if .Values.gateways.istio.enabled }}
+
+Istio: add this provider to meshConfig.extensionProviders (istioctl or the istiod Helm values):
+
+    - name: airy-auth
+      envoyExtAuthzHttp:
+        service: {{ include "airy-auth.serviceHost" . }}
+        port: {{ .Values.port }}
+        pathPrefix: /envoy
+        includeRequestHeadersInCheck: {{ include "airy-auth.headersToAuth" . }}
+        headersToUpstreamOnAllow: {{ include "airy-auth.identityHeaders" . }}
+        headersToDownstreamOnDeny: ["location", "www-authenticate", "content-type", "cache-control"]
+{{- end }}
+{{- if .Values.gateways.traefik.enabled }}
+
+Traefik: attach the Middleware to an Ingress with
+    traefik.ingress.kubernetes.io/router.middlewares: {{ .Release.Namespace }}-{{ include "airy-auth.fullname" . }}@kubernetescrd
+{{- end }}
+
 Reconfigure without a restart (changes apply within a second; a bad config is refused and the
 last good one kept, see `kubectl -n {{ .Release.Namespace }} describe configmap {{ include "airy-auth.fullname" . }}`):
 

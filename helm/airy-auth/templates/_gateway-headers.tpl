@@ -1,0 +1,10 @@
+{{- /* What every gateway must send to airy-auth and copy back; one list for all the manifests. */ -}}
+{{- define "airy-auth.headersToAuth" -}}
+["authorization", "cookie", "origin", "x-forwarded-proto", "accept", "sec-fetch-mode", "x-requested-with"]
+{{- end -}}
+{{- define "airy-auth.identityHeaders" -}}
+["x-auth-request-user", "x-auth-request-email"]
+{{- end -}}
+{{- define "airy-auth.serviceHost" -}}
+{{ include "airy-auth.fullname" . }}.{{ .Release.Namespace }}.svc.cluster.local
+{{- end -}}
