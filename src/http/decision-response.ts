@@ -28,15 +28,18 @@ export function wwwAuthenticate(decision: Decision): string {
     : 'Bearer realm="airy-auth"';
 }
 
+/**
+ * An allow, for every adapter: gateways read only the status and identity headers, and every
+ * extra header or body byte measurably costs throughput on this hot path (see bench/).
+ */
+export function writeAllow(res: ServerResponse, decision: Decision): void {
+  res.writeHead(200, { ...identityHeaders(decision), 'Content-Length': '0' });
+  res.end();
+}
+
 /** The plain answer used by auth_request-style gateways, which read only the status and headers. */
 export function writeDecision(res: ServerResponse, decision: Decision): void {
-  if (decision.status === 200) {
-    // The hot path: gateways read only the status and identity headers of an allow, and every
-    // extra header or body byte measurably costs throughput (see bench/).
-    res.writeHead(200, { ...identityHeaders(decision), 'Content-Length': '0' });
-    res.end();
-    return;
-  }
+  if (decision.status === 200) return writeAllow(res, decision);
   const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...identityHeaders(decision) };
   if (decision.status === 401) headers['WWW-Authenticate'] = wwwAuthenticate(decision);
   const body = `${decision.status} ${decision.reason}\n`;

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { FactsResult } from './auth-request.js';
 import { CREDENTIAL_HEADERS, credentialFacts } from './auth-request.js';
-import { NAVIGATION_HEADERS, isBrowserNavigation } from './browser-navigation.js';
-import type { ClientFacts } from './client-answer.js';
-import { REPEATED, RequestHeaders, isPrintableAscii, validHost, validMethod } from './request-headers.js';
+import { NAVIGATION_HEADERS } from './browser-navigation.js';
+import { buildClientFacts } from './client-answer.js';
+import { REPEATED, RequestHeaders } from './request-headers.js';
 
 const FORWARD_HEADERS = new Set<string>([...CREDENTIAL_HEADERS, ...NAVIGATION_HEADERS, 'x-forwarded-method', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-uri']);
 
@@ -23,19 +23,5 @@ export function forwardAuthFacts(req: IncomingMessage): FactsResult {
   const [fMethod, fProto, fHost, fUri] = [get('x-forwarded-method'), get('x-forwarded-proto'), get('x-forwarded-host'), get('x-forwarded-uri')];
   if (fMethod === null || fProto === null || fHost === null || fUri === null) return { ok: false, why: 'repeated X-Forwarded-* header' };
   if (fHost === undefined || fUri === undefined) return { ok: false, why: 'X-Forwarded-Host and X-Forwarded-Uri are required on /forward-auth' };
-  const method = validMethod(fMethod ?? req.method ?? 'GET');
-  const host = validHost(fHost.split(',', 1)[0]!.trim());
-  const scheme = (fProto ?? 'http').split(',', 1)[0]!.trim().toLowerCase();
-  if (method === undefined || host === undefined || (scheme !== 'http' && scheme !== 'https')) return { ok: false, why: 'malformed X-Forwarded-Method, -Host or -Proto' };
-  if (!fUri.startsWith('/') || !isPrintableAscii(fUri)) return { ok: false, why: 'malformed X-Forwarded-Uri' };
-  const facts: ClientFacts = {
-    method,
-    scheme,
-    host,
-    path: fUri.split('?', 1)[0]!,
-    ...c.creds,
-    navigation: isBrowserNavigation(method, headers),
-    originalUrl: `${scheme}://${host}${fUri}`,
-  };
-  return { ok: true, facts };
+  return buildClientFacts({ method: fMethod ?? req.method ?? 'GET', host: fHost, scheme: fProto ?? 'http', target: fUri }, c.creds, headers, 'X-Forwarded-Method, -Host, -Proto or -Uri');
 }

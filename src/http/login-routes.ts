@@ -76,7 +76,7 @@ const authorize: Handler = async (req, res, deps) => {
   const ctx = loginContext(req, res, deps);
   if (!ctx) return;
   const oidc = ctx.policy.oidc!;
-  if (pathTail(req, '/oauth2/authorization/') !== oidc.provider) return sendPage(res, 404, 'Unknown provider', `<p>The configured provider is <code>${escapeHtml(oidc.provider)}</code>.</p>`);
+  if (!isConfiguredProvider(req, res, '/oauth2/authorization/', oidc.provider)) return;
   const rd = landing(query(req).get('rd'), ctx.origin, ctx.policy);
   try {
     const started = await startLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), ctx.origin, rd, deps.now());
@@ -100,7 +100,7 @@ const callback: Handler = async (req, res, deps) => {
   const ctx = loginContext(req, res, deps);
   if (!ctx) return;
   const oidc = ctx.policy.oidc!;
-  if (pathTail(req, '/login/oauth2/code/') !== oidc.provider) return sendPage(res, 404, 'Unknown provider', `<p>The configured provider is <code>${escapeHtml(oidc.provider)}</code>.</p>`);
+  if (!isConfiguredProvider(req, res, '/login/oauth2/code/', oidc.provider)) return;
   const q = query(req);
   const secure = ctx.origin.startsWith('https:');
   const stateName = stateCookieName(q.get('state') ?? '');
@@ -132,8 +132,11 @@ const logout: Handler = (req, res, deps) => {
   redirect(res, safeRedirect(policy.logoutSuccessUrl, origin, policy.origins) ?? '/', [clear]);
 };
 
-function pathTail(req: IncomingMessage, prefix: string): string {
-  return (req.url ?? '').split('?', 1)[0]!.slice(prefix.length);
+/** The provider named in the path must be the configured one; otherwise a 404 page says which is. */
+function isConfiguredProvider(req: IncomingMessage, res: ServerResponse, prefix: string, provider: string): boolean {
+  if ((req.url ?? '').split('?', 1)[0]!.slice(prefix.length) === provider) return true;
+  sendPage(res, 404, 'Unknown provider', `<p>The configured provider is <code>${escapeHtml(provider)}</code>.</p>`);
+  return false;
 }
 
 /** Routes of the login; the ingress sends these paths to airy-auth directly, without auth. */

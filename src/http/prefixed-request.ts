@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { FactsResult } from './auth-request.js';
 import { CREDENTIAL_HEADERS, credentialFacts } from './auth-request.js';
-import { NAVIGATION_HEADERS, isBrowserNavigation } from './browser-navigation.js';
-import type { ClientFacts } from './client-answer.js';
-import { REPEATED, RequestHeaders, isPrintableAscii, validHost, validMethod } from './request-headers.js';
+import { NAVIGATION_HEADERS } from './browser-navigation.js';
+import { buildClientFacts } from './client-answer.js';
+import { REPEATED, RequestHeaders } from './request-headers.js';
 
 /**
  * Gateways that call `prefix + original path and query` with the original method and Host:
@@ -25,20 +25,6 @@ export function prefixedFacts(prefix: string, overrides?: { path: string; method
     const proto = headers.single('x-forwarded-proto');
     if (pathHeader === REPEATED || methodHeader === REPEATED || hostHeader === REPEATED || proto === REPEATED) return { ok: false, why: 'repeated Host, Path, Method or X-Forwarded-Proto header' };
     const target = pathHeader ?? (req.url ?? '').slice(prefix.length);
-    if (!target.startsWith('/') || !isPrintableAscii(target)) return { ok: false, why: `the original path must follow ${prefix}` };
-    const method = validMethod(methodHeader ?? req.method ?? '');
-    const host = validHost(hostHeader ?? '');
-    const scheme = (proto ?? 'https').split(',', 1)[0]!.trim().toLowerCase();
-    if (method === undefined || host === undefined || (scheme !== 'http' && scheme !== 'https')) return { ok: false, why: 'malformed method, Host or X-Forwarded-Proto' };
-    const facts: ClientFacts = {
-      method,
-      scheme,
-      host,
-      path: target.split('?', 1)[0]!,
-      ...c.creds,
-      navigation: isBrowserNavigation(method, headers),
-      originalUrl: `${scheme}://${host}${target}`,
-    };
-    return { ok: true, facts };
+    return buildClientFacts({ method: methodHeader ?? req.method ?? '', host: hostHeader ?? '', scheme: proto ?? 'https', target }, c.creds, headers, `request to ${prefix}`);
   };
 }

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { request } from 'undici';
+import { waitFor } from './wait.js';
 
 /** A port that was free a moment ago (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -12,17 +13,9 @@ export async function freePort(): Promise<number> {
 
 /** Polls until `url` answers anything, or throws after `ms`. */
 export async function waitForHttp(url: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const res = await request(url);
-      await res.body.dump();
-      return;
-    } catch (err) {
-      last = err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`${url} did not answer within ${ms} ms: ${String(last)}`);
+  await waitFor(async () => {
+    const res = await request(url);
+    await res.body.dump();
+    return true;
+  }, `${url} to answer`, ms, 50);
 }
