@@ -9,6 +9,7 @@ if (ca) process.env.NODE_EXTRA_CA_CERTS = ca.caCert;
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/plain-summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Two cores: e2e files start nginx, Chromium and servers; more workers only add contention.
