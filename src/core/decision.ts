@@ -14,14 +14,6 @@ export type Reason =
   | 'no_credentials'
   | 'email_not_allowed';
 
-/** Reasons that only adapters produce, for requests that never reach the decision. */
-export type AdapterReason = 'bad_request';
-
-export const ALL_REASONS: readonly (Reason | AdapterReason)[] = [
-  'no_config', 'auth_disabled', 'origin_not_allowed', 'public_path', 'system_token', 'session_token',
-  'session_cookie', 'invalid_token', 'invalid_cookie', 'no_credentials', 'email_not_allowed', 'bad_request',
-];
-
 export type Decision =
   | { readonly status: 200; readonly reason: Reason; readonly user?: string; readonly email?: string }
   | { readonly status: 401; readonly reason: Reason; readonly tokenProblem?: TokenProblem }
