@@ -3,7 +3,7 @@ import type { Decision } from '../core/decision.js';
 import type { Facts } from '../core/facts.js';
 import type { FactsResult } from './auth-request.js';
 import { isBrowserNavigation } from './browser-navigation.js';
-import { writeAllow, wwwAuthenticate } from './decision-response.js';
+import { writeAllow, writeDecision } from './decision-response.js';
 import { isPrintableAscii, validHost, validMethod, type RequestHeaders } from './request-headers.js';
 import type { ServerDeps } from './deps.js';
 import { escapeHtml, logoutForm, sendPage } from './pages.js';
@@ -63,9 +63,5 @@ export function respondToClient(_req: IncomingMessage, res: ServerResponse, deci
     sendPage(res, 403, 'Access denied', body);
     return;
   }
-  const text = `${decision.status} ${decision.reason}\n`;
-  const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(text)) };
-  if (decision.status === 401) headers['WWW-Authenticate'] = wwwAuthenticate(decision);
-  res.writeHead(decision.status, headers);
-  res.end(text);
+  writeDecision(res, decision);
 }

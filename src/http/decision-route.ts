@@ -5,6 +5,7 @@ import type { Facts } from '../core/facts.js';
 import type { MaybePromise } from '../core/maybe-async.js';
 import type { FactsResult } from './auth-request.js';
 import type { Handler, ServerDeps } from './deps.js';
+import { plain } from './pages.js';
 
 export type Responder = (req: IncomingMessage, res: ServerResponse, decision: Decision, facts: Facts, deps: ServerDeps) => MaybePromise<void>;
 
@@ -18,8 +19,7 @@ export function decisionRoute(extract: (req: IncomingMessage) => FactsResult, re
     const facts = extract(req);
     if (!facts.ok) {
       deps.metrics.countDecision(400, 'bad_request');
-      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
-      res.end(`400 bad_request: ${facts.why}\n`);
+      plain(res, 400, `400 bad_request: ${facts.why}\n`);
       return;
     }
     // Read the policy once: a reload during this request does not change its answer.

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Policy } from '../config/policy.js';
 import { safeRedirect } from '../core/redirect-target.js';
 import { LoginError, statusOf } from '../oidc/login-error.js';
-import { finishLogin, startLogin } from '../oidc/login-flow.js';
+import { callbackPath, finishLogin, startLogin } from '../oidc/login-flow.js';
 import { LOGIN_STATE_TTL_SECONDS, stateCookieName } from '../oidc/login-state.js';
 import { providerClient } from '../oidc/provider-client.js';
 import { SESSION_COOKIE } from '../session/claims.js';
@@ -10,8 +10,7 @@ import { cookieValues, serializeCookie } from '../session/cookies.js';
 import { mintSession } from '../session/mint.js';
 import type { Handler, ServerDeps } from './deps.js';
 import { externalOrigin } from './external-origin.js';
-import { escapeHtml, logoutForm, sendPage } from './pages.js';
-import { plain } from './server.js';
+import { escapeHtml, logoutForm, plain, sendPage } from './pages.js';
 
 function query(req: IncomingMessage): URLSearchParams {
   const url = req.url ?? '/';
@@ -84,7 +83,7 @@ const authorize: Handler = async (req, res, deps) => {
     const cookie = serializeCookie(stateCookieName(started.state), started.sealedState, {
       maxAgeSeconds: LOGIN_STATE_TTL_SECONDS,
       secure: ctx.origin.startsWith('https:'),
-      path: `/login/oauth2/code/${oidc.provider}`,
+      path: callbackPath(oidc.provider),
     });
     redirect(res, started.location, [cookie]);
   } catch (err) {
@@ -105,7 +104,7 @@ const callback: Handler = async (req, res, deps) => {
   const secure = ctx.origin.startsWith('https:');
   const stateName = stateCookieName(q.get('state') ?? '');
   const sealed = q.get('state') ? cookieValues(req.headers.cookie, stateName)[0] : undefined;
-  const dropState = serializeCookie(stateName, '', { maxAgeSeconds: 0, secure, path: `/login/oauth2/code/${oidc.provider}` });
+  const dropState = serializeCookie(stateName, '', { maxAgeSeconds: 0, secure, path: callbackPath(oidc.provider) });
   try {
     const { identity, rd } = await finishLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), q, sealed, deps.now());
     const token = await mintSession(ctx.policy.sessionKey!, identity, ctx.policy.sessionTtlSeconds, deps.now());

@@ -4,6 +4,7 @@ import { authRequestFacts } from './auth-request.js';
 import { decisionRoute } from './decision-route.js';
 import { writeDecision } from './decision-response.js';
 import type { Handler, ServerDeps } from './deps.js';
+import { plain } from './pages.js';
 
 export interface Routes {
   /** Exact paths. */
@@ -21,10 +22,6 @@ export function coreRoutes(): Map<string, Handler> {
   ]);
 }
 
-export function plain(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(body)), ...headers });
-  res.end(body);
-}
 
 /** Matches a request path to a handler: exact first, then the longest prefix. */
 export function route(routes: Routes, rawUrl: string): Handler | undefined {
