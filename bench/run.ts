@@ -66,13 +66,29 @@ async function main(): Promise<void> {
     rows.push(await compare('P1', 0.9, `${bare.url}/auth`, `${airy.url}/auth`, { cookie }));
     // One row per gateway protocol, each against the same bare server, with its gateway's headers.
     const adapters: [string, string, Record<string, string>][] = [
-      ['forward-auth', '/forward-auth', { cookie, 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/inbox?tab=open' }],
+      [
+        'forward-auth',
+        '/forward-auth',
+        { cookie, 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/inbox?tab=open' },
+      ],
       ['envoy', '/envoy/inbox?tab=open', { cookie }],
       ['gateway-api', '/gateway-api/inbox?tab=open', { cookie }],
     ];
     for (const [name, path, headers] of adapters) rows.push(await compare(name, 0.9, `${bare.url}${path}`, `${airy.url}${path}`, headers));
     const up = upstream.url.replace('http://', '');
-    const site = (authUrl: string) => ({ paths: [{ path: '/', upstream: up, annotations: { 'auth-url': authUrl, 'auth-signin': 'https://auth.example.com/login', 'auth-response-headers': 'X-Auth-Request-User,X-Auth-Request-Email' } }] });
+    const site = (authUrl: string) => ({
+      paths: [
+        {
+          path: '/',
+          upstream: up,
+          annotations: {
+            'auth-url': authUrl,
+            'auth-signin': 'https://auth.example.com/login',
+            'auth-response-headers': 'X-Auth-Request-User,X-Auth-Request-Email',
+          },
+        },
+      ],
+    });
     const viaAiry = await startNginx(site(`${airy.url}/auth`));
     const viaStub = await startNginx(site(`${stub.url}/auth`));
     try {

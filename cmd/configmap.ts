@@ -21,7 +21,11 @@ function flatValue(value: unknown): string {
  * secret keys, ready for `kubectl apply -f -`.
  */
 export async function configmapCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const { values, positionals } = parse(argv, { name: { type: 'string', default: 'security' }, namespace: { type: 'string' }, 'secret-name': { type: 'string' } }, true);
+  const { values, positionals } = parse(
+    argv,
+    { name: { type: 'string', default: 'security' }, namespace: { type: 'string' }, 'secret-name': { type: 'string' } },
+    true,
+  );
   if (positionals.length !== 1) throw new UsageError('configmap takes exactly one airy.yaml');
   const file = positionals[0]!;
   const read = readAiryYaml(await readFile(file, 'utf8'), file);
@@ -38,7 +42,11 @@ export async function configmapCommand(argv: string[], out: (s: string) => void,
     if (raw.value === null || raw.value === undefined || raw.value === '') continue;
     (secretName && isSecretKey(key) ? secretData : configData)[flatKey(key)] = flatValue(raw.value);
   }
-  const metadata = (name: string) => ({ name, ...(values.namespace ? { namespace: values.namespace } : {}), labels: { 'app.kubernetes.io/part-of': 'airy-auth' } });
+  const metadata = (name: string) => ({
+    name,
+    ...(values.namespace ? { namespace: values.namespace } : {}),
+    labels: { 'app.kubernetes.io/part-of': 'airy-auth' },
+  });
   const docs: object[] = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(values.name!), data: configData }];
   if (secretName) docs.push({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: metadata(secretName), stringData: secretData });
   out(docs.map((d) => yaml.dump(d, { lineWidth: -1, quotingType: '"', forceQuotes: true })).join('---\n'));

@@ -14,7 +14,16 @@ export async function demoCommand(argv: string[], out: (s: string) => void): Pro
   const { values } = parse(argv, { port: { type: 'string', default: '8080' }, 'metrics-port': { type: 'string', default: '9090' } });
   const token = readAiryYaml(await readFile(EXAMPLE, 'utf8')).settings.get('systemToken')?.value;
   if (typeof token !== 'string' || !token.startsWith('DEMO-')) throw new Error(`${EXAMPLE}: the demo needs a systemToken starting with DEMO-`);
-  const { port, metricsPort } = await serveCommand(['--config', EXAMPLE, '--host', '127.0.0.1', '--port', values.port!, '--metrics-port', values['metrics-port']!]);
+  const { port, metricsPort } = await serveCommand([
+    '--config',
+    EXAMPLE,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    values.port!,
+    '--metrics-port',
+    values['metrics-port']!,
+  ]);
   const base = `http://127.0.0.1:${port}`;
   out(`
 airy-auth is running on ${base} with examples/airy.yaml (demo secrets, never use them for real).

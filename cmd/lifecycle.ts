@@ -17,7 +17,14 @@ export function listen(server: Server, port: number, host: string | undefined): 
  * stop accepting, let in-flight requests finish (idle keep-alive connections are closed at once),
  * and exit 0. After `drainSeconds` the remaining connections are cut.
  */
-export function shutdownOnSignals(servers: Server[], drainSeconds: number, logger: Logger, stopSources: () => void, delaySeconds = 0, markNotReady: () => void = () => {}): () => Promise<void> {
+export function shutdownOnSignals(
+  servers: Server[],
+  drainSeconds: number,
+  logger: Logger,
+  stopSources: () => void,
+  delaySeconds = 0,
+  markNotReady: () => void = () => {},
+): () => Promise<void> {
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -26,10 +33,15 @@ export function shutdownOnSignals(servers: Server[], drainSeconds: number, logge
       stopSources();
       const cut = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), drainSeconds * 1000);
       cut.unref();
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeIdleConnections();
-      })));
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeIdleConnections();
+            }),
+        ),
+      );
       clearTimeout(cut);
     })();
     return closing;

@@ -10,10 +10,23 @@ import { UsageError, parse } from './args.js';
  * code 1 and withholds the output, unless --allow-partial.
  */
 export async function migrateCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const { values, positionals } = parse(argv, { to: { type: 'string' }, gateway: { type: 'string', default: 'gateway' }, 'gateway-namespace': { type: 'string' }, 'allow-partial': { type: 'boolean', default: false } }, true);
+  const { values, positionals } = parse(
+    argv,
+    {
+      to: { type: 'string' },
+      gateway: { type: 'string', default: 'gateway' },
+      'gateway-namespace': { type: 'string' },
+      'allow-partial': { type: 'boolean', default: false },
+    },
+    true,
+  );
   if (positionals.length !== 1) throw new UsageError('migrate takes exactly one FILE of Ingress objects');
   if (values.to !== 'traefik' && values.to !== 'gateway-api') throw new UsageError('--to must be traefik or gateway-api');
-  const result = migrate(await readFile(positionals[0]!, 'utf8'), { target: values.to, gateway: values.gateway!, gatewayNamespace: values['gateway-namespace'] });
+  const result = migrate(await readFile(positionals[0]!, 'utf8'), {
+    target: values.to,
+    gateway: values.gateway!,
+    gatewayNamespace: values['gateway-namespace'],
+  });
   err(`${formatReport(result.report)}\n`);
   const blocked = result.report.filter((l) => l.outcome === 'untranslatable').length;
   if (blocked > 0 && !values['allow-partial']) {

@@ -26,7 +26,12 @@ export const SERVE_OPTIONS = {
 } as const;
 
 /** The config source named on the command line: a watched file, or a watched ConfigMap (+ Secret). */
-function startSource(values: { config?: string; configmap?: string; secret?: string }, store: PolicyStore, metrics: Metrics, logger: Logger): { stop: () => void | Promise<void>; ready: Promise<void>; name: string } {
+function startSource(
+  values: { config?: string; configmap?: string; secret?: string },
+  store: PolicyStore,
+  metrics: Metrics,
+  logger: Logger,
+): { stop: () => void | Promise<void>; ready: Promise<void>; name: string } {
   if (values.config) {
     const file = values.config;
     const source = watchFile(file, {
@@ -87,6 +92,13 @@ export async function serveCommand(argv: string[], logger: Logger = jsonLogger()
   const actualMetricsPort = (metricsServer.address() as AddressInfo).port;
   logger.log('info', 'airy-auth listening', { host: values.host, port: actualPort, metricsPort: actualMetricsPort, source: source.name });
 
-  const close = shutdownOnSignals([server, metricsServer], drainSeconds, logger, () => void source.stop(), shutdownDelay, () => (deps.shuttingDown = true));
+  const close = shutdownOnSignals(
+    [server, metricsServer],
+    drainSeconds,
+    logger,
+    () => void source.stop(),
+    shutdownDelay,
+    () => (deps.shuttingDown = true),
+  );
   return { port: actualPort, metricsPort: actualMetricsPort, close };
 }

@@ -65,7 +65,8 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
   let publicUrl: string | undefined;
   if (publicUrlText !== undefined) {
     publicUrl = normalizeOrigin(publicUrlText.replace(/\/$/, ''));
-    if (publicUrl === undefined) issues.error(path('publicUrl'), `"${publicUrlText}" is not a scheme and host`, { allowed: 'https://auth.example.com (no path)' });
+    if (publicUrl === undefined)
+      issues.error(path('publicUrl'), `"${publicUrlText}" is not a scheme and host`, { allowed: 'https://auth.example.com (no path)' });
   }
   const sessionTtlSeconds = durationSetting(str('sessionTtl'), path('sessionTtl'), issues, {
     min: 60,
@@ -78,9 +79,11 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
   let disabledBecause: string | undefined;
   if (!enabled) {
     disabledBecause =
-      systemTokenText !== undefined ? 'jwtSecret is not set (the seed requires both systemToken and jwtSecret)'
-      : jwtSecretText !== undefined ? 'systemToken is not set (the seed requires both systemToken and jwtSecret)'
-      : 'neither systemToken and jwtSecret nor an OIDC provider is configured';
+      systemTokenText !== undefined
+        ? 'jwtSecret is not set (the seed requires both systemToken and jwtSecret)'
+        : jwtSecretText !== undefined
+          ? 'systemToken is not set (the seed requires both systemToken and jwtSecret)'
+          : 'neither systemToken and jwtSecret nor an OIDC provider is configured';
     issues.warn('security', `authentication is OFF: ${disabledBecause}; every request will be allowed`, {
       fix: 'set both systemToken and jwtSecret (and optionally OIDC) to protect the API',
     });

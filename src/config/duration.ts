@@ -9,12 +9,7 @@ export function parseDuration(text: string): number | undefined {
   return Number(m[1]) * (UNITS[m[2] || 's'] ?? 1);
 }
 
-export function durationSetting(
-  text: string | undefined,
-  path: string,
-  issues: IssueList,
-  bounds: { min: number; max: number; fallback: number },
-): number {
+export function durationSetting(text: string | undefined, path: string, issues: IssueList, bounds: { min: number; max: number; fallback: number }): number {
   if (text === undefined) return bounds.fallback;
   const seconds = parseDuration(text);
   if (seconds === undefined) {

@@ -45,4 +45,3 @@ export function compileEmails(entries: readonly string[], path: string, issues: 
     },
   };
 }
-

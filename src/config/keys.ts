@@ -46,10 +46,7 @@ export type SecurityKey = keyof typeof SECURITY_KEYS;
 export type OidcKey = keyof typeof OIDC_KEYS;
 export type SettingKey = SecurityKey | OidcKey;
 
-export const ALL_KEYS: readonly SettingKey[] = [
-  ...(Object.keys(SECURITY_KEYS) as SecurityKey[]),
-  ...(Object.keys(OIDC_KEYS) as OidcKey[]),
-];
+export const ALL_KEYS: readonly SettingKey[] = [...(Object.keys(SECURITY_KEYS) as SecurityKey[]), ...(Object.keys(OIDC_KEYS) as OidcKey[])];
 
 export function isOidcKey(name: string): name is OidcKey {
   return Object.hasOwn(OIDC_KEYS, name);

@@ -48,9 +48,10 @@ export function compileOidc(settings: Settings, issues: IssueList): OidcSettings
   const str = (k: OidcKey) => stringValue(settings.get(k), issues);
   const provider = str('provider');
   if (provider === undefined) {
-    if (isBlank(settings, 'provider')) issues.error(pathOf(settings, 'provider'), 'is required when other OIDC keys are set', {
-      allowed: `${Object.keys(PRESETS).join(', ')}, or a name of your own for any OpenID Connect provider`,
-    });
+    if (isBlank(settings, 'provider'))
+      issues.error(pathOf(settings, 'provider'), 'is required when other OIDC keys are set', {
+        allowed: `${Object.keys(PRESETS).join(', ')}, or a name of your own for any OpenID Connect provider`,
+      });
     return undefined;
   }
   if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(provider)) {
@@ -63,7 +64,8 @@ export function compileOidc(settings: Settings, issues: IssueList): OidcSettings
   const protocol: Protocol = preset?.protocol ?? 'oidc';
 
   const clientId = str('clientId');
-  if (clientId === undefined && isBlank(settings, 'clientId')) issues.error(pathOf(settings, 'clientId'), 'is required for a login', { fix: "copy the client id from your provider's app settings" });
+  if (clientId === undefined && isBlank(settings, 'clientId'))
+    issues.error(pathOf(settings, 'clientId'), 'is required for a login', { fix: "copy the client id from your provider's app settings" });
 
   const clientAuth = enumSetting(settings, 'clientAuthenticationMethod', CLIENT_AUTH_ALIASES, preset?.clientAuth ?? 'basic', issues);
   const userInfoAuth = enumSetting(settings, 'userInfoAuthenticationMethod', { header: 'header', form: 'form', query: 'query' }, 'header', issues);
@@ -81,7 +83,7 @@ export function compileOidc(settings: Settings, issues: IssueList): OidcSettings
       implicit: 'implicit puts tokens in the browser URL and is deprecated (OAuth 2.0 Security BCP); airy-auth uses the code flow with PKCE',
       refresh_token: 'refresh_token renews a login that already happened; it cannot start one',
       client_credentials: 'client_credentials authenticates a machine, not a person; give machines the systemToken or a token from `airy-auth token`',
-      password: 'password sends the user\'s password through airy-auth and is deprecated; it cannot do multi-factor login',
+      password: "password sends the user's password through airy-auth and is deprecated; it cannot do multi-factor login",
     };
     issues.error(pathOf(settings, 'authorizationGrantType'), `"${grant}" cannot log a person in: ${why[grant] ?? 'unknown grant type'}`, {
       allowed,
@@ -112,9 +114,13 @@ export function compileOidc(settings: Settings, issues: IssueList): OidcSettings
   uriSetting(settings, 'loginSuccessUrl', issues, true);
 
   if (protocol === 'oidc' && issuerUri === undefined && isBlank(settings, 'issuerUri')) {
-    issues.error(pathOf(settings, 'issuerUri'), `is required for ${preset ? `the ${presetName} preset` : 'an OpenID Connect provider'}: it is used for discovery and to check the ID token's "iss"`, {
-      fix: 'set it to the issuer URL your provider documents (https://..., without /.well-known/openid-configuration)',
-    });
+    issues.error(
+      pathOf(settings, 'issuerUri'),
+      `is required for ${preset ? `the ${presetName} preset` : 'an OpenID Connect provider'}: it is used for discovery and to check the ID token's "iss"`,
+      {
+        fix: 'set it to the issuer URL your provider documents (https://..., without /.well-known/openid-configuration)',
+      },
+    );
   }
   if (protocol === 'oauth2' && (authorizationUri === undefined || tokenUri === undefined || userInfoUri === undefined)) {
     issues.error(pathOf(settings, 'provider'), 'needs authorizationUri, tokenUri and userInfoUri');
@@ -175,7 +181,9 @@ function uriSetting(settings: Settings, key: OidcKey, issues: IssueList, relativ
   try {
     url = new URL(text);
   } catch {
-    issues.error(pathOf(settings, key), `"${text}" is not an absolute URL`, { allowed: relativeOk ? 'a path such as /home, or https://host/path' : 'https://host/path' });
+    issues.error(pathOf(settings, key), `"${text}" is not an absolute URL`, {
+      allowed: relativeOk ? 'a path such as /home, or https://host/path' : 'https://host/path',
+    });
     return undefined;
   }
   // Browser redirect targets may be plain http (the origin check applies at run time); the

@@ -37,4 +37,3 @@ export function compilePublicPaths(entries: readonly string[], path: string, iss
     },
   };
 }
-

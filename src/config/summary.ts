@@ -6,16 +6,24 @@ export function summarize(policy: Policy): string {
   if (!policy.enabled) {
     parts.push(`Authentication is OFF because ${policy.disabledBecause}: every request will be allowed.`);
   } else {
-    const how = [policy.systemToken && policy.sessionKey ? 'the systemToken' : undefined, policy.sessionKey ? 'Airy session JWTs (header or airy_auth_token cookie)' : undefined, policy.oidc ? `OIDC login via ${policy.oidc.provider}` : undefined].filter(Boolean);
+    const how = [
+      policy.systemToken && policy.sessionKey ? 'the systemToken' : undefined,
+      policy.sessionKey ? 'Airy session JWTs (header or airy_auth_token cookie)' : undefined,
+      policy.oidc ? `OIDC login via ${policy.oidc.provider}` : undefined,
+    ].filter(Boolean);
     parts.push(`Authentication is ON: requests need ${how.join(', or ')}.`);
   }
   parts.push(
-    policy.origins.any ? 'Cross-origin requests are allowed from any origin.'
-    : policy.origins.patterns.length > 0 ? `Cross-origin requests are allowed from ${policy.origins.patterns.join(', ')}.`
-    : 'Cross-origin requests are refused (allowedOrigins is empty).',
+    policy.origins.any
+      ? 'Cross-origin requests are allowed from any origin.'
+      : policy.origins.patterns.length > 0
+        ? `Cross-origin requests are allowed from ${policy.origins.patterns.join(', ')}.`
+        : 'Cross-origin requests are refused (allowedOrigins is empty).',
   );
   if (policy.oidc) {
-    parts.push(`Login: ${policy.oidc.provider} (${policy.oidc.protocol === 'oidc' ? 'OpenID Connect' : 'OAuth 2.0'}, scopes ${policy.oidc.scopes.join(' ')}), callback path /login/oauth2/code/${policy.oidc.provider}, sessions last ${Math.round(policy.sessionTtlSeconds / 3600)} h.`);
+    parts.push(
+      `Login: ${policy.oidc.provider} (${policy.oidc.protocol === 'oidc' ? 'OpenID Connect' : 'OAuth 2.0'}, scopes ${policy.oidc.scopes.join(' ')}), callback path /login/oauth2/code/${policy.oidc.provider}, sessions last ${Math.round(policy.sessionTtlSeconds / 3600)} h.`,
+    );
   } else {
     parts.push('OIDC login is not configured.');
   }

@@ -30,8 +30,10 @@ export function decide(facts: Facts, policy: Policy | undefined, nowMs: number):
     if (presented !== '' && policy.systemToken && secretEquals(presented, policy.systemToken)) {
       return { status: 200, reason: 'system_token', user: SYSTEM_TOKEN_USER };
     }
-    return andThen(verify(policy, presented, nowMs), (result): Decision =>
-      result.ok ? allowSession(result.session, 'session_token', policy) : { status: 401, reason: 'invalid_token', tokenProblem: result.problem },
+    return andThen(
+      verify(policy, presented, nowMs),
+      (result): Decision =>
+        result.ok ? allowSession(result.session, 'session_token', policy) : { status: 401, reason: 'invalid_token', tokenProblem: result.problem },
     );
   }
 
@@ -45,7 +47,13 @@ function verify(policy: Policy, token: string, nowMs: number): MaybePromise<Veri
 }
 
 /** Browsers send every cookie of the name whose path matches; the first one that verifies wins. */
-function firstValidCookie(cookies: readonly string[], i: number, firstProblem: TokenProblem | undefined, policy: Policy, nowMs: number): MaybePromise<Decision> {
+function firstValidCookie(
+  cookies: readonly string[],
+  i: number,
+  firstProblem: TokenProblem | undefined,
+  policy: Policy,
+  nowMs: number,
+): MaybePromise<Decision> {
   if (i >= cookies.length) return { status: 401, reason: 'invalid_cookie', tokenProblem: firstProblem ?? 'malformed' };
   return andThen(verify(policy, cookies[i]!, nowMs), (result) =>
     result.ok ? allowSession(result.session, 'session_cookie', policy) : firstValidCookie(cookies, i + 1, firstProblem ?? result.problem, policy, nowMs),
@@ -64,7 +72,5 @@ function allowSession(session: Session, reason: 'session_token' | 'session_cooki
   if (session.email !== undefined && policy.emails && !policy.emails.matches(session.email)) {
     return { status: 403, reason: 'email_not_allowed', email: session.email };
   }
-  return session.email === undefined
-    ? { status: 200, reason, user: session.sub }
-    : { status: 200, reason, user: session.sub, email: session.email };
+  return session.email === undefined ? { status: 200, reason, user: session.sub } : { status: 200, reason, user: session.sub, email: session.email };
 }

@@ -57,9 +57,10 @@ export function respondToClient(_req: IncomingMessage, res: ServerResponse, deci
     return;
   }
   if (decision.status === 403 && f.navigation) {
-    const body = decision.reason === 'email_not_allowed'
-      ? `<p>You are signed in as <strong>${escapeHtml(decision.email ?? '')}</strong>, which may not use this service.</p>${logoutForm('Log out and try another account')}`
-      : '<p>This request is not allowed from where it was made.</p>';
+    const body =
+      decision.reason === 'email_not_allowed'
+        ? `<p>You are signed in as <strong>${escapeHtml(decision.email ?? '')}</strong>, which may not use this service.</p>${logoutForm('Log out and try another account')}`
+        : '<p>This request is not allowed from where it was made.</p>';
     sendPage(res, 403, 'Access denied', body);
     return;
   }

@@ -23,9 +23,7 @@ export function identityHeaders(decision: Decision): Record<string, string> {
 
 /** The challenge for a 401: RFC 6750 error code when a token was presented but refused. */
 export function wwwAuthenticate(decision: Decision): string {
-  return decision.status === 401 && decision.reason === 'invalid_token'
-    ? 'Bearer realm="airy-auth", error="invalid_token"'
-    : 'Bearer realm="airy-auth"';
+  return decision.status === 401 && decision.reason === 'invalid_token' ? 'Bearer realm="airy-auth", error="invalid_token"' : 'Bearer realm="airy-auth"';
 }
 
 /**

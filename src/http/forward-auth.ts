@@ -5,7 +5,14 @@ import { NAVIGATION_HEADERS } from './browser-navigation.js';
 import { buildClientFacts } from './client-answer.js';
 import { REPEATED, RequestHeaders } from './request-headers.js';
 
-const FORWARD_HEADERS = new Set<string>([...CREDENTIAL_HEADERS, ...NAVIGATION_HEADERS, 'x-forwarded-method', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-uri']);
+const FORWARD_HEADERS = new Set<string>([
+  ...CREDENTIAL_HEADERS,
+  ...NAVIGATION_HEADERS,
+  'x-forwarded-method',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-uri',
+]);
 
 /**
  * Traefik ForwardAuth and Caddy `forward_auth` (`/forward-auth`): the original request arrives as
@@ -23,5 +30,10 @@ export function forwardAuthFacts(req: IncomingMessage): FactsResult {
   const [fMethod, fProto, fHost, fUri] = [get('x-forwarded-method'), get('x-forwarded-proto'), get('x-forwarded-host'), get('x-forwarded-uri')];
   if (fMethod === null || fProto === null || fHost === null || fUri === null) return { ok: false, why: 'repeated X-Forwarded-* header' };
   if (fHost === undefined || fUri === undefined) return { ok: false, why: 'X-Forwarded-Host and X-Forwarded-Uri are required on /forward-auth' };
-  return buildClientFacts({ method: fMethod ?? req.method ?? 'GET', host: fHost, scheme: fProto ?? 'http', target: fUri }, c.creds, headers, 'X-Forwarded-Method, -Host, -Proto or -Uri');
+  return buildClientFacts(
+    { method: fMethod ?? req.method ?? 'GET', host: fHost, scheme: fProto ?? 'http', target: fUri },
+    c.creds,
+    headers,
+    'X-Forwarded-Method, -Host, -Proto or -Uri',
+  );
 }

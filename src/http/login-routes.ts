@@ -54,11 +54,23 @@ function showLoginError(res: ServerResponse, err: LoginError, extraCookies: stri
   const headers: Record<string, string[]> = extraCookies.length > 0 ? { 'Set-Cookie': extraCookies } : {};
   if (err.problem.startsWith('email_')) {
     const who = err.email ? `<p>You signed in as <strong>${escapeHtml(err.email)}</strong>.</p>` : '';
-    sendPage(res, status, 'This account is not allowed', `${who}<p>${escapeHtml(err.detail)}.</p><p>Ask an administrator to allow it, or log out and sign in with another account.</p>${logoutForm('Log out and try another account')}`, headers);
+    sendPage(
+      res,
+      status,
+      'This account is not allowed',
+      `${who}<p>${escapeHtml(err.detail)}.</p><p>Ask an administrator to allow it, or log out and sign in with another account.</p>${logoutForm('Log out and try another account')}`,
+      headers,
+    );
   } else if (status === 400 || err.problem === 'cancelled') {
     sendPage(res, status, 'Login could not be finished', `<p>${escapeHtml(err.detail)}.</p><p><a class="button" href="/login">Start again</a></p>`, headers);
   } else {
-    sendPage(res, status, 'The identity provider failed', `<p>${escapeHtml(err.detail)}.</p><p>This is not your fault. Try again in a moment; if it keeps failing, tell an administrator.</p><p><a class="button" href="/login">Try again</a></p>`, headers);
+    sendPage(
+      res,
+      status,
+      'The identity provider failed',
+      `<p>${escapeHtml(err.detail)}.</p><p>This is not your fault. Try again in a moment; if it keeps failing, tell an administrator.</p><p><a class="button" href="/login">Try again</a></p>`,
+      headers,
+    );
   }
 }
 
@@ -115,7 +127,8 @@ const callback: Handler = async (req, res, deps) => {
     redirect(res, landing(rd, ctx.origin, ctx.policy), [session, dropState]);
   } catch (err) {
     const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the login could not be finished');
-    if (!(err instanceof LoginError)) deps.logger.log('error', 'login callback failed unexpectedly', { error: err instanceof Error ? err.message : String(err) });
+    if (!(err instanceof LoginError))
+      deps.logger.log('error', 'login callback failed unexpectedly', { error: err instanceof Error ? err.message : String(err) });
     deps.metrics.logins.inc({ provider: oidc.provider, result: e.problem });
     deps.logger.log('warn', 'login refused', { provider: oidc.provider, problem: e.problem, detail: e.detail, email: e.email });
     showLoginError(res, e, [dropState]);
@@ -151,4 +164,3 @@ export function loginRoutes(): { exact: [string, Handler][]; prefixes: [string, 
     ],
   };
 }
-

@@ -2,7 +2,12 @@ import type { ServerResponse } from 'node:http';
 
 /** A short text answer that nobody needs to style (health, readiness, 4xx/5xx for machines). */
 export function plain(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(body)), ...headers });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Length': String(Buffer.byteLength(body)),
+    ...headers,
+  });
   res.end(body);
 }
 

@@ -14,7 +14,13 @@ import { REPEATED, RequestHeaders } from './request-headers.js';
  * gateways terminate TLS); configure `publicUrl` when that is not so.
  */
 export function prefixedFacts(prefix: string, overrides?: { path: string; method: string }): (req: IncomingMessage) => FactsResult {
-  const wanted = new Set<string>([...CREDENTIAL_HEADERS, ...NAVIGATION_HEADERS, 'host', 'x-forwarded-proto', ...(overrides ? [overrides.path, overrides.method] : [])]);
+  const wanted = new Set<string>([
+    ...CREDENTIAL_HEADERS,
+    ...NAVIGATION_HEADERS,
+    'host',
+    'x-forwarded-proto',
+    ...(overrides ? [overrides.path, overrides.method] : []),
+  ]);
   return (req) => {
     const headers = new RequestHeaders(req, wanted);
     const c = credentialFacts(headers);
@@ -23,8 +29,14 @@ export function prefixedFacts(prefix: string, overrides?: { path: string; method
     const methodHeader = overrides ? headers.single(overrides.method) : undefined;
     const hostHeader = headers.single('host');
     const proto = headers.single('x-forwarded-proto');
-    if (pathHeader === REPEATED || methodHeader === REPEATED || hostHeader === REPEATED || proto === REPEATED) return { ok: false, why: 'repeated Host, Path, Method or X-Forwarded-Proto header' };
+    if (pathHeader === REPEATED || methodHeader === REPEATED || hostHeader === REPEATED || proto === REPEATED)
+      return { ok: false, why: 'repeated Host, Path, Method or X-Forwarded-Proto header' };
     const target = pathHeader ?? (req.url ?? '').slice(prefix.length);
-    return buildClientFacts({ method: methodHeader ?? req.method ?? '', host: hostHeader ?? '', scheme: proto ?? 'https', target }, c.creds, headers, `request to ${prefix}`);
+    return buildClientFacts(
+      { method: methodHeader ?? req.method ?? '', host: hostHeader ?? '', scheme: proto ?? 'https', target },
+      c.creds,
+      headers,
+      `request to ${prefix}`,
+    );
   };
 }

@@ -24,7 +24,9 @@ export function allRoutes(): Routes {
   exact.set('/forward-auth', decisionRoute(forwardAuthFacts, respondToClient));
   const login = loginRoutes();
   for (const [path, handler] of login.exact) exact.set(path, handler);
-  const gatewayApi = decisionRoute(prefixedFacts(GATEWAY_API_PREFIX, { path: 'path', method: 'method' }), (_req, res, decision) => writeDecision(res, decision));
+  const gatewayApi = decisionRoute(prefixedFacts(GATEWAY_API_PREFIX, { path: 'path', method: 'method' }), (_req, res, decision) =>
+    writeDecision(res, decision),
+  );
   // NGINX Gateway Fabric calls the configured path itself and sends the original as Path/Method headers.
   exact.set(GATEWAY_API_PREFIX, gatewayApi);
   const prefixes: [string, Handler][] = [

@@ -18,10 +18,13 @@ export function coreRoutes(): Map<string, Handler> {
   return new Map<string, Handler>([
     ['/auth', decisionRoute(authRequestFacts, (_req, res, decision) => writeDecision(res, decision))],
     ['/healthz', (_req, res) => plain(res, 200, 'ok\n')],
-    ['/readyz', (_req, res, deps) => (deps.shuttingDown ? plain(res, 503, 'shutting down\n') : deps.store.current ? plain(res, 200, 'ready\n') : plain(res, 503, 'no valid config loaded\n'))],
+    [
+      '/readyz',
+      (_req, res, deps) =>
+        deps.shuttingDown ? plain(res, 503, 'shutting down\n') : deps.store.current ? plain(res, 200, 'ready\n') : plain(res, 503, 'no valid config loaded\n'),
+    ],
   ]);
 }
-
 
 /** Matches a request path to a handler: exact first, then the longest prefix. */
 export function route(routes: Routes, rawUrl: string): Handler | undefined {

@@ -3,5 +3,8 @@ export const HEADERS_TO_AUTH = ['Authorization', 'Cookie', 'Origin', 'X-Forwarde
 export const IDENTITY_HEADERS = ['X-Auth-Request-User', 'X-Auth-Request-Email'] as const;
 
 export function listOf(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

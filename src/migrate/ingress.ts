@@ -8,7 +8,10 @@ export interface Ingress {
   spec: {
     ingressClassName?: string;
     tls?: { hosts?: string[]; secretName?: string }[];
-    rules?: { host?: string; http?: { paths: { path?: string; pathType?: string; backend: { service?: { name: string; port: { number?: number; name?: string } } } }[] } }[];
+    rules?: {
+      host?: string;
+      http?: { paths: { path?: string; pathType?: string; backend: { service?: { name: string; port: { number?: number; name?: string } } } }[] };
+    }[];
   };
 }
 
@@ -37,7 +40,10 @@ export function nginxAnnotations(ing: Ingress): Map<string, string> {
 }
 
 /** The Service behind an in-cluster auth-url (`http://name.namespace.svc[.cluster.local]:port/path`). */
-export function serviceOf(authUrl: string, defaultNamespace: string): { name: string; namespace: string; port: number; path: string; origin: string } | undefined {
+export function serviceOf(
+  authUrl: string,
+  defaultNamespace: string,
+): { name: string; namespace: string; port: number; path: string; origin: string } | undefined {
   let url: URL;
   try {
     url = new URL(authUrl);

@@ -34,10 +34,11 @@ export function migrate(text: string, options: MigrateOptions): MigrateResult {
       }
       let { outcome, detail } = rule.handling[options.target];
       // An auth-url that is not airy-auth can still be carried over, but its protocol changes.
-      if (name === 'auth-url' && !isAiryAuth(value)) detail += `; ${value} is not airy-auth's /auth: check that this service speaks the ${options.target === 'traefik' ? 'X-Forwarded-* forward-auth' : 'ExternalAuth HTTP'} protocol`;
+      if (name === 'auth-url' && !isAiryAuth(value))
+        detail += `; ${value} is not airy-auth's /auth: check that this service speaks the ${options.target === 'traefik' ? 'X-Forwarded-* forward-auth' : 'ExternalAuth HTTP'} protocol`;
       if (name === 'auth-signin' && options.target === 'traefik' && !isAiryAuth(annotations.get('auth-url') ?? '')) {
         outcome = 'untranslatable';
-        detail = 'Traefik ForwardAuth has no sign-in redirect; only airy-auth\'s /forward-auth redirects browsers itself';
+        detail = "Traefik ForwardAuth has no sign-in redirect; only airy-auth's /forward-auth redirects browsers itself";
       }
       if (name === 'auth-signin-redirect-param' && value !== 'rd') {
         outcome = 'untranslatable';
@@ -106,8 +107,16 @@ function toGatewayApi(ing: Ingress, a: Map<string, string>, authUrl: string, opt
     },
   }));
   // A route may only send to a Service in another namespace that allows it.
-  const grant = svc.namespace !== ns
-    ? [{ apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: `airy-auth-from-${ns}`, namespace: svc.namespace }, spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: ns }], to: [{ group: '', kind: 'Service', name: svc.name }] } }]
-    : [];
+  const grant =
+    svc.namespace !== ns
+      ? [
+          {
+            apiVersion: 'gateway.networking.k8s.io/v1beta1',
+            kind: 'ReferenceGrant',
+            metadata: { name: `airy-auth-from-${ns}`, namespace: svc.namespace },
+            spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: ns }], to: [{ group: '', kind: 'Service', name: svc.name }] },
+          },
+        ]
+      : [];
   return [...routes, ...grant];
 }

@@ -10,7 +10,12 @@ export interface ReportLine {
 
 export function formatReport(lines: readonly ReportLine[]): string {
   const order: Outcome[] = ['untranslatable', 'translated', 'dropped', 'not-auth'];
-  const label: Record<Outcome, string> = { translated: 'translated', dropped: 'dropped (not needed)', untranslatable: 'NOT TRANSLATED (action needed)', 'not-auth': 'not an auth annotation (left to ingress2gateway or by hand)' };
+  const label: Record<Outcome, string> = {
+    translated: 'translated',
+    dropped: 'dropped (not needed)',
+    untranslatable: 'NOT TRANSLATED (action needed)',
+    'not-auth': 'not an auth annotation (left to ingress2gateway or by hand)',
+  };
   return [...lines]
     .sort((a, b) => order.indexOf(a.outcome) - order.indexOf(b.outcome) || a.ingress.localeCompare(b.ingress))
     .map((l) => `${label[l.outcome]}: ${l.ingress}: ${l.annotation}: ${l.detail}`)

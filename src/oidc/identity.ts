@@ -54,7 +54,12 @@ export function identityFromClaims(attrs: Record<string, unknown>, settings: Oid
  * verified address that the patterns allow is used, so a user whose primary address is not
  * verified can still log in with a verified one.
  */
-export function identityFromGithub(user: Record<string, unknown>, emails: readonly GithubEmail[], settings: OidcSettings, allowed: (email: string) => boolean): Identity {
+export function identityFromGithub(
+  user: Record<string, unknown>,
+  emails: readonly GithubEmail[],
+  settings: OidcSettings,
+  allowed: (email: string) => boolean,
+): Identity {
   const sub = subjectOf(user, settings.userNameAttribute);
   const verified = emails.filter((e) => e.verified === true && typeof e.email === 'string' && wellFormedEmail(e.email));
   if (verified.length === 0) {

@@ -2,7 +2,10 @@ import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici
 import type { Metrics } from '../metrics/metrics.js';
 
 /** The fetch shape openid-client accepts as `customFetch`. */
-export type IdpFetch = (url: string, init: { method?: string; headers?: Record<string, string> | Headers; body?: unknown; redirect?: string; signal?: AbortSignal }) => Promise<Response>;
+export type IdpFetch = (
+  url: string,
+  init: { method?: string; headers?: Record<string, string> | Headers; body?: unknown; redirect?: string; signal?: AbortSignal },
+) => Promise<Response>;
 
 /** Which provider endpoint a URL is, for the latency metric's label. */
 export type EndpointLabeler = (url: string) => string;

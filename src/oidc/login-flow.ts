@@ -45,7 +45,13 @@ export async function startLogin(policy: Policy, pc: ProviderClient, externalOri
  * signature, issuer, audience, nonce and expiry), reads userinfo, and returns who logged in.
  * Throws LoginError only.
  */
-export async function finishLogin(policy: Policy, pc: ProviderClient, query: URLSearchParams, sealed: string | undefined, nowMs: number): Promise<{ identity: Identity; rd: string }> {
+export async function finishLogin(
+  policy: Policy,
+  pc: ProviderClient,
+  query: URLSearchParams,
+  sealed: string | undefined,
+  nowMs: number,
+): Promise<{ identity: Identity; rd: string }> {
   const settings = pc.settings;
   const idpError = query.get('error');
   if (idpError !== null) {
@@ -55,9 +61,14 @@ export async function finishLogin(policy: Policy, pc: ProviderClient, query: URL
   }
   if (sealed === undefined) throw new LoginError('state_missing', 'this login was not started in this browser, or it took more than 10 minutes');
   const opened = await openLoginState(policy.sessionKey!, sealed, nowMs);
-  if (!opened.ok) throw new LoginError(opened.problem === 'expired' ? 'state_expired' : 'state_invalid', opened.problem === 'expired' ? 'this login took more than 10 minutes' : 'the login state cookie is not valid');
+  if (!opened.ok)
+    throw new LoginError(
+      opened.problem === 'expired' ? 'state_expired' : 'state_invalid',
+      opened.problem === 'expired' ? 'this login took more than 10 minutes' : 'the login state cookie is not valid',
+    );
   const st = opened.state;
-  if (st.state !== query.get('state') || st.provider !== settings.provider) throw new LoginError('state_invalid', 'the answer does not belong to the login this browser started');
+  if (st.state !== query.get('state') || st.provider !== settings.provider)
+    throw new LoginError('state_invalid', 'the answer does not belong to the login this browser started');
 
   let config: client.Configuration;
   let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;

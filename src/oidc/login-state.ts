@@ -51,7 +51,13 @@ export async function openLoginState(sessionKey: KeyObject, sealed: string, nowM
       requiredClaims: ['exp'],
     });
     const { state, nonce, codeVerifier, rd, provider, redirectUri } = payload;
-    if (typeof state !== 'string' || typeof codeVerifier !== 'string' || typeof rd !== 'string' || typeof provider !== 'string' || typeof redirectUri !== 'string') {
+    if (
+      typeof state !== 'string' ||
+      typeof codeVerifier !== 'string' ||
+      typeof rd !== 'string' ||
+      typeof provider !== 'string' ||
+      typeof redirectUri !== 'string'
+    ) {
       return { ok: false, problem: 'invalid' };
     }
     if (nonce !== undefined && typeof nonce !== 'string') return { ok: false, problem: 'invalid' };

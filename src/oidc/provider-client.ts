@@ -80,7 +80,12 @@ export function providerClient(settings: OidcSettings, options: ProviderClientOp
     // skip its signature; airy-auth checks it anyway (JWKS by discovery or jwkSetUri).
     if (settings.protocol === 'oidc') client.enableNonRepudiationChecks(config);
     const md = config.serverMetadata();
-    for (const [label, url] of [['token', md.token_endpoint], ['userinfo', md.userinfo_endpoint], ['jwks', md.jwks_uri], ['emails', settings.emailsUri]] as const) {
+    for (const [label, url] of [
+      ['token', md.token_endpoint],
+      ['userinfo', md.userinfo_endpoint],
+      ['jwks', md.jwks_uri],
+      ['emails', settings.emailsUri],
+    ] as const) {
       if (url) urls.set(url.split('?', 1)[0]!, label);
     }
     return config;
@@ -106,7 +111,8 @@ export function providerClient(settings: OidcSettings, options: ProviderClientOp
 
 /** A short, secret-free description of an IdP failure, for the 502 page and the log. */
 export function describeError(err: unknown): string {
-  if (err instanceof client.ResponseBodyError) return `the provider answered ${err.status} ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`;
+  if (err instanceof client.ResponseBodyError)
+    return `the provider answered ${err.status} ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`;
   if (err instanceof Error) {
     const cause = (err as { cause?: unknown }).cause;
     const causeText = cause instanceof Error ? `: ${cause.message}` : '';

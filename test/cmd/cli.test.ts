@@ -20,12 +20,18 @@ describe('airy-auth check', () => {
   it('exits 0 with a summary for a good config', () => {
     const r = run('check', file('good.yaml', securityYaml(PROTECTED)));
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/OK\. Authentication is ON: .*Cross-origin requests are allowed from https:\/\/app\.example\.com, https:\/\/\*\.example\.org\. OIDC login is not configured\./);
+    expect(r.stdout).toMatch(
+      /OK\. Authentication is ON: .*Cross-origin requests are allowed from https:\/\/app\.example\.com, https:\/\/\*\.example\.org\. OIDC login is not configured\./,
+    );
     expect(r.stdout).not.toContain(PROTECTED.systemToken);
   });
 
   it('lists every problem with key, problem, allowed values and fix, and exits 1', () => {
-    const r = run('check', file('bad.yaml', `security:
+    const r = run(
+      'check',
+      file(
+        'bad.yaml',
+        `security:
   systemTokn: "abc"
   jwtSecret: "c2hvcnQ="
   allowedOrigins: "https://app.example.com/"
@@ -36,7 +42,9 @@ describe('airy-auth check', () => {
     issuerUri: https://idp.example.com
     scope: "email"
     allowedEmailPatterns: "*@example.com"
-`));
+`,
+      ),
+    );
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('error: security.systemTokn: unknown key "systemTokn"\n    fix: did you mean "systemToken"?');
     expect(r.stdout).toContain('error: security.jwtSecret: decodes to 5 bytes; at least 32 are needed for HS256');

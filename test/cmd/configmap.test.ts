@@ -28,11 +28,22 @@ it('refuses an invalid airy.yaml with the errors check prints', () => {
   expect(r.stderr).toContain('error: security.jwtSecret:');
 });
 
-it('puts secret keys in the Secret only when asked, in Airy Core\'s flat format', () => {
-  const source = file('good.yaml', `security:\n  systemToken: "${TEST_SYSTEM_TOKEN}"\n  jwtSecret: "${PROTECTED.jwtSecret}"\n  allowedOrigins: "https://app.example.com"\n  oidc:\n    provider: github\n    clientId: cid\n    clientSecret: csecret\n    allowedEmailPatterns: "*@example.com"\n`);
+it("puts secret keys in the Secret only when asked, in Airy Core's flat format", () => {
+  const source = file(
+    'good.yaml',
+    `security:\n  systemToken: "${TEST_SYSTEM_TOKEN}"\n  jwtSecret: "${PROTECTED.jwtSecret}"\n  allowedOrigins: "https://app.example.com"\n  oidc:\n    provider: github\n    clientId: cid\n    clientSecret: csecret\n    allowedEmailPatterns: "*@example.com"\n`,
+  );
   const together = yaml.loadAll(run('configmap', source).stdout) as KubeObject[];
   expect(together).toHaveLength(1);
-  expect(together[0]!.data).toEqual({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: PROTECTED.jwtSecret, allowedOrigins: 'https://app.example.com', 'oidc.provider': 'github', 'oidc.clientId': 'cid', 'oidc.clientSecret': 'csecret', 'oidc.allowedEmailPatterns': '*@example.com' });
+  expect(together[0]!.data).toEqual({
+    systemToken: TEST_SYSTEM_TOKEN,
+    jwtSecret: PROTECTED.jwtSecret,
+    allowedOrigins: 'https://app.example.com',
+    'oidc.provider': 'github',
+    'oidc.clientId': 'cid',
+    'oidc.clientSecret': 'csecret',
+    'oidc.allowedEmailPatterns': '*@example.com',
+  });
   const split = yaml.loadAll(run('configmap', source, '--name', 'sec', '--namespace', 'airy', '--secret-name', 'sec-secrets').stdout) as KubeObject[];
   expect(split.map((d) => `${d.kind}/${d.metadata.namespace}/${d.metadata.name}`)).toEqual(['ConfigMap/airy/sec', 'Secret/airy/sec-secrets']);
   expect(Object.keys(split[0]!.data!)).toEqual(['allowedOrigins', 'oidc.provider', 'oidc.clientId', 'oidc.allowedEmailPatterns']);
@@ -57,14 +68,22 @@ describeWithTools('configmap output applied to a cluster, served by `serve --con
     const started = Date.now();
     for (const doc of yaml.loadAll(out) as KubeObject[]) {
       // What the apiserver does with stringData on apply: it becomes base64 data.
-      const data = doc.kind === 'Secret' ? Object.fromEntries(Object.entries(doc.stringData as Record<string, string>).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) : doc.data;
+      const data =
+        doc.kind === 'Secret'
+          ? Object.fromEntries(Object.entries(doc.stringData as Record<string, string>).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))
+          : doc.data;
       api.apply(doc.kind === 'Secret' ? 'secrets' : 'configmaps', { ...doc, data, stringData: undefined } as KubeObject);
     }
-    await waitFor(async () => {
-      const res = await request(`${airy.url}/auth`, { headers: { authorization: `Bearer ${TEST_SYSTEM_TOKEN}` } });
-      await res.body.dump();
-      return res.statusCode === 200;
-    }, 'the applied config', 1000, 5);
+    await waitFor(
+      async () => {
+        const res = await request(`${airy.url}/auth`, { headers: { authorization: `Bearer ${TEST_SYSTEM_TOKEN}` } });
+        await res.body.dump();
+        return res.statusCode === 200;
+      },
+      'the applied config',
+      1000,
+      5,
+    );
     expect(Date.now() - started).toBeLessThan(1000);
     expect(airy.logs()).not.toContain(TEST_SYSTEM_TOKEN);
   });

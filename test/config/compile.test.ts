@@ -21,7 +21,11 @@ describe('compileAiryYaml', () => {
     const r = compileAiryYaml(securityYaml(fields));
     expect(r.policy?.enabled).toBe(false);
     expect(r.policy?.disabledBecause).toMatch(why);
-    expect(warnings(r.issues).map((i) => i.problem).join()).toMatch(/authentication is OFF/);
+    expect(
+      warnings(r.issues)
+        .map((i) => i.problem)
+        .join(),
+    ).toMatch(/authentication is OFF/);
   });
 
   it('reports an unknown key with a suggestion', () => {
@@ -71,7 +75,9 @@ describe('compileAiryYaml', () => {
   });
 
   it('accepts single-label hosts, ports and IPv4 literals as exact origins', () => {
-    const r = compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, allowedOrigins: 'http://localhost:3000, https://10.0.0.1' }));
+    const r = compileAiryYaml(
+      securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, allowedOrigins: 'http://localhost:3000, https://10.0.0.1' }),
+    );
     expect(errors(r.issues)).toEqual([]);
     expect(r.policy!.origins.matches('http://localhost:3000')).toBe(true);
     expect(r.policy!.origins.matches('http://localhost:3001')).toBe(false);
@@ -86,18 +92,32 @@ describe('compileAiryYaml', () => {
   });
 
   it('requires openid in the scope of a generic provider, and says what to write', () => {
-    const r = compileAiryYaml(`security:\n  jwtSecret: "${TEST_JWT_SECRET}"\n  oidc:\n    provider: my-idp\n    clientId: id\n    clientSecret: s\n    issuerUri: https://idp.example.com\n    scope: "email,profile"\n    allowedEmailPatterns: "*@example.com"\n`);
+    const r = compileAiryYaml(
+      `security:\n  jwtSecret: "${TEST_JWT_SECRET}"\n  oidc:\n    provider: my-idp\n    clientId: id\n    clientSecret: s\n    issuerUri: https://idp.example.com\n    scope: "email,profile"\n    allowedEmailPatterns: "*@example.com"\n`,
+    );
     const [e] = errors(r.issues);
     expect(e).toMatchObject({ path: 'security.oidc.scope', fix: 'write "openid,email,profile"' });
   });
 
   it('collects every error at once', () => {
-    const r = compileAiryYaml(`security:\n  systemTokn: x\n  jwtSecret: "c2hvcnQ="\n  allowedOrigins: "example.com"\n  provider: my-idp\n  clientId: 1234\n  scope: email\n  clientAuthenticationMethod: header\n  authorizationGrantType: password\n`);
+    const r = compileAiryYaml(
+      `security:\n  systemTokn: x\n  jwtSecret: "c2hvcnQ="\n  allowedOrigins: "example.com"\n  provider: my-idp\n  clientId: 1234\n  scope: email\n  clientAuthenticationMethod: header\n  authorizationGrantType: password\n`,
+    );
     const paths = errors(r.issues).map((i) => i.path);
-    expect(paths).toEqual(expect.arrayContaining([
-      'security.systemTokn', 'security.jwtSecret', 'security.allowedOrigins', 'security.clientId', 'security.scope',
-      'security.clientAuthenticationMethod', 'security.authorizationGrantType', 'security.issuerUri', 'security.clientSecret', 'security.allowedEmailPatterns',
-    ]));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'security.systemTokn',
+        'security.jwtSecret',
+        'security.allowedOrigins',
+        'security.clientId',
+        'security.scope',
+        'security.clientAuthenticationMethod',
+        'security.authorizationGrantType',
+        'security.issuerUri',
+        'security.clientSecret',
+        'security.allowedEmailPatterns',
+      ]),
+    );
     expect(r.policy).toBeUndefined();
   });
 
@@ -118,7 +138,16 @@ describe('compileAiryYaml', () => {
 
   it('explains why each non-login grant type cannot be used', () => {
     for (const grant of ['implicit', 'refresh_token', 'client_credentials', 'password']) {
-      const r = compileAiryYaml(securityYaml({ jwtSecret: TEST_JWT_SECRET, provider: 'github', clientId: 'a', clientSecret: 'b', allowedEmailPatterns: '*', authorizationGrantType: grant }));
+      const r = compileAiryYaml(
+        securityYaml({
+          jwtSecret: TEST_JWT_SECRET,
+          provider: 'github',
+          clientId: 'a',
+          clientSecret: 'b',
+          allowedEmailPatterns: '*',
+          authorizationGrantType: grant,
+        }),
+      );
       const e = errors(r.issues).find((i) => i.path === 'security.authorizationGrantType');
       expect(e?.problem).toMatch(/cannot log a person in: .{20,}/);
       expect(e?.fix).toContain('authorization_code');
@@ -139,7 +168,14 @@ describe('compileAiryYaml', () => {
 });
 
 describe('email and path patterns', () => {
-  const policy = compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, allowedEmailPatterns: ' *@example.com , ,ceo@*.example.org,', publicPaths: '/webhooks/**, /status' })).policy!;
+  const policy = compileAiryYaml(
+    securityYaml({
+      systemToken: TEST_SYSTEM_TOKEN,
+      jwtSecret: TEST_JWT_SECRET,
+      allowedEmailPatterns: ' *@example.com , ,ceo@*.example.org,',
+      publicPaths: '/webhooks/**, /status',
+    }),
+  ).policy!;
 
   it('trims entries, ignores empty ones and treats "." literally (unlike Airy Core)', () => {
     expect(policy.emails!.patterns).toEqual(['*@example.com', 'ceo@*.example.org']);
@@ -164,9 +200,15 @@ describe('email and path patterns', () => {
 });
 
 describe('compileConfigMapData', () => {
-  it('reads Airy Core\'s flat security ConfigMap and lets the Secret override it', () => {
+  it("reads Airy Core's flat security ConfigMap and lets the Secret override it", () => {
     const r = compileConfigMapData(
-      { systemToken: 'from-configmap-0000000', allowedOrigins: 'https://app.example.com', 'oidc.provider': 'github', 'oidc.clientId': 'cid', 'oidc.allowedEmailPatterns': '*@example.com' },
+      {
+        systemToken: 'from-configmap-0000000',
+        allowedOrigins: 'https://app.example.com',
+        'oidc.provider': 'github',
+        'oidc.clientId': 'cid',
+        'oidc.allowedEmailPatterns': '*@example.com',
+      },
       { systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, 'oidc.clientSecret': 'csecret' },
       { configMap: 'security', secret: 'security' },
     );
@@ -175,7 +217,9 @@ describe('compileConfigMapData', () => {
   });
 
   it('reads a whole airy.yaml under the airy.yaml key', () => {
-    const r = compileConfigMapData({ 'airy.yaml': securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET }) }, undefined, { configMap: 'airy' });
+    const r = compileConfigMapData({ 'airy.yaml': securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET }) }, undefined, {
+      configMap: 'airy',
+    });
     expect(r.policy?.enabled).toBe(true);
   });
 
@@ -187,20 +231,45 @@ describe('compileConfigMapData', () => {
 
 describe('provider presets', () => {
   const base = { jwtSecret: TEST_JWT_SECRET, clientId: 'id', clientSecret: 'secret', allowedEmailPatterns: '*@example.com' };
-  it('google is OpenID Connect with Google\'s issuer', () => {
-    expect(compileAiryYaml(securityYaml({ ...base, provider: 'google' })).policy?.oidc).toMatchObject({ protocol: 'oidc', issuerUri: 'https://accounts.google.com', scopes: ['openid', 'profile', 'email'], userNameAttribute: 'sub' });
+  it("google is OpenID Connect with Google's issuer", () => {
+    expect(compileAiryYaml(securityYaml({ ...base, provider: 'google' })).policy?.oidc).toMatchObject({
+      protocol: 'oidc',
+      issuerUri: 'https://accounts.google.com',
+      scopes: ['openid', 'profile', 'email'],
+      userNameAttribute: 'sub',
+    });
   });
   it('okta needs the tenant issuer', () => {
     const r = compileAiryYaml(securityYaml({ ...base, provider: 'okta' }));
     expect(errors(r.issues)[0]).toMatchObject({ path: 'security.issuerUri' });
-    expect(compileAiryYaml(securityYaml({ ...base, provider: 'okta', issuerUri: 'https://acme.okta.com' })).policy?.oidc?.issuerUri).toBe('https://acme.okta.com');
+    expect(compileAiryYaml(securityYaml({ ...base, provider: 'okta', issuerUri: 'https://acme.okta.com' })).policy?.oidc?.issuerUri).toBe(
+      'https://acme.okta.com',
+    );
   });
   it('facebook is plain OAuth 2 with client_secret_post and the Graph /me userinfo', () => {
-    expect(compileAiryYaml(securityYaml({ ...base, provider: 'facebook' })).policy?.oidc).toMatchObject({ protocol: 'oauth2', clientAuth: 'post', userNameAttribute: 'id', userInfoUri: 'https://graph.facebook.com/me?fields=id,name,email' });
+    expect(compileAiryYaml(securityYaml({ ...base, provider: 'facebook' })).policy?.oidc).toMatchObject({
+      protocol: 'oauth2',
+      clientAuth: 'post',
+      userNameAttribute: 'id',
+      userInfoUri: 'https://graph.facebook.com/me?fields=id,name,email',
+    });
   });
   it('github reads /user and /user/emails; explicit URIs give GitHub Enterprise', () => {
-    expect(compileAiryYaml(securityYaml({ ...base, provider: 'github' })).policy?.oidc).toMatchObject({ protocol: 'oauth2', scopes: ['read:user', 'user:email'], userNameAttribute: 'id', emailsUri: 'https://api.github.com/user/emails' });
-    const ghe = compileAiryYaml(securityYaml({ ...base, provider: 'github', authorizationUri: 'https://ghe.example.com/login/oauth/authorize', tokenUri: 'https://ghe.example.com/login/oauth/access_token', userInfoUri: 'https://ghe.example.com/api/v3/user' })).policy?.oidc;
+    expect(compileAiryYaml(securityYaml({ ...base, provider: 'github' })).policy?.oidc).toMatchObject({
+      protocol: 'oauth2',
+      scopes: ['read:user', 'user:email'],
+      userNameAttribute: 'id',
+      emailsUri: 'https://api.github.com/user/emails',
+    });
+    const ghe = compileAiryYaml(
+      securityYaml({
+        ...base,
+        provider: 'github',
+        authorizationUri: 'https://ghe.example.com/login/oauth/authorize',
+        tokenUri: 'https://ghe.example.com/login/oauth/access_token',
+        userInfoUri: 'https://ghe.example.com/api/v3/user',
+      }),
+    ).policy?.oidc;
     expect(ghe).toMatchObject({ authorizationUri: 'https://ghe.example.com/login/oauth/authorize', emailsUri: 'https://ghe.example.com/api/v3/user/emails' });
   });
   it('requires https for provider endpoints outside loopback, and no credentials in them', () => {

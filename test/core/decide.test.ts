@@ -7,7 +7,14 @@ import { PROTECTED, TEST_SYSTEM_TOKEN, policyOf } from '../helpers/policies.js';
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const policy = policyOf(PROTECTED);
 const facts = (over: Partial<Facts> = {}): Facts => ({
-  method: 'GET', scheme: 'https', host: 'api.example.com', path: '/conversations.list', origin: undefined, authorization: undefined, sessionCookies: [], ...over,
+  method: 'GET',
+  scheme: 'https',
+  host: 'api.example.com',
+  path: '/conversations.list',
+  origin: undefined,
+  authorization: undefined,
+  sessionCookies: [],
+  ...over,
 });
 const session = (sub: string, email?: string, ttl = 3600, now = NOW) => mintSession(policy.sessionKey!, { sub, email }, ttl, now);
 
@@ -24,9 +31,12 @@ describe('decide', () => {
     it.each(['https://evil.com', 'null', 'https://app.example.com.evil.com', 'http://app.example.com', 'https://example.org'])('refuses %s', async (origin) => {
       expect(await decide(facts({ origin, authorization: TEST_SYSTEM_TOKEN }), policy, NOW)).toEqual({ status: 403, reason: 'origin_not_allowed' });
     });
-    it.each(['https://app.example.com', 'https://APP.example.com:443', 'https://a.b.example.org', 'https://api.example.com'])('accepts %s (listed, wildcard or same origin)', async (origin) => {
-      expect(await decide(facts({ origin, authorization: TEST_SYSTEM_TOKEN }), policy, NOW)).toMatchObject({ status: 200 });
-    });
+    it.each(['https://app.example.com', 'https://APP.example.com:443', 'https://a.b.example.org', 'https://api.example.com'])(
+      'accepts %s (listed, wildcard or same origin)',
+      async (origin) => {
+        expect(await decide(facts({ origin, authorization: TEST_SYSTEM_TOKEN }), policy, NOW)).toMatchObject({ status: 200 });
+      },
+    );
     it('checks the origin before public paths', async () => {
       expect(await decide(facts({ origin: 'https://evil.com', path: '/webhooks/x' }), policy, NOW)).toMatchObject({ status: 403 });
     });
@@ -36,7 +46,16 @@ describe('decide', () => {
     it.each(['/webhooks/github', '/webhooks/a/b', '/healthz', '/x/../webhooks/y', '/webhooks%2Fy'])('allows %s without credentials', async (path) => {
       expect(await decide(facts({ path }), policy, NOW)).toEqual({ status: 200, reason: 'public_path' });
     });
-    it.each(['/webhooks/../admin', '/webhooks/%2e%2e/admin', '/webhooks%2F..%2Fadmin', '/webhooks/%252e%252e/admin', '/webhooks\\..\\admin', '/webhooks/%zz', '/healthzx', '/api/healthz'])('does not treat %s as public', async (path) => {
+    it.each([
+      '/webhooks/../admin',
+      '/webhooks/%2e%2e/admin',
+      '/webhooks%2F..%2Fadmin',
+      '/webhooks/%252e%252e/admin',
+      '/webhooks\\..\\admin',
+      '/webhooks/%zz',
+      '/healthzx',
+      '/api/healthz',
+    ])('does not treat %s as public', async (path) => {
       expect(await decide(facts({ path }), policy, NOW)).toEqual({ status: 401, reason: 'no_credentials' });
     });
   });
@@ -53,17 +72,30 @@ describe('decide', () => {
       }
     });
     it('accepts a session JWT in the header', async () => {
-      expect(await decide(facts({ authorization: `Bearer ${await session('u1', 'ann@example.com')}` }), policy, NOW)).toEqual({ status: 200, reason: 'session_token', user: 'u1', email: 'ann@example.com' });
+      expect(await decide(facts({ authorization: `Bearer ${await session('u1', 'ann@example.com')}` }), policy, NOW)).toEqual({
+        status: 200,
+        reason: 'session_token',
+        user: 'u1',
+        email: 'ann@example.com',
+      });
     });
     it('does not fall back to the cookie when the header is bad', async () => {
       const good = await session('u1', 'ann@example.com');
-      expect(await decide(facts({ authorization: 'Bearer garbage', sessionCookies: [good] }), policy, NOW)).toMatchObject({ status: 401, reason: 'invalid_token' });
+      expect(await decide(facts({ authorization: 'Bearer garbage', sessionCookies: [good] }), policy, NOW)).toMatchObject({
+        status: 401,
+        reason: 'invalid_token',
+      });
     });
   });
 
   describe('6. cookie', () => {
     it('accepts a valid session cookie', async () => {
-      expect(await decide(facts({ sessionCookies: [await session('u2', 'bob@example.com')] }), policy, NOW)).toEqual({ status: 200, reason: 'session_cookie', user: 'u2', email: 'bob@example.com' });
+      expect(await decide(facts({ sessionCookies: [await session('u2', 'bob@example.com')] }), policy, NOW)).toEqual({
+        status: 200,
+        reason: 'session_cookie',
+        user: 'u2',
+        email: 'bob@example.com',
+      });
     });
     it('uses the first valid cookie when several are sent', async () => {
       expect(await decide(facts({ sessionCookies: ['stale', await session('u3')] }), policy, NOW)).toMatchObject({ status: 200, user: 'u3' });
@@ -71,7 +103,11 @@ describe('decide', () => {
     it('refuses an expired cookie, with the leeway of 30 s', async () => {
       const token = await session('u4', undefined, 60, NOW - 60_000);
       expect(await decide(facts({ sessionCookies: [token] }), policy, NOW + 29_000)).toMatchObject({ status: 200 });
-      expect(await decide(facts({ sessionCookies: [token] }), policy, NOW + 31_000)).toEqual({ status: 401, reason: 'invalid_cookie', tokenProblem: 'expired' });
+      expect(await decide(facts({ sessionCookies: [token] }), policy, NOW + 31_000)).toEqual({
+        status: 401,
+        reason: 'invalid_cookie',
+        tokenProblem: 'expired',
+      });
     });
   });
 

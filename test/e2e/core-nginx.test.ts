@@ -139,7 +139,17 @@ describeWithTools('decision steps through real nginx (ingress-nginx shape)', { n
 
   it('counts every decision in airy_auth_decisions_total and never logs a token', async () => {
     const metrics = await (await request(airy.metricsUrl)).body.text();
-    for (const reason of ['origin_not_allowed', 'public_path', 'system_token', 'session_token', 'session_cookie', 'invalid_token', 'invalid_cookie', 'no_credentials', 'email_not_allowed']) {
+    for (const reason of [
+      'origin_not_allowed',
+      'public_path',
+      'system_token',
+      'session_token',
+      'session_cookie',
+      'invalid_token',
+      'invalid_cookie',
+      'no_credentials',
+      'email_not_allowed',
+    ]) {
       expect(metrics).toMatch(new RegExp(`^airy_auth_decisions_total\\{status="\\d+",reason="${reason}"\\} [1-9]`, 'm'));
     }
     expect(airy.logs()).not.toContain(TEST_SYSTEM_TOKEN);

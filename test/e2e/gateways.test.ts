@@ -70,7 +70,12 @@ describeWithTools('the shared decision table through every gateway adapter', { n
 
     // As the README advises: pages with auth-signin, /api/ without it.
     const annotations = { 'auth-url': `${airy.url}/auth`, 'auth-response-headers': identity.join(',') };
-    const ingress = await startNginx({ paths: [{ path: '/api/', upstream: up, annotations }, { path: '/', upstream: up, annotations: { ...annotations, 'auth-signin': 'http://$http_host/login' } }] });
+    const ingress = await startNginx({
+      paths: [
+        { path: '/api/', upstream: up, annotations },
+        { path: '/', upstream: up, annotations: { ...annotations, 'auth-signin': 'http://$http_host/login' } },
+      ],
+    });
     gateways.push({
       name: 'ingress-nginx (auth-url)',
       url: ingress.url,
@@ -80,18 +85,53 @@ describeWithTools('the shared decision table through every gateway adapter', { n
       close: ingress.stop,
     });
 
-    const ngf = await startNginx({ paths: [{ path: '/', upstream: up, ngf: { authUrl: `${airy.url}/gateway-api`, allowedHeaders: ['Cookie', 'Origin'], allowedResponseHeaders: identity } }] });
-    gateways.push({ name: 'NGINX Gateway Fabric (ExternalAuth via auth_request)', url: ngf.url, loginRedirect: undefined, redirects: () => false, close: ngf.stop });
+    const ngf = await startNginx({
+      paths: [{ path: '/', upstream: up, ngf: { authUrl: `${airy.url}/gateway-api`, allowedHeaders: ['Cookie', 'Origin'], allowedResponseHeaders: identity } }],
+    });
+    gateways.push({
+      name: 'NGINX Gateway Fabric (ExternalAuth via auth_request)',
+      url: ngf.url,
+      loginRedirect: undefined,
+      redirects: () => false,
+      close: ngf.stop,
+    });
 
     const caddy = await startCaddy(airyHostPort, up);
-    gateways.push({ name: 'Caddy forward_auth (Traefik-style X-Forwarded-*)', url: caddy.url, loginRedirect: (u) => `${caddy.url}/login?rd=${encodeURIComponent(u)}`, redirects: (row) => row.navigation === true, close: caddy.stop });
+    gateways.push({
+      name: 'Caddy forward_auth (Traefik-style X-Forwarded-*)',
+      url: caddy.url,
+      loginRedirect: (u) => `${caddy.url}/login?rd=${encodeURIComponent(u)}`,
+      redirects: (row) => row.navigation === true,
+      close: caddy.stop,
+    });
 
     const allowed = ['cookie', 'origin', 'accept', 'sec-fetch-mode', 'x-requested-with'];
-    const envoy = await startEnvoyLikeGateway({ authHost: '127.0.0.1', authPort: airy.port, pathPrefix: '/envoy', allowedHeaders: allowed, allowedUpstreamHeaders: identity.map((h) => h.toLowerCase()), upstreamPort: upstream.port });
+    const envoy = await startEnvoyLikeGateway({
+      authHost: '127.0.0.1',
+      authPort: airy.port,
+      pathPrefix: '/envoy',
+      allowedHeaders: allowed,
+      allowedUpstreamHeaders: identity.map((h) => h.toLowerCase()),
+      upstreamPort: upstream.port,
+    });
     // Envoy terminates TLS in front: without X-Forwarded-Proto the adapter assumes https.
-    gateways.push({ name: 'Envoy ext_authz (HTTP service)', url: envoy.url, loginRedirect: (u) => `${u.replace(/^http:/, 'https:').replace(/^(https:\/\/[^/]+).*$/, '$1')}/login?rd=${encodeURIComponent(u.replace(/^http:/, 'https:'))}`, redirects: (row) => row.navigation === true, close: envoy.close });
+    gateways.push({
+      name: 'Envoy ext_authz (HTTP service)',
+      url: envoy.url,
+      loginRedirect: (u) =>
+        `${u.replace(/^http:/, 'https:').replace(/^(https:\/\/[^/]+).*$/, '$1')}/login?rd=${encodeURIComponent(u.replace(/^http:/, 'https:'))}`,
+      redirects: (row) => row.navigation === true,
+      close: envoy.close,
+    });
 
-    const gapi = await startGatewayApiLikeGateway({ authHost: '127.0.0.1', authPort: airy.port, path: '/gateway-api', allowedHeaders: ['cookie', 'origin'], allowedResponseHeaders: identity.map((h) => h.toLowerCase()), upstreamPort: upstream.port });
+    const gapi = await startGatewayApiLikeGateway({
+      authHost: '127.0.0.1',
+      authPort: airy.port,
+      path: '/gateway-api',
+      allowedHeaders: ['cookie', 'origin'],
+      allowedResponseHeaders: identity.map((h) => h.toLowerCase()),
+      upstreamPort: upstream.port,
+    });
     gateways.push({ name: 'Gateway API ExternalAuth (HTTP)', url: gapi.url, loginRedirect: undefined, redirects: () => false, close: gapi.close });
   }, 60_000);
   afterAll(async () => {
@@ -103,17 +143,61 @@ describeWithTools('the shared decision table through every gateway adapter', { n
   const ROWS: Row[] = [
     { name: 'no credentials, API call', path: '/api/list', headers: () => api, decision: 401 },
     { name: 'no credentials, browser navigation', path: '/inbox?tab=open', headers: () => navigation, decision: 401, navigation: true },
-    { name: 'systemToken as Bearer', path: '/api/list', headers: () => ({ authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }), decision: 200, user: 'system-token' },
+    {
+      name: 'systemToken as Bearer',
+      path: '/api/list',
+      headers: () => ({ authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }),
+      decision: 200,
+      user: 'system-token',
+    },
     { name: 'systemToken raw (airy CLI)', path: '/api/list', headers: () => ({ authorization: TEST_SYSTEM_TOKEN }), decision: 200, user: 'system-token' },
     { name: 'wrong token', path: '/api/list', headers: () => ({ authorization: 'Bearer nope' }), decision: 401 },
-    { name: 'POST with the systemToken', method: 'POST', path: '/api/send', headers: () => ({ authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }), decision: 200, user: 'system-token' },
-    { name: 'session cookie', path: '/inbox', headers: () => ({ ...navigation, cookie: `airy_auth_token=${tokens.alice}` }), decision: 200, user: 'alice-id', email: 'alice@example.com' },
-    { name: 'session JWT as Bearer', path: '/api/list', headers: () => ({ authorization: `Bearer ${tokens.alice}` }), decision: 200, user: 'alice-id', email: 'alice@example.com' },
-    { name: 'expired cookie, navigation', path: '/inbox', headers: () => ({ ...navigation, cookie: `airy_auth_token=${tokens.expired}` }), decision: 401, navigation: true },
+    {
+      name: 'POST with the systemToken',
+      method: 'POST',
+      path: '/api/send',
+      headers: () => ({ authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }),
+      decision: 200,
+      user: 'system-token',
+    },
+    {
+      name: 'session cookie',
+      path: '/inbox',
+      headers: () => ({ ...navigation, cookie: `airy_auth_token=${tokens.alice}` }),
+      decision: 200,
+      user: 'alice-id',
+      email: 'alice@example.com',
+    },
+    {
+      name: 'session JWT as Bearer',
+      path: '/api/list',
+      headers: () => ({ authorization: `Bearer ${tokens.alice}` }),
+      decision: 200,
+      user: 'alice-id',
+      email: 'alice@example.com',
+    },
+    {
+      name: 'expired cookie, navigation',
+      path: '/inbox',
+      headers: () => ({ ...navigation, cookie: `airy_auth_token=${tokens.expired}` }),
+      decision: 401,
+      navigation: true,
+    },
     { name: 'expired cookie, API call', path: '/api/list', headers: () => ({ ...api, cookie: `airy_auth_token=${tokens.expired}` }), decision: 401 },
     { name: 'email no longer allowed', path: '/api/list', headers: () => ({ cookie: `airy_auth_token=${tokens.mallory}` }), decision: 403 },
-    { name: 'disallowed Origin with a valid token', path: '/api/list', headers: () => ({ origin: 'https://evil.example', authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }), decision: 403 },
-    { name: 'allowed Origin with a valid token', path: '/api/list', headers: () => ({ origin: 'https://app.example.com', authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }), decision: 200, user: 'system-token' },
+    {
+      name: 'disallowed Origin with a valid token',
+      path: '/api/list',
+      headers: () => ({ origin: 'https://evil.example', authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }),
+      decision: 403,
+    },
+    {
+      name: 'allowed Origin with a valid token',
+      path: '/api/list',
+      headers: () => ({ origin: 'https://app.example.com', authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }),
+      decision: 200,
+      user: 'system-token',
+    },
     { name: 'public path without credentials', path: '/webhooks/github?x=1', headers: () => api, decision: 200 },
     { name: 'public path with a forged identity header', path: '/webhooks/github', headers: () => ({ 'x-auth-request-user': 'admin' }), decision: 200 },
     { name: 'traversal out of a public path', path: '/webhooks%2F..%2Fadmin', headers: () => api, decision: 401 },
@@ -135,9 +219,11 @@ describeWithTools('the shared decision table through every gateway adapter', { n
       outcomes[g.name] = seen;
       const original = `${g.url}${row.path}`;
       expected[g.name] =
-        row.decision === 200 ? `200 user=${row.user ?? '-'} email=${row.email ?? '-'}`
-        : row.decision === 401 && g.loginRedirect && g.redirects(row) ? `302 ${g.loginRedirect(original)}`
-        : String(row.decision);
+        row.decision === 200
+          ? `200 user=${row.user ?? '-'} email=${row.email ?? '-'}`
+          : row.decision === 401 && g.loginRedirect && g.redirects(row)
+            ? `302 ${g.loginRedirect(original)}`
+            : String(row.decision);
     }
     expect(outcomes).toEqual(expected);
   });

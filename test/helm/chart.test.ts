@@ -10,12 +10,53 @@ import { describeWithTools } from '../helpers/tools.js';
 
 const VARIANTS: Record<string, string[]> = {
   default: [],
-  'OIDC with GitHub': ['--set', 'security.oidc.provider=github', '--set', 'security.oidc.clientId=gh-client', '--set', 'security.oidc.clientSecret=gh-secret', '--set-string', 'security.oidc.allowedEmailPatterns=*@example.com', '--set', 'security.allowedOrigins=https://app.example.com', '--set', 'ingress.enabled=true', '--set', 'ingress.host=app.example.com', '--set', 'ingress.tlsSecretName=app-tls'],
+  'OIDC with GitHub': [
+    '--set',
+    'security.oidc.provider=github',
+    '--set',
+    'security.oidc.clientId=gh-client',
+    '--set',
+    'security.oidc.clientSecret=gh-secret',
+    '--set-string',
+    'security.oidc.allowedEmailPatterns=*@example.com',
+    '--set',
+    'security.allowedOrigins=https://app.example.com',
+    '--set',
+    'ingress.enabled=true',
+    '--set',
+    'ingress.host=app.example.com',
+    '--set',
+    'ingress.tlsSecretName=app-tls',
+  ],
   'external Secret': ['--set', 'secret.existingSecret=my-airy-secrets'],
   sidecar: ['--set', 'sidecar.enabled=true'],
-  'ServiceMonitor + HPA + NetworkPolicy': ['--set', 'serviceMonitor.enabled=true', '--set', 'serviceMonitor.labels.release=prometheus', '--set', 'autoscaling.enabled=true', '--set', 'networkPolicy.enabled=true'],
+  'ServiceMonitor + HPA + NetworkPolicy': [
+    '--set',
+    'serviceMonitor.enabled=true',
+    '--set',
+    'serviceMonitor.labels.release=prometheus',
+    '--set',
+    'autoscaling.enabled=true',
+    '--set',
+    'networkPolicy.enabled=true',
+  ],
   'whole airy.yaml': ['--set-string', 'airyYaml=security:\n  allowedOrigins: "https://app.example.com"\n'],
-  'every gateway': ['--set', 'gateways.traefik.enabled=true', '--set', 'gateways.envoyGateway.enabled=true', '--set', 'gateways.envoyGateway.targetRoutes={app,api}', '--set', 'gateways.istio.enabled=true', '--set', 'gateways.istio.selector.app=inbox', '--set', 'gateways.gatewayApi.enabled=true', '--set', 'gateways.gatewayApi.parentRef.namespace=gateways'],
+  'every gateway': [
+    '--set',
+    'gateways.traefik.enabled=true',
+    '--set',
+    'gateways.envoyGateway.enabled=true',
+    '--set',
+    'gateways.envoyGateway.targetRoutes={app,api}',
+    '--set',
+    'gateways.istio.enabled=true',
+    '--set',
+    'gateways.istio.selector.app=inbox',
+    '--set',
+    'gateways.gatewayApi.enabled=true',
+    '--set',
+    'gateways.gatewayApi.parentRef.namespace=gateways',
+  ],
 };
 
 const byKind = (objs: K8sObject[], kind: string) => objs.filter((o) => o.kind === kind);
@@ -44,7 +85,12 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     expect(dep.spec.replicas).toBe(2);
     const pod = dep.spec.template.spec;
     const c = pod.containers[0];
-    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(c.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(c.livenessProbe.httpGet.path).toBe('/healthz');
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
     expect(c.resources.requests).toBeDefined();
@@ -78,7 +124,12 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     const again = one(renderChart(VARIANTS['OIDC with GitHub']), 'Secret');
     expect(again.data.jwtSecret).not.toBe(secret.data.jwtSecret); // random per render, kept by lookup in a cluster
     const cm = one(objs, 'ConfigMap');
-    expect(cm.data).toEqual({ allowedOrigins: 'https://app.example.com', 'oidc.provider': 'github', 'oidc.clientId': 'gh-client', 'oidc.allowedEmailPatterns': '*@example.com' });
+    expect(cm.data).toEqual({
+      allowedOrigins: 'https://app.example.com',
+      'oidc.provider': 'github',
+      'oidc.clientId': 'gh-client',
+      'oidc.allowedEmailPatterns': '*@example.com',
+    });
     const given = one(renderChart(['--set', 'security.jwtSecret=given-secret-value']), 'Secret');
     expect(Buffer.from(given.data.jwtSecret, 'base64').toString()).toBe('given-secret-value');
   });
@@ -96,7 +147,10 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     expect(one(objs, 'RoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: 'ingress-nginx', namespace: 'ingress-nginx' }]);
     const notes = renderNotes(VARIANTS.sidecar);
     expect(notes).toContain('nginx.ingress.kubernetes.io/auth-url: "http://127.0.0.1:8080/auth"');
-    const container = yaml.load(notes.slice(notes.indexOf('      name: airy-auth'), notes.indexOf('3. The systemToken')).replace(/^ {6}/gm, '')) as { args: string[]; name: string };
+    const container = yaml.load(notes.slice(notes.indexOf('      name: airy-auth'), notes.indexOf('3. The systemToken')).replace(/^ {6}/gm, '')) as {
+      args: string[];
+      name: string;
+    };
     expect(container.name).toBe('airy-auth');
     expect(container.args).toEqual(expect.arrayContaining(['--host', '127.0.0.1', '--configmap', 'airy/airy-auth']));
   });
@@ -110,9 +164,13 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     expect(one(objs, 'NetworkPolicy').spec.policyTypes).toEqual(['Ingress', 'Egress']);
   });
 
-  it('renders each gateway\'s manifest with the headers airy-auth needs and the login routes left open', () => {
+  it("renders each gateway's manifest with the headers airy-auth needs and the login routes left open", () => {
     const objs = renderChart(VARIANTS['every gateway']);
-    expect(one(objs, 'Middleware').spec.forwardAuth).toEqual({ address: 'http://airy-auth.airy.svc.cluster.local:8080/forward-auth', trustForwardHeader: false, authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'] });
+    expect(one(objs, 'Middleware').spec.forwardAuth).toEqual({
+      address: 'http://airy-auth.airy.svc.cluster.local:8080/forward-auth',
+      trustForwardHeader: false,
+      authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'],
+    });
     const sp = one(objs, 'SecurityPolicy').spec;
     expect(sp.targetRefs.map((t: { name: string }) => t.name)).toEqual(['app', 'api']);
     expect(sp.extAuth).toMatchObject({ failOpen: false, http: { path: '/envoy', headersToBackend: ['x-auth-request-user', 'x-auth-request-email'] } });
@@ -125,8 +183,15 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     expect(routes[0]!.spec.rules[0].filters[0].externalAuth.http.path).toBe('/gateway-api');
     expect(routes[1]!.spec.rules[0].filters).toBeUndefined();
     const notes = renderNotes(VARIANTS['every gateway']);
-    const provider = yaml.load(notes.slice(notes.indexOf('    - name: airy-auth'), notes.indexOf('Traefik: attach')).replace(/^ {4}/gm, '')) as { envoyExtAuthzHttp: Record<string, unknown> }[];
-    expect(provider[0]!.envoyExtAuthzHttp).toMatchObject({ service: 'airy-auth.airy.svc.cluster.local', port: 8080, pathPrefix: '/envoy', headersToUpstreamOnAllow: ['x-auth-request-user', 'x-auth-request-email'] });
+    const provider = yaml.load(notes.slice(notes.indexOf('    - name: airy-auth'), notes.indexOf('Traefik: attach')).replace(/^ {4}/gm, '')) as {
+      envoyExtAuthzHttp: Record<string, unknown>;
+    }[];
+    expect(provider[0]!.envoyExtAuthzHttp).toMatchObject({
+      service: 'airy-auth.airy.svc.cluster.local',
+      port: 8080,
+      pathPrefix: '/envoy',
+      headersToUpstreamOnAllow: ['x-auth-request-user', 'x-auth-request-email'],
+    });
     expect(notes).toContain('traefik.ingress.kubernetes.io/router.middlewares: airy-airy-auth@kubernetescrd');
   });
 

@@ -12,7 +12,11 @@ export const caddyInstalled = hasProgram('caddy', ['version']);
  * airy-auth, and everything else to the app. Caddy sends X-Forwarded-Method/-Uri/-Host/-Proto
  * itself and passes a denial (a 302 included) to the client as it is.
  */
-export async function startCaddy(airyHostPort: string, appHostPort: string, port?: number): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+export async function startCaddy(
+  airyHostPort: string,
+  appHostPort: string,
+  port?: number,
+): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'airy-caddy-'));
   const listen = port ?? (await freePort());
   const caddyfile = `{
@@ -55,10 +59,11 @@ http://127.0.0.1:${listen}, http://localhost:${listen} {
   return {
     url,
     child,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }

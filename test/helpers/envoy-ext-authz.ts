@@ -22,7 +22,10 @@ export interface EnvoyOptions {
   readonly timeoutMs?: number;
 }
 
-function check(req: IncomingMessage, o: EnvoyOptions): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer } | 'error'> {
+function check(
+  req: IncomingMessage,
+  o: EnvoyOptions,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer } | 'error'> {
   const headers: Record<string, string> = { host: req.headers.host ?? '', 'content-length': '0' };
   if (req.headers.authorization) headers.authorization = req.headers.authorization;
   for (const name of o.allowedHeaders) {
@@ -30,11 +33,14 @@ function check(req: IncomingMessage, o: EnvoyOptions): Promise<{ status: number;
     if (typeof v === 'string') headers[name] = v;
   }
   return new Promise((resolve) => {
-    const r = httpRequest({ host: o.authHost, port: o.authPort, method: req.method, path: `${o.pathPrefix}${req.url}`, headers, timeout: o.timeoutMs ?? 200 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+    const r = httpRequest(
+      { host: o.authHost, port: o.authPort, method: req.method, path: `${o.pathPrefix}${req.url}`, headers, timeout: o.timeoutMs ?? 200 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      },
+    );
     r.on('timeout', () => r.destroy(new Error('timeout')));
     r.on('error', () => resolve('error'));
     r.end();
@@ -71,7 +77,14 @@ export async function startEnvoyLikeGateway(o: EnvoyOptions): Promise<{ url: str
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /**
@@ -82,6 +95,21 @@ export async function startEnvoyLikeGateway(o: EnvoyOptions): Promise<{ url: str
  * a denial with its status; errors fail closed (403). It is the same wire shape as the Envoy one,
  * with the Gateway API's names, so it is built on it.
  */
-export function startGatewayApiLikeGateway(o: { authHost: string; authPort: number; path: string; allowedHeaders: readonly string[]; allowedResponseHeaders: readonly string[]; upstreamPort: number }) {
-  return startEnvoyLikeGateway({ authHost: o.authHost, authPort: o.authPort, pathPrefix: o.path, allowedHeaders: o.allowedHeaders, allowedUpstreamHeaders: o.allowedResponseHeaders, upstreamPort: o.upstreamPort, timeoutMs: 1000 });
+export function startGatewayApiLikeGateway(o: {
+  authHost: string;
+  authPort: number;
+  path: string;
+  allowedHeaders: readonly string[];
+  allowedResponseHeaders: readonly string[];
+  upstreamPort: number;
+}) {
+  return startEnvoyLikeGateway({
+    authHost: o.authHost,
+    authPort: o.authPort,
+    pathPrefix: o.path,
+    allowedHeaders: o.allowedHeaders,
+    allowedUpstreamHeaders: o.allowedResponseHeaders,
+    upstreamPort: o.upstreamPort,
+    timeoutMs: 1000,
+  });
 }

@@ -69,7 +69,9 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
   const key = (resource: Resource, ns: string, name: string) => `${resource}/${ns}/${name}`;
 
   const status = (res: ServerResponse, code: number, reason: string, message: string) =>
-    res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
+    res
+      .writeHead(code, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
 
   function send(w: Watcher, event: unknown): void {
     if (stalled) return;
@@ -118,16 +120,27 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
     const name = nameInPath ?? selector?.[1];
     if (query.fieldSelector !== undefined && !selector) return status(res, 400, 'BadRequest', `unsupported field selector ${query.fieldSelector}`);
     if (options.allowedNames && (name === undefined || !options.allowedNames.includes(name))) {
-      return status(res, 403, 'Forbidden', `${resource} is forbidden: cannot ${query.watch ? 'watch' : 'list'} resource "${resource}" in namespace "${namespace}"`);
+      return status(
+        res,
+        403,
+        'Forbidden',
+        `${resource} is forbidden: cannot ${query.watch ? 'watch' : 'list'} resource "${resource}" in namespace "${namespace}"`,
+      );
     }
     if (nameInPath) {
       const found = objects.get(key(resource, namespace, nameInPath));
-      return found ? void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(found.object)) : status(res, 404, 'NotFound', `${resource} "${nameInPath}" not found`);
+      return found
+        ? void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(found.object))
+        : status(res, 404, 'NotFound', `${resource} "${nameInPath}" not found`);
     }
     if (query.watch === 'true') return startWatch(res, resource, namespace, name!, query);
-    const items = [...objects.values()].filter((o) => o.resource === resource && o.object.metadata.namespace === namespace && o.object.metadata.name === name).map((o) => o.object);
+    const items = [...objects.values()]
+      .filter((o) => o.resource === resource && o.object.metadata.namespace === namespace && o.object.metadata.name === name)
+      .map((o) => o.object);
     const kind = resource === 'configmaps' ? 'ConfigMapList' : 'SecretList';
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind, apiVersion: 'v1', metadata: { resourceVersion: String(rv) }, items }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ kind, apiVersion: 'v1', metadata: { resourceVersion: String(rv) }, items }));
   }
 
   function startWatch(res: ServerResponse, resource: Resource, namespace: string, name: string, query: Record<string, string>): void {
@@ -135,16 +148,35 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
     const since = Number(query.resourceVersion ?? '0');
     const w: Watcher = { res, resource, namespace, name, bookmarks: query.allowWatchBookmarks === 'true' };
     if (since > 0 && since < compactedBelow) {
-      send(w, { type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${since} (${compactedBelow})`, reason: 'Expired', code: 410 } });
+      send(w, {
+        type: 'ERROR',
+        object: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: `too old resource version: ${since} (${compactedBelow})`,
+          reason: 'Expired',
+          code: 410,
+        },
+      });
       res.end();
       return;
     }
     watchers.add(w);
     for (const c of history) {
-      if (c.rv > since && c.resource === resource && c.object.metadata.namespace === namespace && c.object.metadata.name === name) send(w, { type: c.type, object: c.object });
+      if (c.rv > since && c.resource === resource && c.object.metadata.namespace === namespace && c.object.metadata.name === name)
+        send(w, { type: c.type, object: c.object });
     }
     if (w.bookmarks) {
-      w.timer = setInterval(() => send(w, { type: 'BOOKMARK', object: { kind: resource === 'configmaps' ? 'ConfigMap' : 'Secret', apiVersion: 'v1', metadata: { resourceVersion: String(rv) } } }), options.bookmarkMs ?? 1000);
+      w.timer = setInterval(
+        () =>
+          send(w, {
+            type: 'BOOKMARK',
+            object: { kind: resource === 'configmaps' ? 'ConfigMap' : 'Secret', apiVersion: 'v1', metadata: { resourceVersion: String(rv) } },
+          }),
+        options.bookmarkMs ?? 1000,
+      );
     }
     const timeout = Number(query.timeoutSeconds ?? '0');
     const ender = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
@@ -156,10 +188,11 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
   }
 
   let server: Server = createServer(tlsOptions(ca), handle);
-  const track = (s: Server) => s.on('connection', (sock: Socket) => {
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-  });
+  const track = (s: Server) =>
+    s.on('connection', (sock: Socket) => {
+      sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
+    });
   track(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
@@ -167,7 +200,9 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
 
   const dir = mkdtempSync(join(tmpdir(), 'airy-kube-'));
   const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, `apiVersion: v1
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1
 kind: Config
 clusters:
 - name: fake
@@ -182,7 +217,8 @@ contexts:
 - name: fake
   context: {cluster: fake, user: airy-auth, namespace: airy}
 current-context: fake
-`);
+`,
+  );
 
   const cutEverything = () => {
     for (const w of watchers) w.res.destroy();
@@ -248,5 +284,11 @@ export function configMap(namespace: string, name: string, data: Record<string, 
 }
 
 export function secret(namespace: string, name: string, data: Record<string, string>): KubeObject {
-  return { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: { name, namespace },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  };
 }

@@ -36,7 +36,11 @@ export async function startGithubDouble(options: { clientId: string; clientSecre
         const hidden = ['redirect_uri', 'state', 'code_challenge', 'code_challenge_method', 'scope']
           .map((k) => `<input type="hidden" name="${k}" value="${(q.get(k) ?? '').replace(/"/g, '&quot;')}">`)
           .join('');
-        res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>Sign in to GitHub (test double)</title><h1>Authorize test app</h1><p>Scopes: ${q.get('scope')}</p><form method="post" action="/login/oauth/authorize">${hidden}<input name="login" placeholder="GitHub login"><input type="password" name="password" placeholder="password"><button type="submit">Authorize</button></form>`);
+        res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end(
+            `<!doctype html><title>Sign in to GitHub (test double)</title><h1>Authorize test app</h1><p>Scopes: ${q.get('scope')}</p><form method="post" action="/login/oauth/authorize">${hidden}<input name="login" placeholder="GitHub login"><input type="password" name="password" placeholder="password"><button type="submit">Authorize</button></form>`,
+          );
         return;
       }
       if (url.pathname === '/login/oauth/authorize' && req.method === 'POST') {
@@ -61,11 +65,18 @@ export async function startGithubDouble(options: { clientId: string; clientSecre
           (req.headers.accept ?? '').includes('application/json')
             ? json(200, payload)
             : res.writeHead(200, { 'content-type': 'application/x-www-form-urlencoded' }).end(new URLSearchParams(payload).toString());
-        if (id !== options.clientId || secret !== options.clientSecret) return answer({ error: 'incorrect_client_credentials', error_description: 'The client_id and/or client_secret passed are incorrect.' });
+        if (id !== options.clientId || secret !== options.clientSecret)
+          return answer({ error: 'incorrect_client_credentials', error_description: 'The client_id and/or client_secret passed are incorrect.' });
         const grant = codes.get(f.get('code') ?? '');
         codes.delete(f.get('code') ?? '');
-        if (!grant || grant.redirectUri !== f.get('redirect_uri')) return answer({ error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.' });
-        if (grant.challenge && createHash('sha256').update(f.get('code_verifier') ?? '').digest('base64url') !== grant.challenge) {
+        if (!grant || grant.redirectUri !== f.get('redirect_uri'))
+          return answer({ error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.' });
+        if (
+          grant.challenge &&
+          createHash('sha256')
+            .update(f.get('code_verifier') ?? '')
+            .digest('base64url') !== grant.challenge
+        ) {
           return answer({ error: 'bad_verification_code', error_description: 'PKCE verification failed.' });
         }
         const token = `gho_${randomBytes(16).toString('hex')}`;
@@ -76,7 +87,8 @@ export async function startGithubDouble(options: { clientId: string; clientSecre
       const user = auth ? tokens.get(auth[1]!) : undefined;
       if (url.pathname === '/user' || url.pathname === '/user/emails') {
         if (!user) return json(401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' });
-        if (url.pathname === '/user') return json(200, { login: user.login, id: user.id, avatar_url: `https://avatars.test/u/${user.id}`, name: user.name, email: null, type: 'User' });
+        if (url.pathname === '/user')
+          return json(200, { login: user.login, id: user.id, avatar_url: `https://avatars.test/u/${user.id}`, name: user.name, email: null, type: 'User' });
         return json(200, user.emails);
       }
       json(404, { message: 'Not Found' });
@@ -87,9 +99,10 @@ export async function startGithubDouble(options: { clientId: string; clientSecre
   return {
     url: `https://localhost:${port}`,
     requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

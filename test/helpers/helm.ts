@@ -51,7 +51,10 @@ export function renderNotes(args: string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'airy-chart-'));
   const copy = join(dir, 'airy-auth');
   cpSync(CHART, copy, { recursive: true });
-  writeFileSync(join(copy, 'templates', 'zz-rendered-notes.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: rendered-notes}\ndata:\n  notes: {{ include "airy-auth.notes" . | toJson }}\n');
+  writeFileSync(
+    join(copy, 'templates', 'zz-rendered-notes.yaml'),
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: rendered-notes}\ndata:\n  notes: {{ include "airy-auth.notes" . | toJson }}\n',
+  );
   const [cm] = renderChart(['--show-only', 'templates/zz-rendered-notes.yaml', ...args], copy);
   return (cm as unknown as { data: { notes: string } }).data.notes;
 }

@@ -30,12 +30,15 @@ export async function startInProcess(config: CompileResult | undefined, routes?:
     store,
     async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
       const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
-      const v = (m?.values as { labels: Record<string, string>; value: number }[] | undefined)?.find((x) => Object.entries(labels).every(([k, val]) => String(x.labels[k]) === val));
+      const v = (m?.values as { labels: Record<string, string>; value: number }[] | undefined)?.find((x) =>
+        Object.entries(labels).every(([k, val]) => String(x.labels[k]) === val),
+      );
       return v?.value ?? 0;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -17,7 +17,11 @@ const CRD_PACKAGES: Record<string, string> = {
 export async function validateObject(obj: K8sObject): Promise<void> {
   const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
   const crdPackage = CRD_PACKAGES[group!];
-  const path = crdPackage ? `${crdPackage}/${group}/${version}/${obj.kind}` : group ? `kubernetes-models/${group}/${version}/${obj.kind}` : `kubernetes-models/${version}/${obj.kind}`;
+  const path = crdPackage
+    ? `${crdPackage}/${group}/${version}/${obj.kind}`
+    : group
+      ? `kubernetes-models/${group}/${version}/${obj.kind}`
+      : `kubernetes-models/${version}/${obj.kind}`;
   const mod = (await import(path)) as Record<string, new (o: unknown) => { validate(): void }>;
   const Model = mod[obj.kind];
   if (!Model) throw new Error(`no schema model for ${obj.apiVersion} ${obj.kind}`);

@@ -31,7 +31,11 @@ export interface Hop {
   readonly body: string;
 }
 
-async function hop(url: string, jar: CookieJar, init: { method?: 'GET' | 'POST'; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Hop> {
+async function hop(
+  url: string,
+  jar: CookieJar,
+  init: { method?: 'GET' | 'POST'; form?: Record<string, string>; headers?: Record<string, string> } = {},
+): Promise<Hop> {
   const headers: Record<string, string> = { ...(init.headers ?? {}), cookie: jar.header(url) };
   if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
   const res = await request(url, { method: init.method ?? 'GET', headers, body: init.form ? new URLSearchParams(init.form).toString() : undefined });
@@ -46,7 +50,12 @@ async function hop(url: string, jar: CookieJar, init: { method?: 'GET' | 'POST';
  * (oidc-provider's development login and consent forms, or the GitHub double's), and back to the
  * callback. Returns every hop; the last one is airy-auth's answer to the callback.
  */
-export async function driveLogin(startUrl: string, login: string, jar = new CookieJar(), options: { stopAtCallback?: (url: string) => string } = {}): Promise<{ hops: Hop[]; jar: CookieJar }> {
+export async function driveLogin(
+  startUrl: string,
+  login: string,
+  jar = new CookieJar(),
+  options: { stopAtCallback?: (url: string) => string } = {},
+): Promise<{ hops: Hop[]; jar: CookieJar }> {
   const hops: Hop[] = [];
   let next: { url: string; method?: 'GET' | 'POST'; form?: Record<string, string> } | undefined = { url: startUrl };
   for (let i = 0; i < 20 && next; i++) {

@@ -13,9 +13,14 @@ export async function freePort(): Promise<number> {
 
 /** Polls until `url` answers anything, or throws after `ms`. */
 export async function waitForHttp(url: string, ms = 15_000): Promise<void> {
-  await waitFor(async () => {
-    const res = await request(url);
-    await res.body.dump();
-    return true;
-  }, `${url} to answer`, ms, 50);
+  await waitFor(
+    async () => {
+      const res = await request(url);
+      await res.body.dump();
+      return true;
+    },
+    `${url} to answer`,
+    ms,
+    50,
+  );
 }

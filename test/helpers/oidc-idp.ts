@@ -129,10 +129,11 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
       tamper = undefined;
       signWith = undefined;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

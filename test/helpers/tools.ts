@@ -7,7 +7,9 @@ export { hasProgram } from './programs.js';
  * failing test says which); elsewhere the block is skipped and the reason printed.
  */
 export function describeWithTools(title: string, tools: Record<string, boolean>, body: () => void): void {
-  const missing = Object.entries(tools).filter(([, ok]) => !ok).map(([name]) => name);
+  const missing = Object.entries(tools)
+    .filter(([, ok]) => !ok)
+    .map(([name]) => name);
   if (missing.length === 0) {
     describe(title, body);
     return;

@@ -41,7 +41,12 @@ describe('bad input never crashes and never allows', () => {
   });
 
   it('answers 400 to non-ASCII bytes in Authorization or the original URL', async () => {
-    const bytes = (header: string) => Buffer.concat([Buffer.from(`GET /auth HTTP/1.1\r\nHost: a\r\n${header}: `), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from('\r\nConnection: close\r\n\r\n')]);
+    const bytes = (header: string) =>
+      Buffer.concat([
+        Buffer.from(`GET /auth HTTP/1.1\r\nHost: a\r\n${header}: `),
+        Buffer.from([0xff, 0xfe, 0x41]),
+        Buffer.from('\r\nConnection: close\r\n\r\n'),
+      ]);
     expect(await rawRequest(srv.port, bytes('Authorization'))).toBe('HTTP/1.1 400 Bad Request');
     expect(await rawRequest(srv.port, bytes('X-Original-URL'))).toBe('HTTP/1.1 400 Bad Request');
   });

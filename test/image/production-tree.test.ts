@@ -43,15 +43,21 @@ describe('the pruned production tree (what the image runs)', () => {
     cpSync(join(REPO_ROOT, 'dist', 'src'), join(dir, 'dist', 'src'), { recursive: true });
     writeFileSync(join(dir, 'airy.yaml'), securityYaml(PROTECTED));
     const port = await freePort();
-    child = spawn(process.execPath, ['dist/cmd/airy-auth.js', 'serve', '--config', 'airy.yaml', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(await freePort())], { cwd: dir, stdio: 'ignore', env: { PATH: process.env.PATH, NODE_ENV: 'production' } });
+    child = spawn(
+      process.execPath,
+      ['dist/cmd/airy-auth.js', 'serve', '--config', 'airy.yaml', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(await freePort())],
+      { cwd: dir, stdio: 'ignore', env: { PATH: process.env.PATH, NODE_ENV: 'production' } },
+    );
     url = `http://127.0.0.1:${port}`;
     await waitForHttp(`${url}/healthz`);
   }, 180_000);
   afterAll(() => child?.kill('SIGTERM'));
 
   it('has no development dependency in node_modules', () => {
-    for (const dev of ['vitest', 'typescript', 'oidc-provider', 'playwright-core', '@aws-cdk/lambda-layer-kubectl-v33']) expect(existsSync(join(dir, 'node_modules', dev)), dev).toBe(false);
-    for (const prod of ['jose', 'openid-client', '@kubernetes/client-node', 'prom-client', 'undici']) expect(existsSync(join(dir, 'node_modules', prod)), prod).toBe(true);
+    for (const dev of ['vitest', 'typescript', 'oidc-provider', 'playwright-core', '@aws-cdk/lambda-layer-kubectl-v33'])
+      expect(existsSync(join(dir, 'node_modules', dev)), dev).toBe(false);
+    for (const prod of ['jose', 'openid-client', '@kubernetes/client-node', 'prom-client', 'undici'])
+      expect(existsSync(join(dir, 'node_modules', prod)), prod).toBe(true);
   });
 
   it('starts and decides', async () => {

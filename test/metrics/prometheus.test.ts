@@ -12,9 +12,13 @@ import { REPO_ROOT } from '../helpers/repo.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait.js';
 
-interface PromAnswer { status: string; error?: string; data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] } }
+interface PromAnswer {
+  status: string;
+  error?: string;
+  data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+}
 
-describeWithTools('a real Prometheus scrapes airy-auth and answers the dashboard\'s queries', { prometheus: hasProgram('prometheus', ['--version']) }, () => {
+describeWithTools("a real Prometheus scrapes airy-auth and answers the dashboard's queries", { prometheus: hasProgram('prometheus', ['--version']) }, () => {
   let airy: AiryProcess;
   let prom: ChildProcess;
   let promUrl: string;
@@ -24,7 +28,9 @@ describeWithTools('a real Prometheus scrapes airy-auth and answers the dashboard
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'airy-prom-'));
     // What the chart's ServiceMonitor asks of prometheus-operator: the metrics port, /metrics, an interval.
-    writeFileSync(join(dir, 'prometheus.yml'), `global:
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global:
   scrape_interval: 1s
   evaluation_interval: 1s
 scrape_configs:
@@ -33,8 +39,13 @@ scrape_configs:
     scrape_interval: 1s
     static_configs:
       - targets: ['${new URL(airy.metricsUrl).host}']
-`);
-    prom = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+`,
+    );
+    prom = spawn(
+      'prometheus',
+      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdio: 'ignore' },
+    );
     promUrl = `http://127.0.0.1:${port}`;
     await waitForHttp(`${promUrl}/-/ready`, 30_000);
   }, 60_000);
@@ -43,31 +54,46 @@ scrape_configs:
     await airy?.stop();
   });
 
-  const query = async (expr: string): Promise<PromAnswer> => (await (await request(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)).body.json()) as PromAnswer;
+  const query = async (expr: string): Promise<PromAnswer> =>
+    (await (await request(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)).body.json()) as PromAnswer;
 
   it('sees the decisions driven through airy-auth in airy_auth_decisions_total', async () => {
     for (let i = 0; i < 20; i++) {
-      for (const headers of [{ authorization: TEST_SYSTEM_TOKEN }, {}, { authorization: 'Bearer wrong' }]) await (await request(`${airy.url}/auth`, { headers })).body.dump();
+      for (const headers of [{ authorization: TEST_SYSTEM_TOKEN }, {}, { authorization: 'Bearer wrong' }])
+        await (await request(`${airy.url}/auth`, { headers })).body.dump();
     }
-    const answer = await waitFor(async () => {
-      const a = await query('sum by (status, reason) (airy_auth_decisions_total{job="airy-auth"})');
-      return a.data.result.length >= 3 && a.data.result.every((r) => Number(r.value[1]) >= 20) ? a : undefined;
-    }, 'Prometheus to scrape the decisions', 20_000, 250);
+    const answer = await waitFor(
+      async () => {
+        const a = await query('sum by (status, reason) (airy_auth_decisions_total{job="airy-auth"})');
+        return a.data.result.length >= 3 && a.data.result.every((r) => Number(r.value[1]) >= 20) ? a : undefined;
+      },
+      'Prometheus to scrape the decisions',
+      20_000,
+      250,
+    );
     const byReason = Object.fromEntries(answer.data.result.map((r) => [`${r.metric.status} ${r.metric.reason}`, Number(r.value[1])]));
     expect(byReason).toMatchObject({ '200 system_token': 20, '401 no_credentials': 20, '401 invalid_token': 20 });
   }, 40_000);
 
   it('evaluates every query of the Grafana dashboard without error', async () => {
-    const dashboard = JSON.parse(readFileSync(join(REPO_ROOT, 'grafana', 'airy-auth-dashboard.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const dashboard = JSON.parse(readFileSync(join(REPO_ROOT, 'grafana', 'airy-auth-dashboard.json'), 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
     const titles = dashboard.panels.map((p) => p.title).join(' | ');
-    for (const needed of ['Decisions by status and reason', 'latency p50', 'latency p99', 'reloads', 'Logins', 'watch restarts']) expect(titles).toContain(needed);
+    for (const needed of ['Decisions by status and reason', 'latency p50', 'latency p99', 'reloads', 'Logins', 'watch restarts'])
+      expect(titles).toContain(needed);
     for (const panel of dashboard.panels) {
       for (const target of panel.targets) {
         const answer = await query(target.expr);
         expect(answer.status, `${panel.title}: ${answer.error ?? ''}`).toBe('success');
       }
     }
-    const rate = await waitFor(async () => ((await query(dashboard.panels[0]!.targets[0]!.expr)).data.result.length > 0 ? true : undefined), 'a rate over two scrapes', 20_000, 250);
+    const rate = await waitFor(
+      async () => ((await query(dashboard.panels[0]!.targets[0]!.expr)).data.result.length > 0 ? true : undefined),
+      'a rate over two scrapes',
+      20_000,
+      250,
+    );
     expect(rate).toBe(true);
   }, 40_000);
 });

@@ -17,7 +17,14 @@ describeWithTools('the metrics endpoint passes promtool', { promtool: hasProgram
 
   it('serves every required metric on the metrics port only, in a format promtool accepts', async () => {
     const text = await (await request(airy.metricsUrl)).body.text();
-    for (const name of ['airy_auth_decisions_total', 'airy_auth_decision_duration_seconds_bucket', 'airy_auth_enabled', 'airy_auth_config_generation', 'airy_auth_config_reloads_total', 'process_cpu_seconds_total']) {
+    for (const name of [
+      'airy_auth_decisions_total',
+      'airy_auth_decision_duration_seconds_bucket',
+      'airy_auth_enabled',
+      'airy_auth_config_generation',
+      'airy_auth_config_reloads_total',
+      'process_cpu_seconds_total',
+    ]) {
       expect(text).toContain(name);
     }
     expect(text).toMatch(/^airy_auth_enabled 1$/m);

@@ -23,7 +23,12 @@ describe('airy-auth migrate', () => {
   it.each(['traefik', 'gateway-api'] as const)('reports every annotation of every Ingress for %s; none is dropped silently', (target) => {
     const { report } = migrate(fixture, { target, gateway: 'public' });
     const annotated = [...fixture.matchAll(/^\s+(nginx\.ingress\.kubernetes\.io\/[a-z-]+):/gm)].map((m) => m[1]);
-    expect(report.filter((l) => l.annotation !== '-').map((l) => l.annotation).sort()).toEqual(annotated.sort());
+    expect(
+      report
+        .filter((l) => l.annotation !== '-')
+        .map((l) => l.annotation)
+        .sort(),
+    ).toEqual(annotated.sort());
     expect(report.find((l) => l.annotation === '-')?.ingress).toBe('ConfigMap auth-headers');
     expect(report.find((l) => l.annotation.endsWith('proxy-body-size'))?.outcome).toBe('not-auth');
   });
@@ -38,13 +43,20 @@ describe('airy-auth migrate', () => {
     expect(r.stderr).toContain('pass --allow-partial');
   });
 
-  it('translates to Traefik: a ForwardAuth Middleware to airy-auth\'s /forward-auth, and the Ingress attached to it; all schema-valid', async () => {
+  it("translates to Traefik: a ForwardAuth Middleware to airy-auth's /forward-auth, and the Ingress attached to it; all schema-valid", async () => {
     const r = run(FIXTURE, '--to', 'traefik', '--allow-partial');
     expect(r.status).toBe(0);
     const objs = docs(r.stdout);
     for (const o of objs) await validateObject(o);
-    const mw = objs.find((o) => o.kind === 'Middleware' && o.metadata.name === 'inbox-airy-auth') as K8sObject & { spec: { forwardAuth: Record<string, unknown> } };
-    expect(mw.spec.forwardAuth).toEqual({ address: 'http://airy-auth.airy-auth.svc.cluster.local:8080/forward-auth', trustForwardHeader: false, authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'], addAuthCookiesToResponse: ['airy_auth_token'] });
+    const mw = objs.find((o) => o.kind === 'Middleware' && o.metadata.name === 'inbox-airy-auth') as K8sObject & {
+      spec: { forwardAuth: Record<string, unknown> };
+    };
+    expect(mw.spec.forwardAuth).toEqual({
+      address: 'http://airy-auth.airy-auth.svc.cluster.local:8080/forward-auth',
+      trustForwardHeader: false,
+      authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'],
+      addAuthCookiesToResponse: ['airy_auth_token'],
+    });
     const ing = objs.find((o) => o.kind === 'Ingress' && o.metadata.name === 'inbox') as K8sObject & { spec: { ingressClassName: string } };
     expect(ing.metadata.annotations).toEqual({ 'traefik.ingress.kubernetes.io/router.middlewares': 'shop-inbox-airy-auth@kubernetescrd' });
     expect(ing.spec.ingressClassName).toBe('traefik');
@@ -69,10 +81,17 @@ describe('airy-auth migrate', () => {
       externalAuth: {
         protocol: 'HTTP',
         backendRef: { name: 'airy-auth', namespace: 'airy-auth', port: 8080 },
-        http: { path: '/gateway-api', allowedHeaders: ['Cookie', 'Origin', 'X-Forwarded-Proto', 'Accept', 'Sec-Fetch-Mode', 'X-Requested-With'], allowedResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'] },
+        http: {
+          path: '/gateway-api',
+          allowedHeaders: ['Cookie', 'Origin', 'X-Forwarded-Proto', 'Accept', 'Sec-Fetch-Mode', 'X-Requested-With'],
+          allowedResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'],
+        },
       },
     });
-    expect(objs.find((o) => o.kind === 'ReferenceGrant')).toMatchObject({ metadata: { namespace: 'airy-auth' }, spec: { from: [{ kind: 'HTTPRoute', namespace: 'shop' }], to: [{ kind: 'Service', name: 'airy-auth' }] } });
+    expect(objs.find((o) => o.kind === 'ReferenceGrant')).toMatchObject({
+      metadata: { namespace: 'airy-auth' },
+      spec: { from: [{ kind: 'HTTPRoute', namespace: 'shop' }], to: [{ kind: 'Service', name: 'airy-auth' }] },
+    });
   });
 
   it('exits 0 without --allow-partial when everything translates', () => {

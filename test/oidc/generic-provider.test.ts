@@ -31,8 +31,18 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
     idp = await startTestIdp({
       accounts: ACCOUNTS,
       clients: [
-        { client_id: 'basic-client', client_secret: 'basic-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: redirect('my-idp') },
-        { client_id: 'post-client', client_secret: 'post-secret-0123456789', token_endpoint_auth_method: 'client_secret_post', redirect_uris: redirect('my-idp') },
+        {
+          client_id: 'basic-client',
+          client_secret: 'basic-secret-0123456789',
+          token_endpoint_auth_method: 'client_secret_basic',
+          redirect_uris: redirect('my-idp'),
+        },
+        {
+          client_id: 'post-client',
+          client_secret: 'post-secret-0123456789',
+          token_endpoint_auth_method: 'client_secret_post',
+          redirect_uris: redirect('my-idp'),
+        },
         { client_id: 'public-client', token_endpoint_auth_method: 'none', redirect_uris: redirect('my-idp') },
       ],
     });
@@ -49,7 +59,13 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
   /** An airy-auth on the port registered at the IdP, with these OIDC keys (directly under security:). */
   async function airy(keys: Record<string, string>, now?: () => number): Promise<Srv> {
     while (servers.length) await servers.pop()!.close();
-    const lines = Object.entries({ provider: 'my-idp', issuerUri: idp.issuer, allowedEmailPatterns: '*@example.com', allowedOrigins: 'http://app.example.com', ...keys })
+    const lines = Object.entries({
+      provider: 'my-idp',
+      issuerUri: idp.issuer,
+      allowedEmailPatterns: '*@example.com',
+      allowedOrigins: 'http://app.example.com',
+      ...keys,
+    })
       .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
       .join('\n');
     const srv = await startLoginServer(`${lines}\n`, now, port.airy);
@@ -70,7 +86,13 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
     expect(hops[0]!.location).toBe(`${srv.url}/oauth2/authorization/my-idp?rd=${encodeURIComponent('http://app.example.com/inbox?c=1')}`);
     const toIdp = new URL(hops[1]!.location!);
     expect(toIdp.origin).toBe(idp.issuer);
-    expect(Object.fromEntries(toIdp.searchParams)).toMatchObject({ client_id: 'basic-client', response_type: 'code', code_challenge_method: 'S256', redirect_uri: `${srv.url}/login/oauth2/code/my-idp`, scope: 'openid email profile' });
+    expect(Object.fromEntries(toIdp.searchParams)).toMatchObject({
+      client_id: 'basic-client',
+      response_type: 'code',
+      code_challenge_method: 'S256',
+      redirect_uri: `${srv.url}/login/oauth2/code/my-idp`,
+      scope: 'openid email profile',
+    });
     expect(toIdp.searchParams.get('nonce')).toMatch(/^[\w-]{43}$/);
     expect(last.status).toBe(302);
     expect(last.location).toBe('http://app.example.com/inbox?c=1');
@@ -137,7 +159,11 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
   });
 
   it.each([
-    ['client_secret_post', { clientId: 'post-client', clientSecret: 'post-secret-0123456789', clientAuthenticationMethod: 'post' }, (a?: string) => a === undefined],
+    [
+      'client_secret_post',
+      { clientId: 'post-client', clientSecret: 'post-secret-0123456789', clientAuthenticationMethod: 'post' },
+      (a?: string) => a === undefined,
+    ],
     ['none (public client, PKCE only)', { clientId: 'public-client', clientAuthenticationMethod: 'none' }, (a?: string) => a === undefined],
   ])('authenticates at the token endpoint with %s', async (_name, keys, authHeaderOk) => {
     const before = idp.requests.length;
@@ -149,7 +175,11 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
   });
 
   it.each([
-    ['form', (r: { method: string; contentType?: string; authorization?: string }) => r.method === 'POST' && r.contentType === 'application/x-www-form-urlencoded' && !r.authorization],
+    [
+      'form',
+      (r: { method: string; contentType?: string; authorization?: string }) =>
+        r.method === 'POST' && r.contentType === 'application/x-www-form-urlencoded' && !r.authorization,
+    ],
     ['query', (r: { method: string; authorization?: string }) => r.method === 'GET' && !r.authorization],
     ['header', (r: { method: string; authorization?: string }) => r.method === 'GET' && r.authorization?.startsWith('Bearer ') === true],
   ])('sends the access token to userinfo by %s', async (how, check) => {
@@ -179,7 +209,11 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
     ['a wrong nonce', (c: Record<string, unknown>) => ({ ...c, nonce: 'not-the-nonce' }), /nonce/],
     ['a wrong issuer', (c: Record<string, unknown>) => ({ ...c, iss: 'https://evil.example' }), /iss/],
     ['a wrong audience', (c: Record<string, unknown>) => ({ ...c, aud: 'someone-else' }), /aud/],
-    ['an expired ID token', (c: Record<string, unknown>) => ({ ...c, iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 }), /exp|timestamp/],
+    [
+      'an expired ID token',
+      (c: Record<string, unknown>) => ({ ...c, iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 }),
+      /exp|timestamp/,
+    ],
   ])('refuses an ID token with %s (502, no session)', async (_name, tamper, text) => {
     const srv = await airy(basic);
     idp.setTamper(tamper);

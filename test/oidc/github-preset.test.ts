@@ -9,8 +9,24 @@ import { describeWithTools } from '../helpers/tools.js';
 setGlobalDispatcher(new Agent({ pipelining: 0 }));
 
 const USERS: GithubUser[] = [
-  { id: 583231, login: 'octocat', name: 'The Octocat', emails: [{ email: 'octocat@example.com', primary: true, verified: true, visibility: 'public' }, { email: 'octo@elsewhere.io', primary: false, verified: true, visibility: null }] },
-  { id: 1002, login: 'secondary', name: null, emails: [{ email: 'new@example.com', primary: true, verified: false, visibility: 'private' }, { email: 'old@example.com', primary: false, verified: true, visibility: null }] },
+  {
+    id: 583231,
+    login: 'octocat',
+    name: 'The Octocat',
+    emails: [
+      { email: 'octocat@example.com', primary: true, verified: true, visibility: 'public' },
+      { email: 'octo@elsewhere.io', primary: false, verified: true, visibility: null },
+    ],
+  },
+  {
+    id: 1002,
+    login: 'secondary',
+    name: null,
+    emails: [
+      { email: 'new@example.com', primary: true, verified: false, visibility: 'private' },
+      { email: 'old@example.com', primary: false, verified: true, visibility: null },
+    ],
+  },
   { id: 1003, login: 'noverified', name: 'No Verified', emails: [{ email: 'nv@example.com', primary: true, verified: false, visibility: 'private' }] },
   { id: 1004, login: 'outsider', name: 'Out Sider', emails: [{ email: 'out@elsewhere.io', primary: true, verified: true, visibility: 'private' }] },
 ];

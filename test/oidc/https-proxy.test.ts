@@ -32,7 +32,12 @@ describeWithTools('IdP requests go through HTTPS_PROXY', { openssl: ensureTestCa
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     process.env.HTTPS_PROXY = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
     process.env.NO_PROXY = '';
-    idp = await startTestIdp({ accounts: {}, clients: [{ client_id: 'c', client_secret: 's', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: ['http://127.0.0.1/login/oauth2/code/p'] }] });
+    idp = await startTestIdp({
+      accounts: {},
+      clients: [
+        { client_id: 'c', client_secret: 's', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: ['http://127.0.0.1/login/oauth2/code/p'] },
+      ],
+    });
   });
   afterAll(async () => {
     delete process.env.HTTPS_PROXY;

@@ -24,8 +24,12 @@ describe('cookieValues', () => {
 
 describe('serializeCookie', () => {
   it('is always HttpOnly, SameSite=Lax by default, Secure only when asked', () => {
-    expect(serializeCookie('airy_auth_token', 'abc', { maxAgeSeconds: 60, secure: true })).toBe('airy_auth_token=abc; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure');
-    expect(serializeCookie('airy_auth_token', '', { maxAgeSeconds: 0, secure: false })).toBe('airy_auth_token=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Expires=Thu, 01 Jan 1970 00:00:00 GMT');
+    expect(serializeCookie('airy_auth_token', 'abc', { maxAgeSeconds: 60, secure: true })).toBe(
+      'airy_auth_token=abc; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure',
+    );
+    expect(serializeCookie('airy_auth_token', '', { maxAgeSeconds: 0, secure: false })).toBe(
+      'airy_auth_token=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
+    );
   });
   it('refuses values a cookie cannot carry', () => {
     expect(() => serializeCookie('airy_auth_token', 'a;b', { maxAgeSeconds: 1, secure: false })).toThrow(TypeError);

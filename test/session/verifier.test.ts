@@ -19,15 +19,21 @@ describe('session verifier', () => {
   const verifier = createSessionVerifier(key);
   const exp = NOW / 1000 + 3600;
 
-  it('verifies what mintSession makes, with Airy Core\'s claims', async () => {
+  it("verifies what mintSession makes, with Airy Core's claims", async () => {
     const token = await mintSession(key, { sub: 'u1', email: 'a@example.com', name: 'Ann' }, 3600, NOW);
     const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
-    expect(payload).toMatchObject({ sub: 'u1', email: 'a@example.com', iat: NOW / 1000, exp, principal: JSON.stringify({ id: 'u1', name: 'Ann', avatarUrl: null }) });
+    expect(payload).toMatchObject({
+      sub: 'u1',
+      email: 'a@example.com',
+      iat: NOW / 1000,
+      exp,
+      principal: JSON.stringify({ id: 'u1', name: 'Ann', avatarUrl: null }),
+    });
     expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
     expect(await verifier.verify(token, NOW)).toEqual({ ok: true, session: { sub: 'u1', email: 'a@example.com', exp, nbf: undefined } });
   });
 
-  it('verifies a token shaped like Airy Core\'s (header {alg: HS256}, no email)', async () => {
+  it("verifies a token shaped like Airy Core's (header {alg: HS256}, no email)", async () => {
     const token = handMade({ alg: 'HS256' }, { jti: 'x', sub: 'user-id', iat: NOW / 1000, exp, principal: '{"id":"user-id","name":"A","avatarUrl":null}' });
     expect(await verifier.verify(token, NOW)).toMatchObject({ ok: true, session: { sub: 'user-id', email: undefined } });
   });

@@ -10,7 +10,10 @@ afterEach(() => source?.close());
 
 function recorder() {
   const seen: string[] = [];
-  return { seen, events: { onText: (t: string) => void seen.push(t), onMissing: () => void seen.push('<missing>'), onError: (c: string) => void seen.push(`<error ${c}>`) } };
+  return {
+    seen,
+    events: { onText: (t: string) => void seen.push(t), onMissing: () => void seen.push('<missing>'), onError: (c: string) => void seen.push(`<error ${c}>`) },
+  };
 }
 
 it('follows a kubelet-style ConfigMap volume update (the ..data symlink is swapped, the file is never written)', async () => {

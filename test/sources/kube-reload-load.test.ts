@@ -16,7 +16,12 @@ const TA = 'token-of-policy-a-7f3e9d';
 const TB = 'token-of-policy-b-2c8a41';
 const digestA = secretDigest(TA).digest;
 type Which = 'A' | 'B';
-interface Sample { start: number; end: number; token: Which; status: number }
+interface Sample {
+  start: number;
+  end: number;
+  token: Which;
+  status: number;
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -75,7 +80,14 @@ describeWithTools('hot reload under load from a ConfigMap (real client-node, fak
         }
       }
     });
-    return { samples, errors, stop: async () => { running = false; await Promise.all(loops); } };
+    return {
+      samples,
+      errors,
+      stop: async () => {
+        running = false;
+        await Promise.all(loops);
+      },
+    };
   }
 
   /** The policies that were current at some moment of [start, end]. */
@@ -158,7 +170,10 @@ describeWithTools('hot reload under load from a ConfigMap (real client-node, fak
       wrongDuringOutage: wrong.length,
       failed: load.errors.length,
       resyncAfterReturnMs: Number(resyncMs.toFixed(0)),
-      watchRestarts: { error: await h.srv.metric('airy_auth_watch_restarts_total', { reason: 'error' }), gone: await h.srv.metric('airy_auth_watch_restarts_total', { reason: 'gone' }) },
+      watchRestarts: {
+        error: await h.srv.metric('airy_auth_watch_restarts_total', { reason: 'error' }),
+        gone: await h.srv.metric('airy_auth_watch_restarts_total', { reason: 'gone' }),
+      },
     });
     expect(switchesDuringOutage).toBe(0);
     expect(load.errors).toEqual([]);

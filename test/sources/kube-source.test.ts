@@ -41,7 +41,7 @@ describeWithTools('ConfigMap and Secret source (real client-node, fake apiserver
     expect(watchCall.query.allowWatchBookmarks).toBe('true');
   });
 
-  it('reads Airy Core\'s flat keys, and a Secret overlay overrides them; a Secret-only change applies and invalidates old sessions', async () => {
+  it("reads Airy Core's flat keys, and a Secret overlay overrides them; a Secret-only change applies and invalidates old sessions", async () => {
     h = await startKubeHarness({ secret: true });
     h.setConfigMap({ systemToken: 'configmap-token-is-overridden', allowedOrigins: 'https://app.example.com' });
     h.setSecret({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET });

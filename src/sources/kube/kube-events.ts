@@ -6,7 +6,14 @@ import type { Logger } from '../../log.js';
  * Posts a Warning Event on the object that holds a bad config, so `kubectl describe configmap`
  * shows why airy-auth did not apply it. Failing to post is logged, never fatal.
  */
-export async function postWarning(api: CoreV1Api, logger: Logger, kind: 'ConfigMap' | 'Secret', meta: V1ObjectMeta, reason: string, message: string): Promise<void> {
+export async function postWarning(
+  api: CoreV1Api,
+  logger: Logger,
+  kind: 'ConfigMap' | 'Secret',
+  meta: V1ObjectMeta,
+  reason: string,
+  message: string,
+): Promise<void> {
   const now = new Date();
   const host = hostname();
   try {

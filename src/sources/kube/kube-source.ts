@@ -78,9 +78,11 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
     const path = `/api/v1/namespaces/${ref.namespace}/${resource}`;
     const fieldSelector = `metadata.name=${ref.name}`;
     const listFn = async (): Promise<KubernetesListObject<T>> => {
-      const list = (resource === 'configmaps'
-        ? await api.listNamespacedConfigMap({ namespace: ref.namespace, fieldSelector })
-        : await api.listNamespacedSecret({ namespace: ref.namespace, fieldSelector })) as KubernetesListObject<T>;
+      const list = (
+        resource === 'configmaps'
+          ? await api.listNamespacedConfigMap({ namespace: ref.namespace, fieldSelector })
+          : await api.listNamespacedSecret({ namespace: ref.namespace, fieldSelector })
+      ) as KubernetesListObject<T>;
       backoff.reset();
       setUp(true);
       // ListWatch stores the items after this resolves; look at them once it has.
@@ -127,12 +129,18 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
     cm.present = true;
     if (sec) sec.present = true;
     const secretData = secObj ? decodeSecret(secObj.data) : undefined;
-    const result = compileConfigMapData(cmObj!.data ?? {}, secretData, { configMap: `${cm.ref.namespace}/${cm.ref.name}`, secret: sec ? `${sec.ref.namespace}/${sec.ref.name}` : undefined });
+    const result = compileConfigMapData(cmObj!.data ?? {}, secretData, {
+      configMap: `${cm.ref.namespace}/${cm.ref.name}`,
+      secret: sec ? `${sec.ref.namespace}/${sec.ref.name}` : undefined,
+    });
     const outcome = store.apply(result, sourceName);
     const eventKey = `${cmObj!.metadata?.resourceVersion}/${secObj?.metadata?.resourceVersion ?? ''}`;
     if (outcome === 'invalid' && eventKey !== lastEventKey) {
       lastEventKey = eventKey;
-      const errors = store.lastIssues.filter((i) => i.severity === 'error').map(formatIssue).join('; ');
+      const errors = store.lastIssues
+        .filter((i) => i.severity === 'error')
+        .map(formatIssue)
+        .join('; ');
       void postWarning(api, logger, 'ConfigMap', cmObj!.metadata!, 'InvalidConfig', `airy-auth kept its last good config: ${errors}`);
     }
     resolveReady();

@@ -13,7 +13,11 @@ const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/name
  * The namespace, when not given: POD_NAMESPACE (the downward API), then the service account's
  * namespace file (in a pod), then the kubeconfig context's namespace, then "default".
  */
-export function defaultNamespace(env: NodeJS.ProcessEnv, contextNamespace: string | undefined, readFile: (p: string) => string = (p) => readFileSync(p, 'utf8')): string {
+export function defaultNamespace(
+  env: NodeJS.ProcessEnv,
+  contextNamespace: string | undefined,
+  readFile: (p: string) => string = (p) => readFileSync(p, 'utf8'),
+): string {
   if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
   try {
     const ns = readFile(IN_CLUSTER_NAMESPACE).trim();

@@ -84,7 +84,10 @@ export class ResilientWatch {
     );
     const first = await Promise.race([pending, stalledEarly]);
     if (finished && stalled) {
-      void pending.then((c) => c.abort(), () => undefined);
+      void pending.then(
+        (c) => c.abort(),
+        () => undefined,
+      );
       return first;
     }
     controller = first;

@@ -90,9 +90,15 @@ function protectedLocation(p: IngressPath, index: number): string {
   const a = p.annotations!;
   const authName = `/_external-auth-${index}`;
   const signinName = `@signin_${index}`;
-  const responseHeaders = (a['auth-response-headers'] ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  const responseHeaders = (a['auth-response-headers'] ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   const headerLines = responseHeaders
-    .map((h, i) => `      auth_request_set $authHeader${index}_${i} $upstream_http_${h.toLowerCase().replace(/-/g, '_')};\n      proxy_set_header '${h}' $authHeader${index}_${i};`)
+    .map(
+      (h, i) =>
+        `      auth_request_set $authHeader${index}_${i} $upstream_http_${h.toLowerCase().replace(/-/g, '_')};\n      proxy_set_header '${h}' $authHeader${index}_${i};`,
+    )
     .join('\n');
   const signin = a['auth-signin']
     ? `
@@ -123,7 +129,10 @@ function ngfLocation(p: IngressPath, index: number): string {
   const authName = `/_ngf-external-auth-${index}`;
   const allowed = n.allowedHeaders.map((h) => `      proxy_set_header ${h} $http_${h.toLowerCase().replace(/-/g, '_')};`).join('\n');
   const response = n.allowedResponseHeaders
-    .map((h, i) => `      auth_request_set $ngfAuth${index}_${i} $upstream_http_${h.toLowerCase().replace(/-/g, '_')};\n      proxy_set_header ${h} $ngfAuth${index}_${i};`)
+    .map(
+      (h, i) =>
+        `      auth_request_set $ngfAuth${index}_${i} $upstream_http_${h.toLowerCase().replace(/-/g, '_')};\n      proxy_set_header ${h} $ngfAuth${index}_${i};`,
+    )
     .join('\n');
   return `
     location = ${authName} {
