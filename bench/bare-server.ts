@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { freePort, waitForHttp } from '../test/helpers/net.js';
 
 /** The baseline: a bare node:http server in its own process, answering 200 to everything. */

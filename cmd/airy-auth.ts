@@ -1,7 +1,7 @@
 #!/usr/bin/env node
+import { UsageError } from './args.js';
 import { checkCommand } from './check.js';
 import { configmapCommand } from './configmap.js';
-import { UsageError } from './args.js';
 import { demoCommand } from './demo.js';
 import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';

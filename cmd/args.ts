@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Thrown for a wrong command line; the entry point prints it with the usage and exits 2. */
 export class UsageError extends Error {}

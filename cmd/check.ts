@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { formatIssue, hasErrors } from '../src/config/issues.js';
 import { compileAiryYaml } from '../src/config/load.js';
 import { summarize } from '../src/config/summary.js';
-import { UsageError, parse } from './args.js';
+import { parse, UsageError } from './args.js';
 
 /** `airy-auth check FILE`: every problem at once; exit 1 on any error. */
 export async function checkCommand(argv: string[], out: (s: string) => void): Promise<number> {

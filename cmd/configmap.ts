@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
+import { compilePolicy } from '../src/config/compile.js';
 import { formatIssue } from '../src/config/issues.js';
 import { isOidcKey, isSecretKey, type SettingKey } from '../src/config/keys.js';
-import { compilePolicy } from '../src/config/compile.js';
 import { readAiryYaml } from '../src/config/read-airy-yaml.js';
-import { UsageError, parse } from './args.js';
+import { parse, UsageError } from './args.js';
 
 /** The flat key Airy Core's controller used for a setting: OIDC keys get an `oidc.` prefix. */
 function flatKey(key: SettingKey): string {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
 import { migrate } from '../src/migrate/migrate.js';
 import { formatReport } from '../src/migrate/report.js';
-import { UsageError, parse } from './args.js';
+import { parse, UsageError } from './args.js';
 
 /**
  * `airy-auth migrate FILE --to traefik|gateway-api`: ingress-nginx auth annotations → equivalent

@@ -1,20 +1,17 @@
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { compileAiryYaml } from '../src/config/load.js';
-import { createAuthServer } from '../src/http/server.js';
+import type { ServerDeps } from '../src/http/deps.js';
 import { allRoutes } from '../src/http/routes.js';
-import { createMetricsServer } from '../src/http/metrics-server.js';
+import { createAuthServer } from '../src/http/server.js';
 import { jsonLogger, type Logger } from '../src/log.js';
-import { createMetrics, type Metrics } from '../src/metrics/metrics.js';
-import { watchFile } from '../src/sources/file-source.js';
-import { startKubeSource } from '../src/sources/kube/kube-source.js';
-import { defaultNamespace, parseObjectRef } from '../src/sources/kube/object-ref.js';
+import { createMetrics } from '../src/metrics/metrics.js';
+import { createMetricsServer } from '../src/metrics/metrics-server.js';
+import { type RunningSource, type SourceDeps, startFileSource } from '../src/sources/file-source.js';
 import { PolicyStore } from '../src/sources/policy-store.js';
-import { UsageError, parse, portOption, secondsOption } from './args.js';
+import { parse, portOption, secondsOption, UsageError } from './args.js';
 import { listen, shutdownOnSignals } from './lifecycle.js';
 
-export const SERVE_OPTIONS = {
+const SERVE_OPTIONS = {
   config: { type: 'string' },
   configmap: { type: 'string' },
   secret: { type: 'string' },
@@ -26,43 +23,20 @@ export const SERVE_OPTIONS = {
 } as const;
 
 /** The config source named on the command line: a watched file, or a watched ConfigMap (+ Secret). */
-function startSource(
-  values: { config?: string; configmap?: string; secret?: string },
-  store: PolicyStore,
-  metrics: Metrics,
-  logger: Logger,
-): { stop: () => void | Promise<void>; ready: Promise<void>; name: string } {
-  if (values.config) {
-    const file = values.config;
-    const source = watchFile(file, {
-      onText: (text) => {
-        metrics.sourceUp.set(1);
-        store.apply(compileAiryYaml(text, file), file);
-      },
-      onMissing: () => {
-        metrics.sourceUp.set(0);
-        store.sourceDeleted(file);
-      },
-      onError: (code) => {
-        metrics.sourceUp.set(0);
-        logger.log('error', 'cannot read config file; keeping the last good config', { source: file, code });
-      },
-    });
-    return { stop: () => source.close(), ready: source.check(), name: file };
-  }
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
-  const contextNs = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
-  const ns = defaultNamespace(process.env, contextNs);
-  let configMap, secret;
+async function startSource(
+  values: { config?: string | undefined; configmap?: string | undefined; secret?: string | undefined },
+  deps: SourceDeps,
+): Promise<RunningSource> {
+  if (values.config) return startFileSource(values.config, deps);
+  // Loaded only here: @kubernetes/client-node takes seconds to import on a busy machine.
+  const { resolveClusterTarget, startClusterSource } = await import('../src/sources/kube/cluster-source.js');
+  let target: ReturnType<typeof resolveClusterTarget>;
   try {
-    configMap = parseObjectRef(values.configmap!, ns);
-    secret = values.secret ? parseObjectRef(values.secret, ns) : undefined;
+    target = resolveClusterTarget(values.configmap!, values.secret);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const source = startKubeSource({ kubeConfig, configMap, secret, store, metrics, logger });
-  return { stop: source.stop, ready: source.ready, name: `configmap ${configMap.namespace}/${configMap.name}` };
+  return startClusterSource(target, deps);
 }
 
 /** `airy-auth serve`: the composition root of the running service. */
@@ -78,12 +52,13 @@ export async function serveCommand(argv: string[], logger: Logger = jsonLogger()
   const registry = new Registry();
   const metrics = createMetrics(registry);
   const store = new PolicyStore(logger, metrics);
-  const source = startSource(values, store, metrics, logger);
+  const source = await startSource(values, { store, metrics, logger });
   // Serve at once (health, metrics, 503 on /auth) and let the source catch up; wait briefly so a
   // quick source is loaded before the first request.
   await Promise.race([source.ready, new Promise((r) => setTimeout(r, 5000).unref())]);
 
-  const deps = { store, metrics, logger, now: Date.now, shuttingDown: false };
+  let shuttingDown = false;
+  const deps: ServerDeps = { policies: store, metrics, logger, now: Date.now, shuttingDown: () => shuttingDown };
   const server = createAuthServer(deps, allRoutes());
   const metricsServer = createMetricsServer(registry);
   await listen(server, port, values.host);
@@ -92,13 +67,15 @@ export async function serveCommand(argv: string[], logger: Logger = jsonLogger()
   const actualMetricsPort = (metricsServer.address() as AddressInfo).port;
   logger.log('info', 'airy-auth listening', { host: values.host, port: actualPort, metricsPort: actualMetricsPort, source: source.name });
 
-  const close = shutdownOnSignals(
-    [server, metricsServer],
-    drainSeconds,
+  const close = shutdownOnSignals({
+    servers: [server, metricsServer],
     logger,
-    () => void source.stop(),
-    shutdownDelay,
-    () => (deps.shuttingDown = true),
-  );
+    delaySeconds: shutdownDelay,
+    drainSeconds,
+    markNotReady: () => {
+      shuttingDown = true;
+    },
+    stopSources: () => source.stop(),
+  });
   return { port: actualPort, metricsPort: actualMetricsPort, close };
 }

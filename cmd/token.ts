@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { parseDuration } from '../src/config/duration.js';
 import { formatIssue } from '../src/config/issues.js';
 import { compileAiryYaml } from '../src/config/load.js';
-import { parseDuration } from '../src/config/duration.js';
 import { mintSession } from '../src/session/mint.js';
-import { UsageError, parse } from './args.js';
+import { parse, UsageError } from './args.js';
 
 /** `airy-auth token`: a session JWT for service accounts and scripts, signed with the configured jwtSecret. */
 export async function tokenCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { secretDigest } from '../core/secret-digest.js';
 import { DEFAULT_SESSION_TTL_SECONDS } from '../session/claims.js';
 import { createSessionVerifier } from '../session/verifier.js';
 import { durationSetting } from './duration.js';
 import { compileEmails } from './emails.js';
-import { IssueList, hasErrors, type ConfigIssue } from './issues.js';
+import { type ConfigIssue, hasErrors, IssueList } from './issues.js';
 import { decodeJwtSecret } from './jwt-secret.js';
 import type { SettingKey } from './keys.js';
 import { compileOidc, oidcRequested } from './oidc-settings.js';
 import { compileOrigins, normalizeOrigin } from './origins.js';
 import type { Policy } from './policy.js';
 import { compilePublicPaths } from './public-paths.js';
+import { secretDigest } from './secret-digest.js';
 import type { Settings } from './settings.js';
 import { listValue, stringValue } from './values.js';
 

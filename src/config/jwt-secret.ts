@@ -1,7 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { IssueList } from './issues.js';
 
-export const MIN_SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = 32;
 const GENERATE = 'generate one with `openssl rand -base64 48` (or `head -c 48 /dev/urandom | base64`)';
 
 /**

@@ -1,4 +1,4 @@
-import { compilePolicy, type CompileResult } from './compile.js';
+import { type CompileResult, compilePolicy } from './compile.js';
 import { readAiryYaml } from './read-airy-yaml.js';
 import { readFlatData } from './read-flat.js';
 import { overlaySettings } from './settings.js';
@@ -13,7 +13,7 @@ export function compileAiryYaml(text: string, source = 'airy.yaml'): CompileResu
 export function compileConfigMapData(
   configMap: Readonly<Record<string, string>> | undefined,
   secret: Readonly<Record<string, string>> | undefined,
-  names: { configMap: string; secret?: string },
+  names: { configMap: string; secret?: string | undefined },
 ): CompileResult {
   const base = readFlatData(configMap ?? {}, `configmap ${names.configMap}`);
   const overlay = secret ? readFlatData(secret, `secret ${names.secret ?? ''}`) : undefined;

@@ -1,6 +1,6 @@
-import { PRESETS, type ClientAuth, type Protocol, type UserInfoAuth } from '../oidc/presets.js';
 import type { IssueList } from './issues.js';
 import { OIDC_KEYS, type OidcKey } from './keys.js';
+import { type ClientAuth, PRESETS, type Protocol, type UserInfoAuth } from './presets.js';
 import type { Settings } from './settings.js';
 import { listValue, stringValue } from './values.js';
 

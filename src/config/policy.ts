@@ -1,11 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import type { SessionVerifier } from '../session/verifier.js';
-import type { SecretDigest } from '../core/secret-digest.js';
 import type { EmailMatcher } from './emails.js';
+import type { SettingKey } from './keys.js';
 import type { OidcSettings } from './oidc-settings.js';
 import type { OriginMatcher } from './origins.js';
 import type { PathMatcher } from './public-paths.js';
-import type { SettingKey } from './keys.js';
+import type { SecretDigest } from './secret-digest.js';
 
 /**
  * A validated, compiled configuration. Built once per config version by `compilePolicy` (no I/O),

@@ -1,8 +1,8 @@
 import yaml from 'js-yaml';
-import { IssueList, type ConfigIssue } from './issues.js';
-import { OIDC_KEYS, SECURITY_KEYS, isOidcKey, isSecurityKey } from './keys.js';
-import { putSetting, type RawValue, type Settings } from './settings.js';
+import { type ConfigIssue, IssueList } from './issues.js';
 import type { SettingKey } from './keys.js';
+import { isOidcKey, isSecurityKey, OIDC_KEYS, SECURITY_KEYS } from './keys.js';
+import { putSetting, type RawValue, type Settings } from './settings.js';
 
 export interface ReadResult {
   readonly settings: Settings;

@@ -1,10 +1,10 @@
 import { IssueList } from './issues.js';
 import { ALL_KEYS, isOidcKey, isSecurityKey, type SettingKey } from './keys.js';
-import { readAiryYaml, type ReadResult } from './read-airy-yaml.js';
+import { type ReadResult, readAiryYaml } from './read-airy-yaml.js';
 import { putSetting, type RawValue } from './settings.js';
 
 /** The key under which a ConfigMap may carry a whole airy.yaml. */
-export const AIRY_YAML_KEY = 'airy.yaml';
+const AIRY_YAML_KEY = 'airy.yaml';
 
 /**
  * Reads ConfigMap or Secret data: either one `airy.yaml` key, or the flat keys that Airy Core's

@@ -1,5 +1,5 @@
-import { IssueList } from './issues.js';
-import { ALL_KEYS, isOidcKey, isSecurityKey, suggestKey, type SettingKey } from './keys.js';
+import type { IssueList } from './issues.js';
+import { ALL_KEYS, isOidcKey, isSecurityKey, type SettingKey, suggestKey } from './keys.js';
 
 /** A value as written by the user, with the place it was written (for messages). */
 export interface RawValue {

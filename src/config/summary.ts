@@ -21,8 +21,11 @@ export function summarize(policy: Policy): string {
         : 'Cross-origin requests are refused (allowedOrigins is empty).',
   );
   if (policy.oidc) {
+    const { provider, protocol, scopes } = policy.oidc;
+    const hours = Math.round(policy.sessionTtlSeconds / 3600);
     parts.push(
-      `Login: ${policy.oidc.provider} (${policy.oidc.protocol === 'oidc' ? 'OpenID Connect' : 'OAuth 2.0'}, scopes ${policy.oidc.scopes.join(' ')}), callback path /login/oauth2/code/${policy.oidc.provider}, sessions last ${Math.round(policy.sessionTtlSeconds / 3600)} h.`,
+      `Login: ${provider} (${protocol === 'oidc' ? 'OpenID Connect' : 'OAuth 2.0'}, scopes ${scopes.join(' ')}), ` +
+        `callback path /login/oauth2/code/${provider}, sessions last ${hours} h.`,
     );
   } else {
     parts.push('OIDC login is not configured.');

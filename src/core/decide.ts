@@ -1,11 +1,11 @@
-import type { Policy } from '../config/policy.js';
 import { normalizeOrigin } from '../config/origins.js';
+import type { Policy } from '../config/policy.js';
+import { secretEquals } from '../config/secret-digest.js';
 import type { Session, TokenProblem, VerifyResult } from '../session/claims.js';
-import { SYSTEM_TOKEN_USER, type Decision } from './decision.js';
+import { type Decision, SYSTEM_TOKEN_USER } from './decision.js';
 import type { Facts } from './facts.js';
 import { andThen, type MaybePromise } from './maybe-async.js';
 import { normalizePath } from './normalize-path.js';
-import { secretEquals } from './secret-digest.js';
 
 const BEARER = /^bearer[ \t]+/i;
 

@@ -14,7 +14,6 @@ export function normalizePath(rawPath: string): string | undefined {
   } catch {
     return undefined;
   }
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f\\]/.test(decoded) || /%[0-9a-fA-F]{2}/.test(decoded)) return undefined;
   const out: string[] = [];
   for (const segment of decoded.split('/')) {

@@ -6,7 +6,6 @@ import { normalizeOrigin, type OriginMatcher } from '../config/origins.js';
  * or walk out of the path, so no redirect target may contain one anywhere, query included.
  */
 const SLASH_TRICK = /[/\\](?:[\s\v]*|\.{1,2})[/\\]/;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f\\]/;
 const MAX_LENGTH = 4096;
 

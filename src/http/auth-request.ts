@@ -1,26 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import type { Facts } from '../core/facts.js';
-import { SESSION_COOKIE } from '../session/claims.js';
-import { cookieValues } from '../session/cookies.js';
-import { REPEATED, RequestHeaders, isPrintableAscii, splitAbsoluteUrl, validHost, validMethod } from './request-headers.js';
+import { CREDENTIAL_HEADER_NAMES, credentialFacts, type FactsResult } from './credentials.js';
+import { isPrintableAscii, REPEATED, RequestHeaders, splitAbsoluteUrl, validHost, validMethod } from './request-headers.js';
 
-export type FactsResult = { ok: true; facts: Facts } | { ok: false; why: string };
-type Credentials = Pick<Facts, 'authorization' | 'origin' | 'sessionCookies'>;
-
-/** Headers every adapter reads the same way: the credentials. */
-export const CREDENTIAL_HEADERS = ['authorization', 'origin', 'cookie'] as const;
-
-/** The credential facts, or why the request is malformed. */
-export function credentialFacts(headers: RequestHeaders): { ok: true; creds: Credentials } | { ok: false; why: string } {
-  const authorization = headers.single('authorization');
-  const origin = headers.single('origin');
-  if (authorization === REPEATED) return { ok: false, why: 'repeated Authorization header' };
-  if (origin === REPEATED) return { ok: false, why: 'repeated Origin header' };
-  if (authorization !== undefined && !isPrintableAscii(authorization)) return { ok: false, why: 'Authorization is not printable ASCII' };
-  return { ok: true, creds: { authorization, origin, sessionCookies: cookieValues(headers.cookie(), SESSION_COOKIE) } };
-}
-
-const AUTH_REQUEST_HEADERS = new Set<string>([...CREDENTIAL_HEADERS, 'x-original-url', 'x-original-method', 'host']);
+const AUTH_REQUEST_HEADERS = new Set<string>([...CREDENTIAL_HEADER_NAMES, 'x-original-url', 'x-original-method', 'host']);
 
 /**
  * ingress-nginx `auth-url` (and any nginx auth_request): the original request arrives as

@@ -1,7 +1,5 @@
 import type { RequestHeaders } from './request-headers.js';
 
-export const NAVIGATION_HEADERS = ['sec-fetch-mode', 'accept', 'x-requested-with'] as const;
-
 /**
  * Whether the request is a browser navigating to a page (which may be sent to a login page) rather
  * than a script calling an API (which must get a 401 it can handle). Browsers mark navigations

@@ -1,10 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Decision } from '../core/decision.js';
-
-/** Identity headers for `auth-response-headers`; the names oauth2-proxy made common. */
-export const USER_HEADER = 'X-Auth-Request-User';
-export const EMAIL_HEADER = 'X-Auth-Request-Email';
-export const IDENTITY_HEADERS = [USER_HEADER, EMAIL_HEADER] as const;
+import { EMAIL_HEADER, USER_HEADER } from './gateway-headers.js';
 
 /** Header values must not carry control or non-ASCII characters; escape them rather than fail. */
 function headerSafe(value: string): string {
@@ -16,13 +12,13 @@ function headerSafe(value: string): string {
  * Gateways copy them over whatever the client sent: Envoy and Caddy only replace a header that the
  * answer carries, so leaving one out would let a client's forged X-Auth-Request-User through.
  */
-export function identityHeaders(decision: Decision): Record<string, string> {
+function identityHeaders(decision: Decision): Record<string, string> {
   if (decision.status !== 200) return {};
   return { [USER_HEADER]: headerSafe(decision.user ?? ''), [EMAIL_HEADER]: headerSafe(decision.email ?? '') };
 }
 
 /** The challenge for a 401: RFC 6750 error code when a token was presented but refused. */
-export function wwwAuthenticate(decision: Decision): string {
+function wwwAuthenticate(decision: Decision): string {
   return decision.status === 401 && decision.reason === 'invalid_token' ? 'Bearer realm="airy-auth", error="invalid_token"' : 'Bearer realm="airy-auth"';
 }
 

@@ -1,19 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Policy } from '../config/policy.js';
 import { decide } from '../core/decide.js';
 import type { Decision } from '../core/decision.js';
 import type { Facts } from '../core/facts.js';
-import type { MaybePromise } from '../core/maybe-async.js';
-import type { FactsResult } from './auth-request.js';
-import type { Handler, ServerDeps } from './deps.js';
+import type { FactsResult } from './credentials.js';
+import type { Handler } from './deps.js';
 import { plain } from './pages.js';
 
-export type Responder = (req: IncomingMessage, res: ServerResponse, decision: Decision, facts: Facts, deps: ServerDeps) => MaybePromise<void>;
+/** Writes the answer; `policy` is the snapshot the decision was made on, never a later one. */
+export type Responder<F extends Facts> = (res: ServerResponse, decision: Decision, facts: F, policy: Policy | undefined) => void;
 
 /**
  * The shape every gateway adapter shares: request → facts (adapter), facts → decision (core),
  * decision → answer (adapter), with the decision counted and timed in one place.
  */
-export function decisionRoute(extract: (req: IncomingMessage) => FactsResult, respond: Responder): Handler {
+export function decisionRoute<F extends Facts>(extract: (req: IncomingMessage) => FactsResult<F>, respond: Responder<F>): Handler {
   return (req, res, deps) => {
     const started = performance.now();
     const facts = extract(req);
@@ -22,12 +23,14 @@ export function decisionRoute(extract: (req: IncomingMessage) => FactsResult, re
       plain(res, 400, `400 bad_request: ${facts.why}\n`);
       return;
     }
-    // Read the policy once: a reload during this request does not change its answer.
-    const decision = decide(facts.facts, deps.store.current, deps.now());
+    // Read the policy once: a reload during this request (even during an asynchronous verify)
+    // does not change its answer, and the responder sees the same snapshot.
+    const policy = deps.policies.current;
+    const decision = decide(facts.facts, policy, deps.now());
     const finish = (d: Decision) => {
       deps.metrics.countDecision(d.status, d.reason);
       deps.metrics.decisionDuration.observe((performance.now() - started) / 1000);
-      return respond(req, res, d, facts.facts, deps);
+      respond(res, d, facts.facts, policy);
     };
     return decision instanceof Promise ? decision.then(finish) : finish(decision);
   };

@@ -17,7 +17,7 @@ export function externalOrigin(req: IncomingMessage, policy: Policy): string | u
   if (host === undefined || host === REPEATED || proto === REPEATED) return undefined;
   const h = validHost(host);
   if (h === undefined) return undefined;
-  const scheme = proto?.split(',', 1)[0]!.trim().toLowerCase() === 'https' ? 'https' : 'http';
+  const scheme = proto !== undefined && proto.split(',', 1)[0]!.trim().toLowerCase() === 'https' ? 'https' : 'http';
   const defaultPort = scheme === 'https' ? ':443' : ':80';
   return `${scheme}://${h.endsWith(defaultPort) ? h.slice(0, -defaultPort.length) : h}`;
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Policy } from '../config/policy.js';
 import { safeRedirect } from '../core/redirect-target.js';
-import { LoginError, statusOf } from '../oidc/login-error.js';
+import { describeCause, LoginError, statusOf } from '../oidc/login-error.js';
 import { callbackPath, finishLogin, startLogin } from '../oidc/login-flow.js';
 import { LOGIN_STATE_TTL_SECONDS, stateCookieName } from '../oidc/login-state.js';
 import { providerClient } from '../oidc/provider-client.js';
@@ -10,7 +10,7 @@ import { cookieValues, serializeCookie } from '../session/cookies.js';
 import { mintSession } from '../session/mint.js';
 import type { Handler, ServerDeps } from './deps.js';
 import { externalOrigin } from './external-origin.js';
-import { escapeHtml, logoutForm, plain, sendPage } from './pages.js';
+import { loginErrorPage, loginNotConfiguredPage, plain, unknownProviderPage } from './pages.js';
 
 function query(req: IncomingMessage): URLSearchParams {
   const url = req.url ?? '/';
@@ -27,13 +27,13 @@ function redirect(res: ServerResponse, location: string, cookies: string[] = [])
 
 /** Common preconditions of every login route: a config, login configured, a usable origin. */
 function loginContext(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): { policy: Policy; origin: string } | undefined {
-  const policy = deps.store.current;
+  const policy = deps.policies.current;
   if (!policy) {
     plain(res, 503, 'no valid config loaded\n');
     return undefined;
   }
   if (!policy.oidc || !policy.sessionKey) {
-    sendPage(res, 404, 'Login is not configured', '<p>This airy-auth has no OIDC provider configured, so there is nothing to log in with.</p>');
+    loginNotConfiguredPage(res);
     return undefined;
   }
   const origin = externalOrigin(req, policy);
@@ -50,28 +50,8 @@ function landing(rd: string | null, origin: string, policy: Policy): string {
 }
 
 function showLoginError(res: ServerResponse, err: LoginError, extraCookies: string[] = []): void {
-  const status = statusOf(err.problem);
   const headers: Record<string, string[]> = extraCookies.length > 0 ? { 'Set-Cookie': extraCookies } : {};
-  if (err.problem.startsWith('email_')) {
-    const who = err.email ? `<p>You signed in as <strong>${escapeHtml(err.email)}</strong>.</p>` : '';
-    sendPage(
-      res,
-      status,
-      'This account is not allowed',
-      `${who}<p>${escapeHtml(err.detail)}.</p><p>Ask an administrator to allow it, or log out and sign in with another account.</p>${logoutForm('Log out and try another account')}`,
-      headers,
-    );
-  } else if (status === 400 || err.problem === 'cancelled') {
-    sendPage(res, status, 'Login could not be finished', `<p>${escapeHtml(err.detail)}.</p><p><a class="button" href="/login">Start again</a></p>`, headers);
-  } else {
-    sendPage(
-      res,
-      status,
-      'The identity provider failed',
-      `<p>${escapeHtml(err.detail)}.</p><p>This is not your fault. Try again in a moment; if it keeps failing, tell an administrator.</p><p><a class="button" href="/login">Try again</a></p>`,
-      headers,
-    );
-  }
+  loginErrorPage(res, statusOf(err.problem), err, headers);
 }
 
 /** GET /login?rd=URL → /oauth2/authorization/{provider}?rd=URL (Airy Core's path). */
@@ -99,9 +79,9 @@ const authorize: Handler = async (req, res, deps) => {
     });
     redirect(res, started.location, [cookie]);
   } catch (err) {
-    const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the login could not be started');
+    const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the login could not be started', undefined, { cause: err });
     deps.metrics.logins.inc({ provider: oidc.provider, result: e.problem });
-    deps.logger.log('warn', 'login start failed', { provider: oidc.provider, problem: e.problem, detail: e.detail });
+    deps.logger.log('warn', 'login start failed', { provider: oidc.provider, problem: e.problem, detail: e.detail, cause: describeCause(e.cause) });
     showLoginError(res, e);
   }
 };
@@ -126,9 +106,8 @@ const callback: Handler = async (req, res, deps) => {
     // rd was checked when the login started and is sealed since; check again against today's policy.
     redirect(res, landing(rd, ctx.origin, ctx.policy), [session, dropState]);
   } catch (err) {
-    const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the login could not be finished');
-    if (!(err instanceof LoginError))
-      deps.logger.log('error', 'login callback failed unexpectedly', { error: err instanceof Error ? err.message : String(err) });
+    const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the login could not be finished', undefined, { cause: err });
+    if (e.cause !== undefined) deps.logger.log('error', 'login callback failed unexpectedly', { error: describeCause(e.cause) });
     deps.metrics.logins.inc({ provider: oidc.provider, result: e.problem });
     deps.logger.log('warn', 'login refused', { provider: oidc.provider, problem: e.problem, detail: e.detail, email: e.email });
     showLoginError(res, e, [dropState]);
@@ -137,7 +116,7 @@ const callback: Handler = async (req, res, deps) => {
 
 /** POST or GET /logout: clear the session cookie and go to logoutSuccessUrl. */
 const logout: Handler = (req, res, deps) => {
-  const policy = deps.store.current;
+  const policy = deps.policies.current;
   if (!policy) return plain(res, 503, 'no valid config loaded\n');
   const origin = externalOrigin(req, policy) ?? 'http://invalid';
   const clear = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: origin.startsWith('https:') });
@@ -147,7 +126,7 @@ const logout: Handler = (req, res, deps) => {
 /** The provider named in the path must be the configured one; otherwise a 404 page says which is. */
 function isConfiguredProvider(req: IncomingMessage, res: ServerResponse, prefix: string, provider: string): boolean {
   if ((req.url ?? '').split('?', 1)[0]!.slice(prefix.length) === provider) return true;
-  sendPage(res, 404, 'Unknown provider', `<p>The configured provider is <code>${escapeHtml(provider)}</code>.</p>`);
+  unknownProviderPage(res, provider);
   return false;
 }
 

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { LoginError } from '../oidc/login-error.js';
 
 /** A short text answer that nobody needs to style (health, readiness, 4xx/5xx for machines). */
 export function plain(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -11,17 +12,18 @@ export function plain(res: ServerResponse, status: number, body: string, headers
   res.end(body);
 }
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** A small self-contained page: no scripts, no external assets, nothing to cache. */
-export function sendPage(res: ServerResponse, status: number, title: string, bodyHtml: string, headers: Record<string, string | string[]> = {}): void {
+function sendPage(res: ServerResponse, status: number, title: string, bodyHtml: string, headers: Record<string, string | string[]> = {}): void {
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1c1e21}h1{font-size:1.4rem}
-.box{border:1px solid #d0d7de;border-radius:8px;padding:1.5rem}button,a.button{font:inherit;padding:.4rem 1rem;border-radius:6px;border:1px solid #8c959f;background:#f6f8fa;color:inherit;text-decoration:none;cursor:pointer}
+.box{border:1px solid #d0d7de;border-radius:8px;padding:1.5rem}
+button,a.button{font:inherit;padding:.4rem 1rem;border-radius:6px;border:1px solid #8c959f;background:#f6f8fa;color:inherit;text-decoration:none;cursor:pointer}
 code{background:#f6f8fa;padding:0 .3em;border-radius:4px}</style></head>
 <body><div class="box"><h1>${escapeHtml(title)}</h1>${bodyHtml}</div></body></html>
 `;
@@ -36,6 +38,48 @@ code{background:#f6f8fa;padding:0 .3em;border-radius:4px}</style></head>
   res.end(html);
 }
 
-export function logoutForm(label = 'Log out'): string {
+function logoutForm(label = 'Log out'): string {
   return `<form method="post" action="/logout"><button type="submit">${escapeHtml(label)}</button></form>`;
+}
+
+/** A navigation that is known but refused: the account (when that is why) and a way to switch. */
+export function accessDeniedPage(res: ServerResponse, refusedEmail: string | undefined): void {
+  const who = refusedEmail === undefined ? '' : `<p>You are signed in as <strong>${escapeHtml(refusedEmail)}</strong>, which may not use this service.</p>`;
+  const body =
+    refusedEmail === undefined ? '<p>This request is not allowed from where it was made.</p>' : `${who}${logoutForm('Log out and try another account')}`;
+  sendPage(res, 403, 'Access denied', body);
+}
+
+export function loginNotConfiguredPage(res: ServerResponse): void {
+  sendPage(res, 404, 'Login is not configured', '<p>This airy-auth has no OIDC provider configured, so there is nothing to log in with.</p>');
+}
+
+export function unknownProviderPage(res: ServerResponse, provider: string): void {
+  sendPage(res, 404, 'Unknown provider', `<p>The configured provider is <code>${escapeHtml(provider)}</code>.</p>`);
+}
+
+/** Why a login failed, in words for the person: not allowed (403), start again (400), or the provider's fault (502). */
+export function loginErrorPage(res: ServerResponse, status: number, err: LoginError, headers: Record<string, string[]>): void {
+  if (err.problem.startsWith('email_')) {
+    const who = err.email ? `<p>You signed in as <strong>${escapeHtml(err.email)}</strong>.</p>` : '';
+    const advice = '<p>Ask an administrator to allow it, or log out and sign in with another account.</p>';
+    sendPage(
+      res,
+      status,
+      'This account is not allowed',
+      `${who}<p>${escapeHtml(err.detail)}.</p>${advice}${logoutForm('Log out and try another account')}`,
+      headers,
+    );
+  } else if (status === 400 || err.problem === 'cancelled') {
+    sendPage(res, status, 'Login could not be finished', `<p>${escapeHtml(err.detail)}.</p><p><a class="button" href="/login">Start again</a></p>`, headers);
+  } else {
+    const advice = '<p>This is not your fault. Try again in a moment; if it keeps failing, tell an administrator.</p>';
+    sendPage(
+      res,
+      status,
+      'The identity provider failed',
+      `<p>${escapeHtml(err.detail)}.</p>${advice}<p><a class="button" href="/login">Try again</a></p>`,
+      headers,
+    );
+  }
 }

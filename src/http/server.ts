@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { authRequestFacts } from './auth-request.js';
-import { decisionRoute } from './decision-route.js';
 import { writeDecision } from './decision-response.js';
+import { decisionRoute } from './decision-route.js';
 import type { Handler, ServerDeps } from './deps.js';
 import { plain } from './pages.js';
 
@@ -16,12 +16,16 @@ export interface Routes {
 /** The routes of the core service; other features add theirs to these. */
 export function coreRoutes(): Map<string, Handler> {
   return new Map<string, Handler>([
-    ['/auth', decisionRoute(authRequestFacts, (_req, res, decision) => writeDecision(res, decision))],
+    ['/auth', decisionRoute(authRequestFacts, (res, decision) => writeDecision(res, decision))],
     ['/healthz', (_req, res) => plain(res, 200, 'ok\n')],
     [
       '/readyz',
       (_req, res, deps) =>
-        deps.shuttingDown ? plain(res, 503, 'shutting down\n') : deps.store.current ? plain(res, 200, 'ready\n') : plain(res, 503, 'no valid config loaded\n'),
+        deps.shuttingDown()
+          ? plain(res, 503, 'shutting down\n')
+          : deps.policies.current
+            ? plain(res, 200, 'ready\n')
+            : plain(res, 503, 'no valid config loaded\n'),
     ],
   ]);
 }

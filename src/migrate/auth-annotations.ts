@@ -27,7 +27,8 @@ export const AUTH_ANNOTATIONS: Readonly<Record<string, AnnotationRule>> = {
       'gateway-api': {
         outcome: 'untranslatable',
         detail:
-          'the ExternalAuth filter (NGINX Gateway Fabric) cannot redirect: browsers get 401. Link to /login from the application, or use a gateway that passes denials through (Envoy Gateway SecurityPolicy)',
+          'the ExternalAuth filter (NGINX Gateway Fabric) cannot redirect: browsers get 401. ' +
+          'Link to /login from the application, or use a gateway that passes denials through (Envoy Gateway SecurityPolicy)',
       },
     },
   },

@@ -1,13 +1,14 @@
+import { splitList } from '../config/values.js';
+import { HEADERS_TO_AUTH, IDENTITY_HEADERS } from '../http/gateway-headers.js';
 import { AUTH_ANNOTATIONS, type Target } from './auth-annotations.js';
-import { HEADERS_TO_AUTH, IDENTITY_HEADERS, listOf } from './gateway-headers.js';
-import { NGINX_PREFIX, isAiryAuth, nginxAnnotations, readIngresses, serviceOf, type Ingress } from './ingress.js';
+import { type Ingress, isAiryAuth, NGINX_PREFIX, nginxAnnotations, readIngresses, serviceOf } from './ingress.js';
 import type { ReportLine } from './report.js';
 
 export interface MigrateOptions {
   readonly target: Target;
   /** Gateway API: the Gateway the routes attach to. */
   readonly gateway: string;
-  readonly gatewayNamespace?: string;
+  readonly gatewayNamespace?: string | undefined;
 }
 
 export interface MigrateResult {
@@ -34,8 +35,10 @@ export function migrate(text: string, options: MigrateOptions): MigrateResult {
       }
       let { outcome, detail } = rule.handling[options.target];
       // An auth-url that is not airy-auth can still be carried over, but its protocol changes.
-      if (name === 'auth-url' && !isAiryAuth(value))
-        detail += `; ${value} is not airy-auth's /auth: check that this service speaks the ${options.target === 'traefik' ? 'X-Forwarded-* forward-auth' : 'ExternalAuth HTTP'} protocol`;
+      if (name === 'auth-url' && !isAiryAuth(value)) {
+        const protocol = options.target === 'traefik' ? 'X-Forwarded-* forward-auth' : 'ExternalAuth HTTP';
+        detail += `; ${value} is not airy-auth's /auth: check that this service speaks the ${protocol} protocol`;
+      }
       if (name === 'auth-signin' && options.target === 'traefik' && !isAiryAuth(annotations.get('auth-url') ?? '')) {
         outcome = 'untranslatable';
         detail = "Traefik ForwardAuth has no sign-in redirect; only airy-auth's /forward-auth redirects browsers itself";
@@ -62,7 +65,7 @@ function toTraefik(ing: Ingress, a: Map<string, string>, authUrl: string): objec
   const name = `${ing.metadata.name}-airy-auth`;
   const address = isAiryAuth(authUrl) ? authUrl.replace(/\/auth$/, '/forward-auth') : authUrl;
   const forwardAuth: Record<string, unknown> = { address, trustForwardHeader: false };
-  const responseHeaders = listOf(a.get('auth-response-headers'));
+  const responseHeaders = splitList(a.get('auth-response-headers') ?? '');
   if (responseHeaders.length) forwardAuth.authResponseHeaders = responseHeaders;
   if (a.get('auth-always-set-cookie') === 'true') forwardAuth.addAuthCookiesToResponse = ['airy_auth_token'];
   const middleware = { apiVersion: 'traefik.io/v1alpha1', kind: 'Middleware', metadata: { name, namespace: ns }, spec: { forwardAuth } };
@@ -86,7 +89,7 @@ function toGatewayApi(ing: Ingress, a: Map<string, string>, authUrl: string, opt
     http: {
       path: isAiryAuth(authUrl) ? '/gateway-api' : svc.path,
       allowedHeaders: HEADERS_TO_AUTH.filter((h) => h !== 'Authorization'),
-      allowedResponseHeaders: listOf(a.get('auth-response-headers')).length ? listOf(a.get('auth-response-headers')) : [...IDENTITY_HEADERS],
+      allowedResponseHeaders: splitList(a.get('auth-response-headers') ?? '').length ? splitList(a.get('auth-response-headers') ?? '') : [...IDENTITY_HEADERS],
     },
   };
   const byHost = new Map<string, NonNullable<NonNullable<Ingress['spec']['rules']>[number]['http']>['paths']>();

@@ -38,13 +38,18 @@ function isNetworkFailure(err: unknown): boolean {
 export function classifyIdpError(err: unknown, step: string): LoginError {
   if (err instanceof LoginError) return err;
   if (err instanceof client.AuthorizationResponseError)
-    return new LoginError('idp_error', `the provider refused the login: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`);
-  if (err instanceof client.ResponseBodyError) return new LoginError('idp_error', `${step}: ${describeError(err)}`);
-  if (isNetworkFailure(err)) return new LoginError('idp_unreachable', `${step}: the provider could not be reached (${describeError(err)})`);
+    return new LoginError('idp_error', `the provider refused the login: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`, undefined, {
+      cause: err,
+    });
+  if (err instanceof client.ResponseBodyError) return new LoginError('idp_error', `${step}: ${describeError(err)}`, undefined, { cause: err });
+  if (isNetworkFailure(err))
+    return new LoginError('idp_unreachable', `${step}: the provider could not be reached (${describeError(err)})`, undefined, { cause: err });
   const code = (err as { code?: string }).code;
   if (code !== undefined && TOKEN_VALIDATION_CODES.has(code)) {
     const claim = (err as { cause?: { claim?: string } }).cause?.claim;
-    return new LoginError('id_token_invalid', `the provider's ID token failed validation${claim ? ` (${claim})` : ''}: ${describeError(err)}`);
+    return new LoginError('id_token_invalid', `the provider's ID token failed validation${claim ? ` (${claim})` : ''}: ${describeError(err)}`, undefined, {
+      cause: err,
+    });
   }
-  return new LoginError('idp_error', `${step}: ${describeError(err)}`);
+  return new LoginError('idp_error', `${step}: ${describeError(err)}`, undefined, { cause: err });
 }

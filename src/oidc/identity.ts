@@ -16,9 +16,8 @@ export interface GithubEmail {
 }
 
 /** Exactly one "@", something on both sides, no white space or control characters. */
-export function wellFormedEmail(email: string): boolean {
+function wellFormedEmail(email: string): boolean {
   const at = email.indexOf('@');
-  // eslint-disable-next-line no-control-regex
   return at > 0 && at === email.lastIndexOf('@') && at < email.length - 1 && !/[\s\x00-\x1f\x7f<>]/.test(email) && email.length <= 254;
 }
 

@@ -1,4 +1,4 @@
-import { EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { type Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import type { Metrics } from '../metrics/metrics.js';
 
 /** The fetch shape openid-client accepts as `customFetch`. */

@@ -15,13 +15,21 @@ export type LoginProblem =
 
 /** A login failure from untrusted input (the browser or the IdP); never a programming error. */
 export class LoginError extends Error {
+  override readonly name = 'LoginError';
   constructor(
     readonly problem: LoginProblem,
     /** Said to the person; must not contain tokens or secrets. */
     readonly detail: string,
     readonly email?: string,
+    /** The error this one stands for, kept for the log; never shown to the person. */
+    options?: { cause: unknown },
   ) {
-    super(`${problem}: ${detail}`);
+    super(`${problem}: ${detail}`, options);
+  }
+
+  /** The problem, under the name error codes have elsewhere (jose, openid-client). */
+  get code(): LoginProblem {
+    return this.problem;
   }
 }
 
@@ -41,4 +49,10 @@ export function statusOf(problem: LoginProblem): 400 | 403 | 502 {
     default:
       return 502;
   }
+}
+
+/** A cause for a log line: its name and message only (never a stack, which may quote request data). */
+export function describeCause(cause: unknown): string | undefined {
+  if (cause === undefined) return undefined;
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
 }

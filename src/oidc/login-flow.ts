@@ -2,9 +2,9 @@ import * as client from 'openid-client';
 import type { OidcSettings } from '../config/oidc-settings.js';
 import type { Policy } from '../config/policy.js';
 import { classifyIdpError } from './classify-error.js';
-import { identityFromClaims, identityFromGithub, parseGithubEmails, type Identity } from './identity.js';
+import { type Identity, identityFromClaims, identityFromGithub, parseGithubEmails } from './identity.js';
 import { LoginError } from './login-error.js';
-import { openLoginState, sealLoginState, type LoginState } from './login-state.js';
+import { type LoginState, openLoginState, sealLoginState } from './login-state.js';
 import type { ProviderClient } from './provider-client.js';
 
 /** The callback path of the seed: `{host}/login/oauth2/code/{provider}`. */
@@ -79,7 +79,7 @@ export async function finishLogin(
     tokens = await client.authorizationCodeGrant(config, currentUrl, {
       pkceCodeVerifier: st.codeVerifier,
       expectedState: st.state,
-      expectedNonce: st.nonce,
+      ...(st.nonce === undefined ? {} : { expectedNonce: st.nonce }),
       idTokenExpected: settings.protocol === 'oidc',
     });
   } catch (err) {

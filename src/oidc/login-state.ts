@@ -3,7 +3,7 @@ import { EncryptJWT, jwtDecrypt } from 'jose';
 
 /** How long a started login may take before the callback refuses it. */
 export const LOGIN_STATE_TTL_SECONDS = 600;
-export const STATE_COOKIE_PREFIX = 'airy_auth_state_';
+const STATE_COOKIE_PREFIX = 'airy_auth_state_';
 
 /** What the callback needs from the start of the login; kept in the browser, not on a server. */
 export interface LoginState {

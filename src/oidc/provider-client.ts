@@ -97,7 +97,7 @@ export function providerClient(settings: OidcSettings, options: ProviderClientOp
     configuration() {
       pending ??= build().catch((err: unknown) => {
         pending = undefined;
-        throw new LoginError('idp_unreachable', `discovery at ${settings.issuerUri} failed: ${describeError(err)}`);
+        throw new LoginError('idp_unreachable', `discovery at ${settings.issuerUri} failed: ${describeError(err)}`, undefined, { cause: err });
       });
       return pending;
     },

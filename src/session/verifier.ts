@@ -12,7 +12,13 @@ export interface SessionVerifier {
 
 /** Compact JWS in base64url; anything else is refused before any crypto runs. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]{2,1024}\.[A-Za-z0-9_-]{2,6000}\.[A-Za-z0-9_-]{2,512}$/;
-const CACHE_LIMIT = 10_000;
+/**
+ * The memo keeps whole tokens (to compare them exactly), so it is bounded by their total size,
+ * not by their count: distinct large tokens cannot grow the process past its memory limit.
+ */
+const MEMO_MAX_CHARS = 8 * 1024 * 1024;
+/** No session is issued for longer than this; a later `exp` (or an infinite one) is not a real session. */
+const MAX_LIFETIME_SECONDS = 10 * 366 * 86400;
 
 /**
  * Verifies Airy session JWTs: HS256 only, `exp` and `sub` required, 30 s leeway.
@@ -25,6 +31,7 @@ export function createSessionVerifier(key: KeyObject): SessionVerifier {
   // Keyed by the signature segment (hashing 43 characters is much cheaper than a whole token);
   // the entry keeps the whole token, which must match exactly for the entry to count.
   const memo = new Map<string, { token: string; session: Session }>();
+  let memoChars = 0;
   return {
     verify(token, nowMs) {
       const nowSeconds = Math.floor(nowMs / 1000);
@@ -47,10 +54,19 @@ export function createSessionVerifier(key: KeyObject): SessionVerifier {
     } catch (err) {
       return { ok: false, problem: problemOf(err) };
     }
-    const session = toSession(payload);
+    const session = toSession(payload, nowSeconds);
     if (!session) return { ok: false, problem: 'bad_claims' };
-    if (memo.size >= CACHE_LIMIT) memo.delete(memo.keys().next().value!);
-    memo.set(token.slice(token.lastIndexOf('.') + 1), { token, session });
+    const signature = token.slice(token.lastIndexOf('.') + 1);
+    const replaced = memo.get(signature);
+    if (replaced) memoChars -= replaced.token.length;
+    memo.set(signature, { token, session });
+    memoChars += token.length;
+    // Map iteration is insertion order: the oldest entries go first.
+    for (const [oldKey, old] of memo) {
+      if (memoChars <= MEMO_MAX_CHARS) break;
+      memo.delete(oldKey);
+      memoChars -= old.token.length;
+    }
     return { ok: true, session };
   }
 }
@@ -61,11 +77,17 @@ function checkTime(session: Session, nowSeconds: number): VerifyResult {
   return { ok: true, session };
 }
 
-function toSession(payload: Record<string, unknown>): Session | undefined {
-  const { sub, email, exp, nbf } = payload;
-  if (typeof sub !== 'string' || sub === '' || typeof exp !== 'number') return undefined;
+/** A time claim is a finite number of seconds, not before 1970 and not absurdly far ahead. */
+function sensibleTime(value: unknown, nowSeconds: number): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= nowSeconds + MAX_LIFETIME_SECONDS;
+}
+
+function toSession(payload: Record<string, unknown>, nowSeconds: number): Session | undefined {
+  const { sub, email, exp, nbf, iat } = payload;
+  if (typeof sub !== 'string' || sub === '' || !sensibleTime(exp, nowSeconds)) return undefined;
   if (email !== undefined && typeof email !== 'string') return undefined;
-  if (nbf !== undefined && typeof nbf !== 'number') return undefined;
+  if (nbf !== undefined && !sensibleTime(nbf, nowSeconds)) return undefined;
+  if (iat !== undefined && !sensibleTime(iat, nowSeconds)) return undefined;
   return { sub, email, exp, nbf };
 }
 

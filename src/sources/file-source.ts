@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { compileAiryYaml } from '../config/load.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { PolicyStore } from './policy-store.js';
 
 export interface FileSourceEvents {
   /** The file's content changed (or was read for the first time). */
@@ -91,4 +95,36 @@ export function watchFile(path: string, events: FileSourceEvents, pollMs = 2000)
       watcher?.close();
     },
   };
+}
+
+/** A running config source: `ready` settles after the first read or list; `stop` ends the watch. */
+export interface RunningSource {
+  readonly name: string;
+  readonly ready: Promise<void>;
+  stop(): void | Promise<void>;
+}
+
+export interface SourceDeps {
+  readonly store: PolicyStore;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+/** Live config from a file (a mounted ConfigMap included): every change recompiles, the store keeps the last good one. */
+export function startFileSource(path: string, { store, metrics, logger }: SourceDeps): RunningSource {
+  const source = watchFile(path, {
+    onText: (text) => {
+      metrics.sourceUp.set(1);
+      store.apply(compileAiryYaml(text, path), path);
+    },
+    onMissing: () => {
+      metrics.sourceUp.set(0);
+      store.sourceDeleted(path);
+    },
+    onError: (code) => {
+      metrics.sourceUp.set(0);
+      logger.log('error', 'cannot read config file; keeping the last good config', { source: path, code });
+    },
+  });
+  return { name: path, ready: source.check(), stop: () => source.close() };
 }

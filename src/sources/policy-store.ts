@@ -1,5 +1,5 @@
-import { changedKeys, type CompileResult } from '../config/compile.js';
-import { formatIssue, type ConfigIssue } from '../config/issues.js';
+import { type CompileResult, changedKeys } from '../config/compile.js';
+import { type ConfigIssue, formatIssue } from '../config/issues.js';
 import type { Policy } from '../config/policy.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -70,7 +70,7 @@ export class PolicyStore {
       this.#warnIfOff(source);
       return 'unchanged';
     }
-    this.#current = next;
+    this.#current = keepVerifiedTokens(this.#current, next);
     this.#generation += 1;
     this.metrics.configReloads.inc({ result: 'applied' });
     this.metrics.configGeneration.set(this.#generation);
@@ -92,4 +92,13 @@ export class PolicyStore {
     this.metrics.configReloads.inc({ result: 'deleted' });
     this.logger.log('warn', this.#current ? 'config source deleted; keeping the last good config' : 'config source deleted; no valid config yet', { source });
   }
+}
+
+/**
+ * A reload that keeps the same jwtSecret keeps the session verifier, and with it the memo of
+ * tokens already verified: otherwise every reload would send each session through HMAC again.
+ */
+function keepVerifiedTokens(before: Policy | undefined, next: Policy): Policy {
+  if (!before?.sessions || !before.sessionKey || !next.sessionKey || !before.sessionKey.equals(next.sessionKey)) return next;
+  return Object.freeze({ ...next, sessions: before.sessions });
 }

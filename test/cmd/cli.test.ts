@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { compileAiryYaml } from '../../src/config/load.js';
 import { createSessionVerifier } from '../../src/session/verifier.js';
 import { CLI } from '../helpers/airy-process.js';
-import { PROTECTED, TEST_JWT_SECRET, securityYaml } from '../helpers/policies.js';
+import { PROTECTED, securityYaml, TEST_JWT_SECRET } from '../helpers/policies.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'airy-cli-'));
 function file(name: string, text: string): string {
@@ -21,7 +21,10 @@ describe('airy-auth check', () => {
     const r = run('check', file('good.yaml', securityYaml(PROTECTED)));
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(
-      /OK\. Authentication is ON: .*Cross-origin requests are allowed from https:\/\/app\.example\.com, https:\/\/\*\.example\.org\. OIDC login is not configured\./,
+      new RegExp(
+        'OK\\. Authentication is ON: .*Cross-origin requests are allowed from https://app\\.example\\.com, https://\\*\\.example\\.org\\. ' +
+          'OIDC login is not configured\\.',
+      ),
     );
     expect(r.stdout).not.toContain(PROTECTED.systemToken);
   });

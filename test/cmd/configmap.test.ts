@@ -3,11 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from 'undici';
-import { startAiryWith, type AiryProcess } from '../helpers/airy-process.js';
-import { startFakeApiserver, type FakeApiserver, type KubeObject } from '../helpers/fake-apiserver.js';
-import { PROTECTED, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type AiryProcess, startAiryWith } from '../helpers/airy-process.js';
+import { type FakeApiserver, type KubeObject, startFakeApiserver } from '../helpers/fake-apiserver.js';
+import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { CLI } from '../helpers/repo.js';
 import { ensureTestCa } from '../helpers/test-ca.js';
 import { describeWithTools } from '../helpers/tools.js';
@@ -31,7 +31,16 @@ it('refuses an invalid airy.yaml with the errors check prints', () => {
 it("puts secret keys in the Secret only when asked, in Airy Core's flat format", () => {
   const source = file(
     'good.yaml',
-    `security:\n  systemToken: "${TEST_SYSTEM_TOKEN}"\n  jwtSecret: "${PROTECTED.jwtSecret}"\n  allowedOrigins: "https://app.example.com"\n  oidc:\n    provider: github\n    clientId: cid\n    clientSecret: csecret\n    allowedEmailPatterns: "*@example.com"\n`,
+    `security:
+  systemToken: "${TEST_SYSTEM_TOKEN}"
+  jwtSecret: "${PROTECTED.jwtSecret}"
+  allowedOrigins: "https://app.example.com"
+  oidc:
+    provider: github
+    clientId: cid
+    clientSecret: csecret
+    allowedEmailPatterns: "*@example.com"
+`,
   );
   const together = yaml.loadAll(run('configmap', source).stdout) as KubeObject[];
   expect(together).toHaveLength(1);

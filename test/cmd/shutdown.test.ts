@@ -1,7 +1,7 @@
-import { expect, it } from 'vitest';
 import { request } from 'undici';
+import { expect, it } from 'vitest';
 import { startAiry } from '../helpers/airy-process.js';
-import { PROTECTED, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
+import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 
 it('on SIGTERM keeps answering but reports not ready for the shutdown delay, then drains and exits 0', async () => {
   const airy = await startAiry(securityYaml(PROTECTED), ['--shutdown-delay-seconds', '1', '--drain-seconds', '5']);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { type ConfigIssue, formatIssue } from '../../src/config/issues.js';
 import { compileAiryYaml, compileConfigMapData } from '../../src/config/load.js';
-import { formatIssue, type ConfigIssue } from '../../src/config/issues.js';
-import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
+import { securityYaml, TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 
 const errors = (issues: readonly ConfigIssue[]) => issues.filter((i) => i.severity === 'error');
 const warnings = (issues: readonly ConfigIssue[]) => issues.filter((i) => i.severity === 'warning');
@@ -54,7 +54,7 @@ describe('compileAiryYaml', () => {
     const urlSafe = Buffer.from('\xfb\xff'.repeat(20), 'latin1').toString('base64url');
     expect(urlSafe).toMatch(/[-_]/);
     expect(compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: urlSafe })).policy?.enabled).toBe(true);
-    const airyStyle = 'aB3'.repeat(42) + 'xy';
+    const airyStyle = `${'aB3'.repeat(42)}xy`;
     expect(compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: airyStyle })).policy?.enabled).toBe(true);
   });
 
@@ -93,7 +93,16 @@ describe('compileAiryYaml', () => {
 
   it('requires openid in the scope of a generic provider, and says what to write', () => {
     const r = compileAiryYaml(
-      `security:\n  jwtSecret: "${TEST_JWT_SECRET}"\n  oidc:\n    provider: my-idp\n    clientId: id\n    clientSecret: s\n    issuerUri: https://idp.example.com\n    scope: "email,profile"\n    allowedEmailPatterns: "*@example.com"\n`,
+      `security:
+  jwtSecret: "${TEST_JWT_SECRET}"
+  oidc:
+    provider: my-idp
+    clientId: id
+    clientSecret: s
+    issuerUri: https://idp.example.com
+    scope: "email,profile"
+    allowedEmailPatterns: "*@example.com"
+`,
     );
     const [e] = errors(r.issues);
     expect(e).toMatchObject({ path: 'security.oidc.scope', fix: 'write "openid,email,profile"' });
@@ -101,7 +110,16 @@ describe('compileAiryYaml', () => {
 
   it('collects every error at once', () => {
     const r = compileAiryYaml(
-      `security:\n  systemTokn: x\n  jwtSecret: "c2hvcnQ="\n  allowedOrigins: "example.com"\n  provider: my-idp\n  clientId: 1234\n  scope: email\n  clientAuthenticationMethod: header\n  authorizationGrantType: password\n`,
+      `security:
+  systemTokn: x
+  jwtSecret: "c2hvcnQ="
+  allowedOrigins: "example.com"
+  provider: my-idp
+  clientId: 1234
+  scope: email
+  clientAuthenticationMethod: header
+  authorizationGrantType: password
+`,
     );
     const paths = errors(r.issues).map((i) => i.path);
     expect(paths).toEqual(

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/core/decide.js';
 import type { Facts } from '../../src/core/facts.js';
 import { mintSession } from '../../src/session/mint.js';
-import { PROTECTED, TEST_SYSTEM_TOKEN, policyOf } from '../helpers/policies.js';
+import { PROTECTED, policyOf, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const policy = policyOf(PROTECTED);

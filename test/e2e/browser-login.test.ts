@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from 'undici';
-import { startAiry, type AiryProcess } from '../helpers/airy-process.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type AiryProcess, startAiry } from '../helpers/airy-process.js';
 import { startAppUpstream } from '../helpers/app-upstream.js';
-import { SCREENSHOTS, chromiumInstalled, launchChromium } from '../helpers/browser.js';
-import { startGithubDouble, type GithubUser } from '../helpers/github-double.js';
+import { chromiumInstalled, launchChromium, SCREENSHOTS } from '../helpers/browser.js';
+import { type GithubUser, startGithubDouble } from '../helpers/github-double.js';
 import { freePort } from '../helpers/net.js';
-import { nginxInstalled, startNginx, type RunningNginx } from '../helpers/nginx.js';
+import { nginxInstalled, type RunningNginx, startNginx } from '../helpers/nginx.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
 import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { ensureTestCa } from '../helpers/test-ca.js';
@@ -68,13 +68,33 @@ describeWithTools(
         { id: 42, login: 'octocat', name: 'The Octocat', emails: [{ email: 'octocat@example.com', primary: true, verified: true, visibility: 'public' }] },
       ];
       gh = await startGithubDouble({ clientId: 'gh-id', clientSecret: 'gh-secret', users });
-      const common = `  systemToken: "${TEST_SYSTEM_TOKEN}"\n  jwtSecret: "${TEST_JWT_SECRET}"\n  allowedEmailPatterns: "*@example.com"\n  publicPaths: "/public/**,/bye"\n  logoutSuccessUrl: "/bye"\n`;
+      const common = `  systemToken: "${TEST_SYSTEM_TOKEN}"
+  jwtSecret: "${TEST_JWT_SECRET}"
+  allowedEmailPatterns: "*@example.com"
+  publicPaths: "/public/**,/bye"
+  logoutSuccessUrl: "/bye"
+`;
       [oidcAiry, ghAiry] = await Promise.all([
         startAiry(
-          `security:\n${common}  allowedOrigins: "http://localhost:${oidcPort}"\n  oidc:\n    provider: my-idp\n    issuerUri: "${idp.issuer}"\n    clientId: airy\n    clientSecret: airy-secret-0123456789\n`,
+          `security:
+${common}  allowedOrigins: "http://localhost:${oidcPort}"
+  oidc:
+    provider: my-idp
+    issuerUri: "${idp.issuer}"
+    clientId: airy
+    clientSecret: airy-secret-0123456789
+`,
         ),
         startAiry(
-          `security:\n${common}  oidc:\n    provider: github\n    clientId: gh-id\n    clientSecret: gh-secret\n    authorizationUri: ${gh.url}/login/oauth/authorize\n    tokenUri: ${gh.url}/login/oauth/access_token\n    userInfoUri: ${gh.url}/user\n`,
+          `security:
+${common}  oidc:
+    provider: github
+    clientId: gh-id
+    clientSecret: gh-secret
+    authorizationUri: ${gh.url}/login/oauth/authorize
+    tokenUri: ${gh.url}/login/oauth/access_token
+    userInfoUri: ${gh.url}/user
+`,
         ),
       ]);
       [oidcGate, ghGate] = await Promise.all([gateway(oidcAiry, app.port, oidcPort), gateway(ghAiry, app.port, ghPort)]);

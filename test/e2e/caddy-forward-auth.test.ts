@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from 'undici';
-import { startAiry, type AiryProcess } from '../helpers/airy-process.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type AiryProcess, startAiry } from '../helpers/airy-process.js';
 import { startAppUpstream } from '../helpers/app-upstream.js';
-import { SCREENSHOTS, chromiumInstalled, launchChromium } from '../helpers/browser.js';
+import { chromiumInstalled, launchChromium, SCREENSHOTS } from '../helpers/browser.js';
 import { caddyInstalled, startCaddy } from '../helpers/caddy.js';
 import { freePort } from '../helpers/net.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';

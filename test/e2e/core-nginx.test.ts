@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from 'undici';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileAiryYaml } from '../../src/config/load.js';
 import { mintSession } from '../../src/session/mint.js';
-import { startAiry, type AiryProcess } from '../helpers/airy-process.js';
-import { nginxInstalled, startNginx, type RunningNginx } from '../helpers/nginx.js';
-import { PROTECTED, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
+import { type AiryProcess, startAiry } from '../helpers/airy-process.js';
+import { nginxInstalled, type RunningNginx, startNginx } from '../helpers/nginx.js';
+import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { startEchoUpstream } from '../helpers/upstream.js';
 

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from 'undici';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileAiryYaml } from '../../src/config/load.js';
 import { mintSession } from '../../src/session/mint.js';
-import { startAiry, type AiryProcess } from '../helpers/airy-process.js';
+import { type AiryProcess, startAiry } from '../helpers/airy-process.js';
 import { caddyInstalled, startCaddy } from '../helpers/caddy.js';
 import { startEnvoyLikeGateway, startGatewayApiLikeGateway } from '../helpers/envoy-ext-authz.js';
 import { nginxInstalled, startNginx } from '../helpers/nginx.js';

@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from 'undici';
-import { annotationsFrom } from './nginx/ingress-nginx.js';
-import { startAiry, type AiryProcess } from '../helpers/airy-process.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type AiryProcess, startAiry } from '../helpers/airy-process.js';
 import { annotationBlocks, ensureHelm, renderNotes } from '../helpers/helm.js';
-import { nginxInstalled, startNginx, type RunningNginx } from '../helpers/nginx.js';
-import { PROTECTED, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
+import { nginxInstalled, type RunningNginx, startNginx } from '../helpers/nginx.js';
+import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { startEchoUpstream } from '../helpers/upstream.js';
+import { annotationsFrom } from './nginx/ingress-nginx.js';
 
 /**
  * The annotations that the chart's NOTES.txt prints, applied as they are to the ingress-nginx

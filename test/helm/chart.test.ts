@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { expect, it } from 'vitest';
-import { CHART, ensureHelm, helm, renderChart, renderNotes, type K8sObject } from '../helpers/helm.js';
-import { validateObject } from '../helpers/k8s-schema.js';
 import { MANIFEST_ARGS, MANIFEST_HEADER } from '../../scripts/manifest-args.mjs';
+import { CHART, ensureHelm, helm, type K8sObject, renderChart, renderNotes, type Untyped } from '../helpers/helm.js';
+import { validateObject } from '../helpers/k8s-schema.js';
 import { REPO_ROOT } from '../helpers/repo.js';
 import { describeWithTools } from '../helpers/tools.js';
 
@@ -63,7 +63,7 @@ const byKind = (objs: K8sObject[], kind: string) => objs.filter((o) => o.kind ==
 const one = (objs: K8sObject[], kind: string) => {
   const found = byKind(objs, kind);
   expect(found, kind).toHaveLength(1);
-  return found[0]! as K8sObject & Record<string, any>;
+  return found[0]! as K8sObject & Record<string, Untyped>;
 };
 
 describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined }, () => {
@@ -178,7 +178,7 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     const ap = one(objs, 'AuthorizationPolicy').spec;
     expect(ap).toMatchObject({ action: 'CUSTOM', provider: { name: 'airy-auth' }, selector: { matchLabels: { app: 'inbox' } } });
     expect(ap.rules[0].to[0].operation.notPaths).toEqual(['/login', '/login/*', '/oauth2/*', '/logout']);
-    const routes = byKind(objs, 'HTTPRoute') as (K8sObject & { spec: any })[];
+    const routes = byKind(objs, 'HTTPRoute') as (K8sObject & { spec: Untyped })[];
     expect(routes.map((r) => r.metadata.name)).toEqual(['airy-auth-app', 'airy-auth-login']);
     expect(routes[0]!.spec.rules[0].filters[0].externalAuth.http.path).toBe('/gateway-api');
     expect(routes[1]!.spec.rules[0].filters).toBeUndefined();
@@ -197,10 +197,10 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
 
   it('the schema check is real: a broken ExternalAuth filter or Middleware is refused', async () => {
     const objs = renderChart(VARIANTS['every gateway']);
-    const route = JSON.parse(JSON.stringify(byKind(objs, 'HTTPRoute')[0])) as K8sObject & { spec: any };
+    const route = JSON.parse(JSON.stringify(byKind(objs, 'HTTPRoute')[0])) as K8sObject & { spec: Untyped };
     delete route.spec.rules[0].filters[0].externalAuth.backendRef;
     await expect(validateObject(route)).rejects.toThrow(/backendRef/);
-    const mw = JSON.parse(JSON.stringify(one(objs, 'Middleware'))) as K8sObject & { spec: any };
+    const mw = JSON.parse(JSON.stringify(one(objs, 'Middleware'))) as K8sObject & { spec: Untyped };
     mw.spec.forwardAuth.trustForwardHeader = 'no';
     await expect(validateObject(mw)).rejects.toThrow(/trustForwardHeader/);
   });

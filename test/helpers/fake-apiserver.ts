@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
@@ -68,10 +68,11 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
   const log: { method: string; path: string; query: Record<string, string> }[] = [];
   const key = (resource: Resource, ns: string, name: string) => `${resource}/${ns}/${name}`;
 
-  const status = (res: ServerResponse, code: number, reason: string, message: string) =>
+  const status = (res: ServerResponse, code: number, reason: string, message: string): void => {
     res
       .writeHead(code, { 'content-type': 'application/json' })
       .end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
+  };
 
   function send(w: Watcher, event: unknown): void {
     if (stalled) return;

@@ -21,7 +21,7 @@ export async function startGithubDouble(options: { clientId: string; clientSecre
   if (!ca) throw new Error('openssl is needed to make the test CA');
   const codes = new Map<string, { user: GithubUser; redirectUri: string; challenge: string | undefined }>();
   const tokens = new Map<string, GithubUser>();
-  const requests: { method: string; path: string; accept?: string; authorization?: string }[] = [];
+  const requests: { method: string; path: string; accept?: string | undefined; authorization?: string | undefined }[] = [];
 
   const server: Server = createServer(tlsOptions(ca), (req, res) => {
     const url = new URL(req.url ?? '/', 'https://github.test');
@@ -39,7 +39,10 @@ export async function startGithubDouble(options: { clientId: string; clientSecre
         res
           .writeHead(200, { 'content-type': 'text/html' })
           .end(
-            `<!doctype html><title>Sign in to GitHub (test double)</title><h1>Authorize test app</h1><p>Scopes: ${q.get('scope')}</p><form method="post" action="/login/oauth/authorize">${hidden}<input name="login" placeholder="GitHub login"><input type="password" name="password" placeholder="password"><button type="submit">Authorize</button></form>`,
+            '<!doctype html><title>Sign in to GitHub (test double)</title><h1>Authorize test app</h1>' +
+              `<p>Scopes: ${q.get('scope')}</p><form method="post" action="/login/oauth/authorize">${hidden}` +
+              '<input name="login" placeholder="GitHub login"><input type="password" name="password" placeholder="password">' +
+              '<button type="submit">Authorize</button></form>',
           );
         return;
       }

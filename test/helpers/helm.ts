@@ -27,6 +27,10 @@ export function ensureHelm(): string | undefined {
   }
 }
 
+/** A rendered object's body: untyped YAML that tests walk freely. */
+// biome-ignore lint/suspicious/noExplicitAny: rendered manifests have no static type; the schema validator checks them.
+export type Untyped = any;
+
 export interface K8sObject {
   apiVersion: string;
   kind: string;

@@ -1,9 +1,9 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { request } from 'undici';
+import { allRoutes } from '../../src/http/routes.js';
 import { Backoff } from '../../src/sources/kube/backoff.js';
 import { startKubeSource } from '../../src/sources/kube/kube-source.js';
-import { allRoutes } from '../../src/http/routes.js';
-import { configMap, secret, startFakeApiserver, type FakeApiserver } from './fake-apiserver.js';
+import { configMap, type FakeApiserver, secret, startFakeApiserver } from './fake-apiserver.js';
 import { startInProcess } from './in-process.js';
 
 export const NS = 'airy';

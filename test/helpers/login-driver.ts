@@ -38,7 +38,7 @@ async function hop(
 ): Promise<Hop> {
   const headers: Record<string, string> = { ...(init.headers ?? {}), cookie: jar.header(url) };
   if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-  const res = await request(url, { method: init.method ?? 'GET', headers, body: init.form ? new URLSearchParams(init.form).toString() : undefined });
+  const res = await request(url, { method: init.method ?? 'GET', headers, body: init.form ? new URLSearchParams(init.form).toString() : null });
   jar.store(url, res.headers['set-cookie']);
   const body = await res.body.text();
   const loc = res.headers.location;

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderIngressNginx, type NginxSite } from '../e2e/nginx/ingress-nginx.js';
-import { hasProgram } from './programs.js';
+import { type NginxSite, renderIngressNginx } from '../e2e/nginx/ingress-nginx.js';
 import { freePort, waitForHttp } from './net.js';
+import { hasProgram } from './programs.js';
 
 export const nginxInstalled = hasProgram('nginx', ['-v']);
 

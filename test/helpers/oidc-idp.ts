@@ -1,8 +1,8 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SignJWT, decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
-import Provider from 'oidc-provider';
+import { createServer, type Server } from 'node:https';
+import { decodeJwt, decodeProtectedHeader, type JWK, SignJWT } from 'jose';
+import { Provider } from './oidc-provider.js';
 import { ensureTestCa, tlsOptions } from './test-ca.js';
 
 export interface TestAccount {
@@ -50,7 +50,7 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
   const keys: SigningKey[] = [newKey('key-a')];
   let signWith: SigningKey | undefined; // set: re-sign ID tokens with this key
   let tamper: ((claims: Record<string, unknown>) => Record<string, unknown>) | undefined;
-  const requests: { method: string; path: string; authorization?: string; contentType?: string }[] = [];
+  const requests: { method: string; path: string; authorization?: string | undefined; contentType?: string | undefined }[] = [];
 
   const privateJwk = { ...(keys[0]!.privateKey.export({ format: 'jwk' }) as JWK), kid: keys[0]!.kid, alg: 'RS256', use: 'sig' };
   const provider = new Provider(issuer, {
@@ -93,7 +93,10 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
       const chunks: Buffer[] = [];
       const write = res.write.bind(res);
       const end = res.end.bind(res);
-      res.write = ((chunk: Buffer | string) => (chunks.push(Buffer.from(chunk)), true)) as typeof res.write;
+      res.write = ((chunk: Buffer | string) => {
+        chunks.push(Buffer.from(chunk));
+        return true;
+      }) as typeof res.write;
       res.end = ((chunk?: Buffer | string) => {
         if (chunk) chunks.push(Buffer.from(chunk));
         void resignTokenResponse(Buffer.concat(chunks).toString()).then((body) => {

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileAiryYaml } from '../../src/config/load.js';
-import { PROTECTED, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
 import { startInProcess } from '../helpers/in-process.js';
+import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 describe('bad input never crashes and never allows', () => {
@@ -32,7 +32,7 @@ describe('bad input never crashes and never allows', () => {
   });
 
   it('answers 401 to garbage tokens and broken cookies', async () => {
-    for (const authorization of ['Bearer x.y.z', 'Bearer ' + 'A'.repeat(8000), 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.', 'Bearer ....']) {
+    for (const authorization of ['Bearer x.y.z', `Bearer ${'A'.repeat(8000)}`, 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.', 'Bearer ....']) {
       expect(await get({ authorization })).toBe(401);
     }
     for (const cookie of ['airy_auth_token=', 'airy_auth_token', 'airy_auth_token="x', ';;;=;', `airy_auth_token=${'%'.repeat(500)}`]) {

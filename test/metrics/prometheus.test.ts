@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from 'undici';
-import { startAiry, type AiryProcess } from '../helpers/airy-process.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type AiryProcess, startAiry } from '../helpers/airy-process.js';
 import { freePort, waitForHttp } from '../helpers/net.js';
-import { PROTECTED, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
+import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { hasProgram } from '../helpers/programs.js';
 import { REPO_ROOT } from '../helpers/repo.js';
 import { describeWithTools } from '../helpers/tools.js';

@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from 'undici';
-import { startAiry, type AiryProcess } from '../helpers/airy-process.js';
-import { PROTECTED, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type AiryProcess, startAiry } from '../helpers/airy-process.js';
+import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { describeWithTools, hasProgram } from '../helpers/tools.js';
 
 describeWithTools('the metrics endpoint passes promtool', { promtool: hasProgram('promtool', ['--version']) }, () => {

@@ -6,7 +6,7 @@ import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { AUTH_ANNOTATIONS } from '../../src/migrate/auth-annotations.js';
 import { migrate } from '../../src/migrate/migrate.js';
-import type { K8sObject } from '../helpers/helm.js';
+import type { K8sObject, Untyped } from '../helpers/helm.js';
 import { validateObject } from '../helpers/k8s-schema.js';
 import { CLI } from '../helpers/repo.js';
 
@@ -70,7 +70,7 @@ describe('airy-auth migrate', () => {
     expect(r.stderr).toMatch(/NOT TRANSLATED \(action needed\): shop\/inbox: nginx.ingress.kubernetes.io\/auth-signin: the ExternalAuth filter/);
     const objs = docs(r.stdout);
     for (const o of objs) await validateObject(o);
-    const routes = objs.filter((o) => o.kind === 'HTTPRoute') as (K8sObject & { spec: any })[];
+    const routes = objs.filter((o) => o.kind === 'HTTPRoute') as (K8sObject & { spec: Untyped })[];
     expect(routes.map((o) => o.metadata.name).sort()).toEqual(['inbox-0', 'inbox-1', 'inbox-api', 'tuned']);
     const admin = routes.find((o) => o.spec.hostnames?.[0] === 'admin.example.com')!;
     expect(admin.spec.parentRefs).toEqual([{ name: 'public', namespace: 'gateways' }]);

@@ -1,11 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Agent, request, setGlobalDispatcher } from 'undici';
-import { startLoginServer } from '../helpers/login-server.js';
+import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
 import { CookieJar, driveLogin } from '../helpers/login-driver.js';
+import { startLoginServer } from '../helpers/login-server.js';
+import { freePort } from '../helpers/net.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
 import { ensureTestCa } from '../helpers/test-ca.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { freePort } from '../helpers/net.js';
 
 type Srv = Awaited<ReturnType<typeof startLoginServer>>;
 
@@ -177,11 +177,11 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
   it.each([
     [
       'form',
-      (r: { method: string; contentType?: string; authorization?: string }) =>
+      (r: { method: string; contentType?: string | undefined; authorization?: string | undefined }) =>
         r.method === 'POST' && r.contentType === 'application/x-www-form-urlencoded' && !r.authorization,
     ],
-    ['query', (r: { method: string; authorization?: string }) => r.method === 'GET' && !r.authorization],
-    ['header', (r: { method: string; authorization?: string }) => r.method === 'GET' && r.authorization?.startsWith('Bearer ') === true],
+    ['query', (r: { method: string; authorization?: string | undefined }) => r.method === 'GET' && !r.authorization],
+    ['header', (r: { method: string; authorization?: string | undefined }) => r.method === 'GET' && r.authorization?.startsWith('Bearer ') === true],
   ])('sends the access token to userinfo by %s', async (how, check) => {
     const before = idp.requests.length;
     const srv = await airy({ ...basic, userInfoAuthenticationMethod: how });

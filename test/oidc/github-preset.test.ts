@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Agent, request, setGlobalDispatcher } from 'undici';
-import { startGithubDouble, type GithubUser } from '../helpers/github-double.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type GithubUser, startGithubDouble } from '../helpers/github-double.js';
 import { driveLogin } from '../helpers/login-driver.js';
 import { startLoginServer } from '../helpers/login-server.js';
 import { ensureTestCa } from '../helpers/test-ca.js';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { request } from 'undici';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLoginServer } from '../helpers/login-server.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
 import { ensureTestCa } from '../helpers/test-ca.js';

@@ -1,8 +1,8 @@
-import { mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { watchFile, type FileSource } from '../../src/sources/file-source.js';
+import { type FileSource, watchFile } from '../../src/sources/file-source.js';
 import { waitFor } from '../helpers/wait.js';
 
 let source: FileSource | undefined;

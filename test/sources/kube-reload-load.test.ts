@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Policy } from '../../src/config/policy.js';
-import { secretDigest } from '../../src/core/secret-digest.js';
+import { secretDigest } from '../../src/config/secret-digest.js';
 import { startKubeHarness } from '../helpers/kube-harness.js';
 import { TEST_JWT_SECRET } from '../helpers/policies.js';
 import { REPO_ROOT } from '../helpers/repo.js';

@@ -1,8 +1,8 @@
 import { afterEach, expect, it } from 'vitest';
-import { mintSession } from '../../src/session/mint.js';
 import { compileAiryYaml } from '../../src/config/load.js';
-import { startKubeHarness, NS } from '../helpers/kube-harness.js';
-import { PROTECTED, TEST_JWT_SECRET, TEST_SYSTEM_TOKEN, securityYaml } from '../helpers/policies.js';
+import { mintSession } from '../../src/session/mint.js';
+import { NS, startKubeHarness } from '../helpers/kube-harness.js';
+import { PROTECTED, securityYaml, TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { ensureTestCa } from '../helpers/test-ca.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait.js';
@@ -33,10 +33,12 @@ describeWithTools('ConfigMap and Secret source (real client-node, fake apiserver
     h = await startKubeHarness();
     h.setConfigMap({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET });
     await waitFor(async () => (await h!.status(bearer(TEST_SYSTEM_TOKEN))) === 200, 'the config');
-    const calls = h.api.log.filter((c) => c.path === `/api/v1/namespaces/${NS}/configmaps`);
-    expect(calls.length).toBeGreaterThanOrEqual(2);
+    // The list answers first; the watch request follows it: wait for the request, not for a time.
+    const configMapCalls = () => h!.api.log.filter((c) => c.path === `/api/v1/namespaces/${NS}/configmaps`);
+    const watchCall = await waitFor(() => configMapCalls().find((c) => c.query.watch === 'true'), 'the watch request');
+    const calls = configMapCalls();
+    expect(calls.some((c) => c.query.watch !== 'true')).toBe(true);
     for (const c of calls) expect(c.query.fieldSelector).toBe('metadata.name=security');
-    const watchCall = calls.find((c) => c.query.watch === 'true')!;
     expect(Number(watchCall.query.resourceVersion)).toBeGreaterThan(0);
     expect(watchCall.query.allowWatchBookmarks).toBe('true');
   });

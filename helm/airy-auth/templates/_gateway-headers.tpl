@@ -1,4 +1,4 @@
-{{- /* What every gateway must send to airy-auth and copy back; one list for all the manifests. */ -}}
+{{- /* What every gateway must send to airy-auth and copy back: src/http/gateway-headers.ts, checked by test/helm/gateway-headers.test.ts. */ -}}
 {{- define "airy-auth.headersToAuth" -}}
 ["authorization", "cookie", "origin", "x-forwarded-proto", "accept", "sec-fetch-mode", "x-requested-with"]
 {{- end -}}

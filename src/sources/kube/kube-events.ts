@@ -20,8 +20,15 @@ export async function postWarning(
     await api.createNamespacedEvent({
       namespace: meta.namespace!,
       body: {
-        metadata: { generateName: `${meta.name}.`, namespace: meta.namespace },
-        involvedObject: { apiVersion: 'v1', kind, name: meta.name, namespace: meta.namespace, uid: meta.uid, resourceVersion: meta.resourceVersion },
+        metadata: { generateName: `${meta.name}.`, namespace: meta.namespace! },
+        involvedObject: definedOnly({
+          apiVersion: 'v1',
+          kind,
+          name: meta.name,
+          namespace: meta.namespace,
+          uid: meta.uid,
+          resourceVersion: meta.resourceVersion,
+        }),
         reason,
         message: message.length > 1000 ? `${message.slice(0, 997)}...` : message,
         type: 'Warning',
@@ -36,4 +43,9 @@ export async function postWarning(
   } catch (err) {
     logger.log('warn', 'could not post a Kubernetes Event', { reason, error: err instanceof Error ? err.message.slice(0, 200) : String(err) });
   }
+}
+
+/** The object without its undefined fields: the API types' optional fields may be absent, never undefined. */
+function definedOnly<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
 }

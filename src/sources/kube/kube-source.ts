@@ -1,4 +1,4 @@
-import { CoreV1Api, KubeConfig, ListWatch, Watch, type KubernetesListObject, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type KubernetesListObject, ListWatch, type V1ConfigMap, type V1Secret, Watch } from '@kubernetes/client-node';
 import { formatIssue } from '../../config/issues.js';
 import { compileConfigMapData } from '../../config/load.js';
 import type { Logger } from '../../log.js';
@@ -12,7 +12,7 @@ import { ResilientWatch } from './resilient-watch.js';
 export interface KubeSourceOptions {
   readonly kubeConfig: KubeConfig;
   readonly configMap: ObjectRef;
-  readonly secret?: ObjectRef;
+  readonly secret?: ObjectRef | undefined;
   readonly store: PolicyStore;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -50,7 +50,8 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
   const healthy = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
 
-  const sourceName = `configmap ${options.configMap.namespace}/${options.configMap.name}${options.secret ? ` + secret ${options.secret.namespace}/${options.secret.name}` : ''}`;
+  const secretName = options.secret ? ` + secret ${options.secret.namespace}/${options.secret.name}` : '';
+  const sourceName = `configmap ${options.configMap.namespace}/${options.configMap.name}${secretName}`;
 
   function watchOne<T extends Obj>(resource: 'configmaps' | 'secrets', ref: ObjectRef): Watched<T> {
     const backoff = makeBackoff();

@@ -11,9 +11,9 @@ export interface IngressAnnotations {
   /** `nginx.ingress.kubernetes.io/auth-url` */
   readonly 'auth-url': string;
   /** `nginx.ingress.kubernetes.io/auth-signin`; without it a 401 reaches the client as 401. */
-  readonly 'auth-signin'?: string;
+  readonly 'auth-signin'?: string | undefined;
   /** `nginx.ingress.kubernetes.io/auth-response-headers`, comma-separated. */
-  readonly 'auth-response-headers'?: string;
+  readonly 'auth-response-headers'?: string | undefined;
 }
 
 export interface IngressPath {
@@ -97,7 +97,8 @@ function protectedLocation(p: IngressPath, index: number): string {
   const headerLines = responseHeaders
     .map(
       (h, i) =>
-        `      auth_request_set $authHeader${index}_${i} $upstream_http_${h.toLowerCase().replace(/-/g, '_')};\n      proxy_set_header '${h}' $authHeader${index}_${i};`,
+        `      auth_request_set $authHeader${index}_${i} $upstream_http_${h.toLowerCase().replace(/-/g, '_')};\n` +
+        `      proxy_set_header '${h}' $authHeader${index}_${i};`,
     )
     .join('\n');
   const signin = a['auth-signin']
@@ -131,7 +132,8 @@ function ngfLocation(p: IngressPath, index: number): string {
   const response = n.allowedResponseHeaders
     .map(
       (h, i) =>
-        `      auth_request_set $ngfAuth${index}_${i} $upstream_http_${h.toLowerCase().replace(/-/g, '_')};\n      proxy_set_header ${h} $ngfAuth${index}_${i};`,
+        `      auth_request_set $ngfAuth${index}_${i} $upstream_http_${h.toLowerCase().replace(/-/g, '_')};\n` +
+        `      proxy_set_header ${h} $ngfAuth${index}_${i};`,
     )
     .join('\n');
   return `

@@ -15,8 +15,6 @@ export interface Preset {
   readonly tokenUri?: string;
   readonly userInfoUri?: string;
   readonly issuerUri?: string;
-  /** The issuer differs per tenant, so the config must give it. */
-  readonly issuerRequired?: boolean;
 }
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
@@ -50,6 +48,5 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     scopes: ['openid', 'profile', 'email'],
     userNameAttribute: 'sub',
     clientAuth: 'basic',
-    issuerRequired: true,
   },
 };

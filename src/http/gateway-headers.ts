@@ -1,0 +1,27 @@
+/**
+ * The header contract between airy-auth and every gateway, in one place: what a gateway must pass
+ * to airy-auth, and what it must copy from an allow to the upstream. The adapters, `migrate` and
+ * the chart's `_gateway-headers.tpl` (checked by a test) all use these lists.
+ */
+
+/** The credentials: a token, the session cookie, and the Origin checked against allowedOrigins. */
+export const CREDENTIAL_HEADERS = ['Authorization', 'Cookie', 'Origin'] as const;
+
+/** Hints that tell a browser navigation (sent to the login page) from a script (given a 401). */
+export const NAVIGATION_HEADERS = ['Accept', 'Sec-Fetch-Mode', 'X-Requested-With'] as const;
+
+/** The original scheme, for gateways that call airy-auth with the original path and Host. */
+export const SCHEME_HEADER = 'X-Forwarded-Proto';
+
+/** Everything a gateway that does not forward every header must be told to pass to airy-auth. */
+export const HEADERS_TO_AUTH = [...CREDENTIAL_HEADERS, SCHEME_HEADER, ...NAVIGATION_HEADERS] as const;
+
+/** The identity on an allow, under the names oauth2-proxy made common. */
+export const USER_HEADER = 'X-Auth-Request-User';
+export const EMAIL_HEADER = 'X-Auth-Request-Email';
+export const IDENTITY_HEADERS = [USER_HEADER, EMAIL_HEADER] as const;
+
+/** Lower-cased, as Node's raw header names are compared. */
+export function lowerCased(names: readonly string[]): string[] {
+  return names.map((n) => n.toLowerCase());
+}
