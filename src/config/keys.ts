@@ -3,7 +3,10 @@
  * ConfigMap writer, "did you mean") reads it from here so the list exists once.
  */
 export interface KeySpec {
+  /** One or two sentences for the configuration reference (docs/configuration.md is generated from these). */
   readonly description: string;
+  /** What applies when the key is unset, in words. */
+  readonly default: string;
   /** Secret values never appear in logs, summaries or ConfigMaps written with a Secret. */
   readonly secret?: boolean;
   readonly allowed?: readonly string[];
@@ -11,35 +14,75 @@ export interface KeySpec {
 
 /** Keys that live directly under `security:`. */
 export const SECURITY_KEYS = {
-  systemToken: { description: 'static API token, sent as "Authorization: Bearer <token>" or raw', secret: true },
-  jwtSecret: { description: 'base64 HMAC key for session JWTs (at least 32 decoded bytes)', secret: true },
-  allowedOrigins: { description: 'comma-separated origins allowed to call cross-origin; "*" for any' },
-  publicPaths: { description: 'comma-separated path globs that need no credentials' },
-  publicUrl: { description: 'external scheme and host, e.g. https://airy.example.com (pins login redirects)' },
+  systemToken: {
+    description:
+      'Static API token, accepted as `Authorization: Bearer <token>` and as the raw header value (what the airy CLI sends). ' +
+      'Compared in constant time. Upstreams see the user `system-token`.',
+    default: 'unset',
+    secret: true,
+  },
+  jwtSecret: {
+    description:
+      'Base64 key (standard or url-safe alphabet, at least 32 decoded bytes) that signs session JWTs (HS256). The decoded bytes are the HMAC key, as in Airy Core.',
+    default: 'unset',
+    secret: true,
+  },
+  allowedOrigins: {
+    description:
+      'Comma-separated origins allowed to call cross-origin: exact (`https://app.example.com`) or with a `*` label standing for one or more labels ' +
+      '(`https://*.example.com`; two fixed labels must follow). `*` alone allows any origin; `null` is never allowed.',
+    default: 'none',
+  },
+  publicPaths: {
+    description:
+      'Comma-separated path globs (`*` within a segment, `**` across segments) that need no credentials, such as webhooks. ' +
+      'Matched against the decoded, dot-segment-resolved path, never the query.',
+    default: 'none',
+  },
+  publicUrl: { description: '`https://host` of airy-auth as browsers see it; pins the login redirect URI.', default: 'from the request' },
 } as const satisfies Record<string, KeySpec>;
 
 /** Keys of the OIDC login. Accepted under `security.oidc:` and, as the seed page lists them, directly under `security:`. */
 export const OIDC_KEYS = {
-  allowedEmailPatterns: { description: 'comma-separated email globs allowed to log in, e.g. "*@example.com"' },
-  provider: { description: 'preset (github, google, facebook, okta) or your provider name' },
-  clientId: { description: 'OAuth client id' },
-  clientSecret: { description: 'OAuth client secret', secret: true },
-  logoutSuccessUrl: { description: 'where /logout redirects (default "/")' },
-  loginSuccessUrl: { description: 'where a login without rd= lands (default "/")' },
-  sessionTtl: { description: 'session lifetime, e.g. 30d, 12h, 90m (default 30d)' },
-  scope: { description: 'comma-separated scopes; must include "openid" for a generic provider' },
-  clientAuthenticationMethod: { description: 'how the client authenticates at the token endpoint', allowed: ['basic', 'post', 'none'] },
+  allowedEmailPatterns: {
+    description:
+      'Comma-separated email globs allowed to log in (`*@example.com`), case-insensitive. `*` allows every verified email. ' +
+      'Re-checked on every request: removing a pattern locks its users out at once.',
+    default: 'none; required with OIDC',
+  },
+  provider: {
+    description: '`github`, `google`, `facebook`, `okta`, or a name of your own for any OpenID Connect provider. Setting it turns login on.',
+    default: 'unset',
+  },
+  clientId: { description: 'The OAuth client id.', default: 'unset' },
+  clientSecret: { description: 'The OAuth client secret; may be left out only with `clientAuthenticationMethod: none`.', default: 'unset', secret: true },
+  logoutSuccessUrl: { description: 'Where `/logout` lands: a path, or a URL on an allowed origin.', default: '`/`' },
+  loginSuccessUrl: { description: 'Where a login without `rd=` lands: a path, or a URL on an allowed origin.', default: '`/`' },
+  sessionTtl: { description: 'Session lifetime, such as `30d`, `12h`, `90m`.', default: '`30d`' },
+  scope: { description: 'Comma-separated scopes; a generic provider must include `openid`.', default: "the preset's, else `openid,email,profile`" },
+  clientAuthenticationMethod: {
+    description: 'How the client authenticates at the token endpoint (`none`: PKCE only).',
+    default: '`basic` (facebook: `post`)',
+    allowed: ['basic', 'post', 'none'],
+  },
   authorizationGrantType: {
-    description: 'OAuth grant; only authorization_code logs a person in',
+    description: 'The OAuth grant; only `authorization_code` logs a person in, and `check` explains why the others cannot.',
+    default: '`authorization_code`',
     allowed: ['authorization_code', 'implicit', 'refresh_token', 'client_credentials', 'password'],
   },
-  authorizationUri: { description: 'authorization endpoint (overrides discovery or preset)' },
-  tokenUri: { description: 'token endpoint (overrides discovery or preset)' },
-  userInfoUri: { description: 'userinfo endpoint (overrides discovery or preset)' },
-  userInfoAuthenticationMethod: { description: 'how the access token is sent to userinfo', allowed: ['header', 'form', 'query'] },
-  userNameAttributeName: { description: 'claim that identifies the user (default "sub", github "id")' },
-  issuerUri: { description: 'issuer for OpenID discovery' },
-  jwkSetUri: { description: 'JWKS for ID token signatures when there is no discovery' },
+  authorizationUri: {
+    description: 'Authorization endpoint; overrides discovery and the preset (GitHub Enterprise: set the three URIs).',
+    default: 'discovery or preset',
+  },
+  tokenUri: { description: 'Token endpoint; overrides discovery and the preset.', default: 'discovery or preset' },
+  userInfoUri: { description: 'Userinfo endpoint; overrides discovery and the preset.', default: 'discovery or preset' },
+  userInfoAuthenticationMethod: { description: 'How the access token is sent to userinfo.', default: '`header`', allowed: ['header', 'form', 'query'] },
+  userNameAttributeName: { description: "The claim that identifies the user; it becomes the session's `sub`.", default: '`sub` (github, facebook: `id`)' },
+  issuerUri: {
+    description: "Issuer for discovery and for the ID token's `iss` check; required for generic providers and okta.",
+    default: "the preset's",
+  },
+  jwkSetUri: { description: 'JWKS for ID token signatures when there is no discovery.', default: 'discovery' },
 } as const satisfies Record<string, KeySpec>;
 
 export type SecurityKey = keyof typeof SECURITY_KEYS;
