@@ -1,11 +1,5 @@
 #!/usr/bin/env node
 import { UsageError } from './args.js';
-import { checkCommand } from './check.js';
-import { configmapCommand } from './configmap.js';
-import { demoCommand } from './demo.js';
-import { migrateCommand } from './migrate.js';
-import { serveCommand } from './serve.js';
-import { tokenCommand } from './token.js';
 
 const USAGE = `usage:
   airy-auth serve (--config FILE | --configmap [NS/]NAME [--secret [NS/]NAME]) [--host H] [--port 8080] [--metrics-port 9090]
@@ -21,21 +15,23 @@ const err = (s: string) => void process.stderr.write(s);
 
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
+  // Each command loads only its own modules: `--help` and `check` start fast, and only
+  // `serve --configmap` pays for the Kubernetes client.
   switch (command) {
     case 'serve':
-      await serveCommand(rest);
+      await (await import('./serve.js')).serveCommand(rest);
       return undefined; // keeps running until a signal
     case 'demo':
-      await demoCommand(rest, out);
+      await (await import('./demo.js')).demoCommand(rest, out);
       return undefined;
     case 'check':
-      return checkCommand(rest, out);
+      return (await import('./check.js')).checkCommand(rest, out);
     case 'token':
-      return tokenCommand(rest, out, err);
+      return (await import('./token.js')).tokenCommand(rest, out, err);
     case 'configmap':
-      return configmapCommand(rest, out, err);
+      return (await import('./configmap.js')).configmapCommand(rest, out, err);
     case 'migrate':
-      return migrateCommand(rest, out, err);
+      return (await import('./migrate.js')).migrateCommand(rest, out, err);
     case undefined:
     case 'help':
     case '--help':

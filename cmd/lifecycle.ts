@@ -39,7 +39,8 @@ export interface ShutdownOptions {
 function drain(server: Server, idleCloseMs: number): Promise<void> {
   const idleSince = new Map<Socket, number>();
   for (const socket of trackedSockets(server)) idleSince.set(socket, socketIdle(socket) ? Date.now() : 0);
-  server.on('request', (req, res) => {
+  // First in line, before the handler writes its answer: that answer then says Connection: close.
+  server.prependListener('request', (req, res) => {
     idleSince.set(req.socket, 0);
     res.shouldKeepAlive = false;
   });

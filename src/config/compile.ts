@@ -75,17 +75,24 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
   });
 
   const tokenAuth = systemTokenText !== undefined && jwtSecretText !== undefined;
-  const enabled = tokenAuth || oidc !== undefined;
+  // A public path that covers every path lets every request in, exactly as auth off does, so it
+  // is treated as auth off: the loud warning, and a reload to it is refused.
+  const enabled = (tokenAuth || oidc !== undefined) && publicPaths.everything === undefined;
   let disabledBecause: string | undefined;
   if (!enabled) {
     disabledBecause =
-      systemTokenText !== undefined
-        ? 'jwtSecret is not set (the seed requires both systemToken and jwtSecret)'
-        : jwtSecretText !== undefined
-          ? 'systemToken is not set (the seed requires both systemToken and jwtSecret)'
-          : 'neither systemToken and jwtSecret nor an OIDC provider is configured';
+      publicPaths.everything !== undefined
+        ? `publicPaths "${publicPaths.everything}" makes every path public`
+        : systemTokenText !== undefined
+          ? 'jwtSecret is not set (the seed requires both systemToken and jwtSecret)'
+          : jwtSecretText !== undefined
+            ? 'systemToken is not set (the seed requires both systemToken and jwtSecret)'
+            : 'neither systemToken and jwtSecret nor an OIDC provider is configured';
     issues.warn('security', `authentication is OFF: ${disabledBecause}; every request will be allowed`, {
-      fix: 'set both systemToken and jwtSecret (and optionally OIDC) to protect the API',
+      fix:
+        publicPaths.everything !== undefined
+          ? 'list only the paths that need no credentials, such as /webhooks/**'
+          : 'set both systemToken and jwtSecret (and optionally OIDC) to protect the API',
     });
   }
 

@@ -1,5 +1,4 @@
-import type { Minimatch } from 'minimatch';
-import { compileGlob } from './glob.js';
+import { compileGlob, isLiteralGlob, type StringMatcher } from './glob.js';
 import type { IssueList } from './issues.js';
 
 /** The compiled `allowedEmailPatterns`. */
@@ -13,7 +12,8 @@ export interface EmailMatcher {
  * regexes without escaping, so `*@example.com` also admitted `x@exampleXcom`; this does not.)
  */
 export function compileEmails(entries: readonly string[], path: string, issues: IssueList): EmailMatcher {
-  const res: Minimatch[] = [];
+  const exact = new Set<string>();
+  const globs: StringMatcher[] = [];
   for (const entry of entries) {
     if (/\s/.test(entry)) {
       issues.error(path, `"${entry}" contains white space`, { allowed: 'comma-separated globs such as *@example.com' });
@@ -31,17 +31,25 @@ export function compileEmails(entries: readonly string[], path: string, issues: 
     } else if (domainPart === '*') {
       issues.warn(path, `"${entry}" allows that user name on every domain`);
     }
-    const re = compileGlob(entry, { nocase: true });
-    if (re === undefined) {
-      issues.error(path, `"${entry}" is not a valid glob`, { allowed: 'globs with *, ? and [...]' });
-      continue;
-    }
-    res.push(re);
+    if (isLiteralGlob(entry)) exact.add(entry.toLowerCase());
+    else globs.push(compileGlob(entry, { nocase: true }));
   }
   return {
     patterns: entries,
     matches(email: string): boolean {
-      return res.some((re) => re.match(email));
+      if (!isSingleAddress(email)) return false;
+      if (exact.has(email.toLowerCase())) return true;
+      for (const glob of globs) if (glob(email)) return true;
+      return false;
     },
   };
+}
+
+/**
+ * Exactly one local part and one domain: `eve@evil.com@example.com` is not an address any
+ * pattern may match, whichever way it arrived (an IdP, or a token minted with the shared secret).
+ */
+function isSingleAddress(email: string): boolean {
+  const at = email.indexOf('@');
+  return at > 0 && at < email.length - 1 && email.indexOf('@', at + 1) < 0;
 }

@@ -27,7 +27,7 @@ export function normalizeOrigin(text: string): string | undefined {
 
 export function compileOrigins(entries: readonly string[], path: string, issues: IssueList): OriginMatcher {
   const exact = new Set<string>();
-  const wildcards: RegExp[] = [];
+  const wildcards: WildcardOrigin[] = [];
   let any = false;
   for (const entry of entries) {
     if (entry === '*') {
@@ -35,8 +35,8 @@ export function compileOrigins(entries: readonly string[], path: string, issues:
       continue;
     }
     const compiled = compileOne(entry, path, issues);
-    if (compiled instanceof RegExp) wildcards.push(compiled);
-    else if (compiled !== undefined) exact.add(compiled);
+    if (typeof compiled === 'string') exact.add(compiled);
+    else if (compiled !== undefined) wildcards.push(compiled);
   }
   if (any && entries.length > 1) issues.warn(path, '"*" allows every origin, so the other entries have no effect');
   return {
@@ -45,13 +45,52 @@ export function compileOrigins(entries: readonly string[], path: string, issues:
     matches(origin: string): boolean {
       if (any) return true;
       if (exact.has(origin)) return true;
-      for (const re of wildcards) if (re.test(origin)) return true;
+      if (wildcards.length === 0) return false;
+      const parts = splitOrigin(origin);
+      if (parts === undefined) return false;
+      for (const w of wildcards) if (w.prefix === parts.prefix && w.port === parts.port && labelsMatch(w.labels, parts.labels)) return true;
       return false;
     },
   };
 }
 
-function compileOne(entry: string, path: string, issues: IssueList): string | RegExp | undefined {
+/** An allowedOrigins entry with `*` labels: scheme and port exact, host labels matched by labelsMatch. */
+interface WildcardOrigin {
+  readonly prefix: string;
+  readonly port: string;
+  readonly labels: readonly string[];
+}
+
+/** A normalized origin as scheme prefix, host labels and port (empty for the default). */
+function splitOrigin(origin: string): { prefix: string; labels: string[]; port: string } | undefined {
+  const m = /^(https?:\/\/)([^:/]+)(?::(\d+))?$/.exec(origin);
+  return m ? { prefix: m[1]!, labels: m[2]!.split('.'), port: m[3] ?? '' } : undefined;
+}
+
+/**
+ * Host labels against a pattern whose `*` stands for one label or more. The set of pattern
+ * positions reachable after each label is carried forward: time linear in the number of labels
+ * whatever the pattern, where a regex with one `(label.)+` group per `*` backtracks
+ * exponentially on a long crafted Origin.
+ */
+function labelsMatch(pattern: readonly string[], labels: readonly string[]): boolean {
+  let states = new Set<number>([0]);
+  for (const label of labels) {
+    const next = new Set<number>();
+    for (const j of states) {
+      if (j >= pattern.length) continue;
+      if (pattern[j] === '*') {
+        next.add(j); // the star takes this label and may take more
+        next.add(j + 1); // or stops here
+      } else if (pattern[j] === label) next.add(j + 1);
+    }
+    if (next.size === 0) return false;
+    states = next;
+  }
+  return states.has(pattern.length);
+}
+
+function compileOne(entry: string, path: string, issues: IssueList): string | WildcardOrigin | undefined {
   const allowed = 'https://host, http://host:port, or https://*.example.com (a "*" label stands for one label or more), or "*" alone';
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(entry);
   if (!m) {
@@ -94,7 +133,6 @@ function compileOne(entry: string, path: string, issues: IssueList): string | Re
     return undefined;
   }
   if (!labels.includes('*')) return plain;
-  const portPart = port && port !== DEFAULT_PORT[`${scheme}:`] ? `:${Number(port)}` : '';
-  const host = labels.map((l) => (l === '*' ? '[a-z0-9-]+(?:\\.[a-z0-9-]+)*' : l.replace(/[.-]/g, '\\$&'))).join('\\.');
-  return new RegExp(`^${scheme}://${host}${portPart}$`);
+  const portPart = port && port !== DEFAULT_PORT[`${scheme}:`] ? String(Number(port)) : '';
+  return { prefix: `${scheme}://`, port: portPart, labels };
 }

@@ -20,17 +20,23 @@ function isMapping(v: unknown): v is Record<string, unknown> {
 export function readAiryYaml(text: string, source = 'airy.yaml'): ReadResult {
   const issues = new IssueList();
   const settings = new Map<SettingKey, RawValue>();
-  let doc: unknown;
+  let docs: unknown[];
   try {
     // CORE_SCHEMA: no timestamps or other surprises; a secret that looks like a date stays a string.
-    doc = yaml.load(text, { schema: yaml.CORE_SCHEMA, filename: source });
+    docs = yaml.loadAll(text, null, { schema: yaml.CORE_SCHEMA, filename: source });
   } catch (err) {
-    // Only the reason and position: js-yaml's message quotes the surrounding lines, which may hold a secret.
-    const reason = err instanceof yaml.YAMLException ? `${err.reason} at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : 'unreadable';
-    issues.error(source, `is not valid YAML: ${reason}`);
+    issues.error(source, `is not valid YAML: ${yamlProblem(err)}`);
     return { settings, issues: issues.items };
   }
-  if (doc === undefined || doc === null) doc = {};
+  // Editors, Helm and kustomize add `---` lines: empty documents around the one that counts are fine.
+  const nonEmpty = docs.filter((d) => d !== undefined && d !== null);
+  if (nonEmpty.length > 1) {
+    issues.error(source, `holds ${nonEmpty.length} YAML documents (separated by "---"); airy-auth reads one`, {
+      fix: 'keep the one document with the "security:" section',
+    });
+    return { settings, issues: issues.items };
+  }
+  const doc = nonEmpty[0] ?? {};
   if (!isMapping(doc)) {
     issues.error(source, 'must be a YAML mapping with a "security:" section');
     return { settings, issues: issues.items };
@@ -76,4 +82,15 @@ function readOidcBlock(block: unknown, settings: Map<SettingKey, RawValue>, issu
     }
     putSetting(settings, key, value, path, issues, Object.keys(OIDC_KEYS));
   }
+}
+
+/**
+ * Only the reason and position: js-yaml's message quotes the surrounding lines, which may hold a
+ * secret. The position is absent for some errors, so it is read with care.
+ */
+function yamlProblem(err: unknown): string {
+  if (!(err instanceof yaml.YAMLException)) return 'unreadable';
+  const mark = (err as { mark?: { line?: unknown; column?: unknown } }).mark;
+  const reason = typeof err.reason === 'string' && err.reason !== '' ? err.reason : 'unreadable';
+  return typeof mark?.line === 'number' && typeof mark.column === 'number' ? `${reason} at line ${mark.line + 1}, column ${mark.column + 1}` : reason;
 }

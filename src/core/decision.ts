@@ -20,5 +20,4 @@ export type Decision =
   | { readonly status: 403; readonly reason: Reason; readonly email?: string }
   | { readonly status: 503; readonly reason: 'no_config' };
 
-/** The user name reported for the system token; never any part of the secret. */
-export const SYSTEM_TOKEN_USER = 'system-token';
+export { SYSTEM_TOKEN_USER } from '../session/claims.js';

@@ -2,19 +2,22 @@
  * The path as an upstream would resolve it: percent-decoded once, `.` and `..` segments resolved,
  * repeated slashes collapsed. Undefined when the path cannot be decoded safely (bad escapes,
  * non-UTF-8, control characters, backslashes, or an escape left over after decoding, which a
- * second decoding upstream could turn into a separator). Such paths are never public.
+ * second decoding upstream could turn into a separator), and when it has a `;`: Tomcat and Spring
+ * (Airy Core's servers) drop `;params` from each segment before resolving dot segments, so
+ * `/webhooks/..;/admin` is `/admin` to them and a path under `/webhooks/` to nginx. A path that
+ * upstreams read differently is never public.
  */
 export function normalizePath(rawPath: string): string | undefined {
   if (!rawPath.startsWith('/')) return undefined;
   // Fast path: nothing to decode or resolve.
-  if (!/[%\\\x00-\x1f\x7f]|\/\.|\/\//.test(rawPath)) return rawPath;
+  if (!/[%;\\\x00-\x1f\x7f]|\/\.|\/\//.test(rawPath)) return rawPath;
   let decoded: string;
   try {
     decoded = decodeURIComponent(rawPath);
   } catch {
     return undefined;
   }
-  if (/[\x00-\x1f\x7f\\]/.test(decoded) || /%[0-9a-fA-F]{2}/.test(decoded)) return undefined;
+  if (/[\x00-\x1f\x7f\\;]/.test(decoded) || /%[0-9a-fA-F]{2}/.test(decoded)) return undefined;
   const out: string[] = [];
   for (const segment of decoded.split('/')) {
     if (segment === '' || segment === '.') continue;

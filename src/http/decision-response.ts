@@ -2,9 +2,13 @@ import type { ServerResponse } from 'node:http';
 import type { Decision } from '../core/decision.js';
 import { EMAIL_HEADER, USER_HEADER } from './gateway-headers.js';
 
-/** Header values must not carry control or non-ASCII characters; escape them rather than fail. */
+/**
+ * Header values must not carry control or non-ASCII characters, so such a value is
+ * percent-encoded; so is any value with a `%`, so that a literal `%C3%BC` (sent as `%25C3%25BC`)
+ * never arrives as the same header as `ü`. Upstreams percent-decode to get the identity back.
+ */
 function headerSafe(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+  return /^[\x20-\x24\x26-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }
 
 /**

@@ -10,7 +10,7 @@ import { cookieValues, serializeCookie } from '../session/cookies.js';
 import { mintSession } from '../session/mint.js';
 import type { Handler, ServerDeps } from './deps.js';
 import { externalOrigin } from './external-origin.js';
-import { loginErrorPage, loginNotConfiguredPage, plain, unknownProviderPage } from './pages.js';
+import { confirmLogoutPage, loginErrorPage, loginNotConfiguredPage, plain, unknownProviderPage } from './pages.js';
 
 function query(req: IncomingMessage): URLSearchParams {
   const url = req.url ?? '/';
@@ -46,7 +46,7 @@ function loginContext(req: IncomingMessage, res: ServerResponse, deps: ServerDep
 
 /** The redirect target after login: `rd` when it is safe, else loginSuccessUrl (itself checked). */
 function landing(rd: string | null, origin: string, policy: Policy): string {
-  return (rd && safeRedirect(rd, origin, policy.origins)) ?? safeRedirect(policy.loginSuccessUrl, origin, policy.origins) ?? '/';
+  return (rd ? safeRedirect(rd, origin, policy.origins) : undefined) ?? safeRedirect(policy.loginSuccessUrl, origin, policy.origins) ?? '/';
 }
 
 function showLoginError(res: ServerResponse, err: LoginError, extraCookies: string[] = []): void {
@@ -72,6 +72,8 @@ const authorize: Handler = async (req, res, deps) => {
   try {
     const started = await startLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), ctx.origin, rd, deps.now());
     deps.metrics.logins.inc({ provider: oidc.provider, result: 'started' });
+    if (started.rd !== rd)
+      deps.logger.log('info', 'login target too long for the state cookie; landing on a shorter form', { provider: oidc.provider, rdLength: rd.length });
     const cookie = serializeCookie(stateCookieName(started.state), started.sealedState, {
       maxAgeSeconds: LOGIN_STATE_TTL_SECONDS,
       secure: ctx.origin.startsWith('https:'),
@@ -114,11 +116,27 @@ const callback: Handler = async (req, res, deps) => {
   }
 };
 
-/** POST or GET /logout: clear the session cookie and go to logoutSuccessUrl. */
+const SAME_SITE_FETCH = new Set(['same-origin', 'same-site', 'none']);
+
+/**
+ * Whether a logout request comes from this site: a GET only when the browser says it is a
+ * same-site navigation (or one the person typed), a POST unless the browser says it came from
+ * elsewhere. Anything else could be another site logging the person out.
+ */
+function sameSiteLogout(req: IncomingMessage, origin: string): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (req.method === 'GET' || req.method === 'HEAD') return typeof site === 'string' && SAME_SITE_FETCH.has(site);
+  if (typeof site === 'string') return SAME_SITE_FETCH.has(site);
+  const from = req.headers.origin;
+  return from === undefined || from === origin;
+}
+
+/** POST /logout, or GET from this site (as Airy Core had it): clear the session cookie and go to logoutSuccessUrl. */
 const logout: Handler = (req, res, deps) => {
   const policy = deps.policies.current;
   if (!policy) return plain(res, 503, 'no valid config loaded\n');
   const origin = externalOrigin(req, policy) ?? 'http://invalid';
+  if (!sameSiteLogout(req, origin)) return confirmLogoutPage(res);
   const clear = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: origin.startsWith('https:') });
   redirect(res, safeRedirect(policy.logoutSuccessUrl, origin, policy.origins) ?? '/', [clear]);
 };

@@ -83,3 +83,8 @@ export function loginErrorPage(res: ServerResponse, status: number, err: LoginEr
     );
   }
 }
+
+/** A logout that did not come from this site: nothing is cleared until the person confirms. */
+export function confirmLogoutPage(res: ServerResponse): void {
+  sendPage(res, 200, 'Log out?', `<p>Another page asked to log you out. Press the button to log out.</p>${logoutForm('Log out')}`);
+}

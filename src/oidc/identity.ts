@@ -1,4 +1,5 @@
 import type { OidcSettings } from '../config/oidc-settings.js';
+import { SYSTEM_TOKEN_USER } from '../session/claims.js';
 import { LoginError } from './login-error.js';
 
 /** Who logged in, as the session will record it. */
@@ -28,6 +29,7 @@ function str(v: unknown): string | undefined {
 /** The user id from `userNameAttributeName`; GitHub's numeric id becomes its decimal string. */
 function subjectOf(attrs: Record<string, unknown>, attribute: string): string {
   const v = attrs[attribute];
+  if (v === SYSTEM_TOKEN_USER) throw new LoginError('identity_missing', `the provider's user id "${SYSTEM_TOKEN_USER}" is reserved for the system token`);
   if (typeof v === 'string' && v !== '') return v;
   if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
   throw new LoginError('identity_missing', `the provider's answer has no "${attribute}" (userNameAttributeName)`);

@@ -4,7 +4,7 @@ import type { Policy } from '../config/policy.js';
 import { classifyIdpError } from './classify-error.js';
 import { type Identity, identityFromClaims, identityFromGithub, parseGithubEmails } from './identity.js';
 import { LoginError } from './login-error.js';
-import { type LoginState, openLoginState, sealLoginState } from './login-state.js';
+import { openLoginState, STATE_COOKIE_MAX_BYTES, sealLoginState, stateCookieName } from './login-state.js';
 import type { ProviderClient } from './provider-client.js';
 
 /** The callback path of the seed: `{host}/login/oauth2/code/{provider}`. */
@@ -16,6 +16,14 @@ export interface StartedLogin {
   readonly location: string;
   readonly state: string;
   readonly sealedState: string;
+  /** The landing URL kept in the state: `rd`, or a shorter form of it when `rd` was too long for the cookie. */
+  readonly rd: string;
+}
+
+/** Shorter and shorter forms of a landing URL: itself, without query and fragment, the root. */
+function landingCandidates(rd: string): string[] {
+  const bare = rd.replace(/[?#].*$/s, '');
+  return [...new Set([rd, bare === '' ? '/' : bare, '/'])];
 }
 
 /** Builds the provider's authorization URL (state, nonce for OIDC, PKCE S256) and the sealed state. */
@@ -36,8 +44,18 @@ export async function startLogin(policy: Policy, pc: ProviderClient, externalOri
   };
   if (nonce !== undefined) params.nonce = nonce;
   const location = client.buildAuthorizationUrl(config, params).href;
-  const loginState: LoginState = { state, nonce, codeVerifier, rd, provider: settings.provider, redirectUri };
-  return { location, state, sealedState: await sealLoginState(policy.sessionKey!, loginState, nowMs) };
+  // The sealed state holds rd; a deep link too long for the cookie loses its query (then its path)
+  // rather than the whole login: a cookie over the limit is dropped by the browser.
+  const room = STATE_COOKIE_MAX_BYTES - stateCookieName(state).length - 1;
+  for (const candidate of landingCandidates(rd)) {
+    const sealedState = await sealLoginState(
+      policy.sessionKey!,
+      { state, nonce, codeVerifier, rd: candidate, provider: settings.provider, redirectUri },
+      nowMs,
+    );
+    if (sealedState.length <= room) return { location, state, sealedState, rd: candidate };
+  }
+  throw new LoginError('idp_error', 'the login state does not fit in a cookie');
 }
 
 /**

@@ -67,7 +67,19 @@ export async function openLoginState(sessionKey: KeyObject, sealed: string, nowM
   }
 }
 
-/** Each login gets its own cookie, named by its state, so two tabs logging in do not clash. */
+/**
+ * Login state cookies go to the callback path only, where the browser sends all of them at once.
+ * A login that is never finished leaves its cookie for 10 minutes, so the names come from a few
+ * slots chosen by the state: abandoned logins reuse slots instead of piling up, and two tabs
+ * logging in at once usually get different slots. With each cookie at most
+ * STATE_COOKIE_MAX_BYTES, the Cookie header at the callback stays well under the 8 KB a header
+ * line may have in nginx, and each cookie under the browsers' 4096 bytes.
+ */
+export const STATE_COOKIE_SLOTS = 3;
+export const STATE_COOKIE_MAX_BYTES = 2000;
+
 export function stateCookieName(state: string): string {
-  return `${STATE_COOKIE_PREFIX}${state.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 16)}`;
+  let h = 0;
+  for (let i = 0; i < state.length; i++) h = (h * 31 + state.charCodeAt(i)) >>> 0;
+  return `${STATE_COOKIE_PREFIX}${h % STATE_COOKIE_SLOTS}`;
 }

@@ -1,6 +1,12 @@
 /** The Airy session cookie's name, as Airy Core set it. */
 export const SESSION_COOKIE = 'airy_auth_token';
 
+/**
+ * The user name reported for the system token; never any part of the secret. No session may
+ * carry it as its subject, so the upstream can tell the system token from every person.
+ */
+export const SYSTEM_TOKEN_USER = 'system-token';
+
 /** Seconds of clock skew tolerated on `exp` and `nbf`. */
 export const CLOCK_LEEWAY_SECONDS = 30;
 

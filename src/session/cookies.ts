@@ -8,22 +8,24 @@ const MAX_SAME_NAME = 8;
 export function cookieValues(header: string | undefined, name: string): string[] {
   if (!header) return [];
   const out: string[] = [];
-  // Scan with indexOf rather than split: this runs on every request, on headers of kilobytes.
-  let from = 0;
-  while (from < header.length && out.length < MAX_SAME_NAME) {
-    const at = header.indexOf(name, from);
-    if (at < 0) break;
-    from = at + name.length;
-    // A match only at the start of a pair ("; name=" or the header's start), never inside another name.
-    const before = header.slice(header.lastIndexOf(';', at) + 1, at);
-    if (before.trim() !== '') continue;
-    let eq = from;
-    while (header[eq] === ' ' || header[eq] === '\t') eq++;
-    if (header[eq] !== '=') continue;
-    const end = header.indexOf(';', eq);
-    let value = header.slice(eq + 1, end < 0 ? header.length : end).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    if (value !== '') out.push(value);
+  // One forward pass over the pairs, never looking back: linear in the header's length, however
+  // the header is shaped (a cookie name repeated thousands of times without ";" included).
+  let start = 0;
+  while (start < header.length && out.length < MAX_SAME_NAME) {
+    let end = header.indexOf(';', start);
+    if (end < 0) end = header.length;
+    let i = start;
+    while (i < end && (header[i] === ' ' || header[i] === '\t')) i++;
+    if (header.startsWith(name, i)) {
+      let eq = i + name.length;
+      while (eq < end && (header[eq] === ' ' || header[eq] === '\t')) eq++;
+      if (eq < end && header[eq] === '=') {
+        let value = header.slice(eq + 1, end).trim();
+        if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+        if (value !== '') out.push(value);
+      }
+    }
+    start = end + 1;
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { errors, jwtVerify } from 'jose';
-import { CLOCK_LEEWAY_SECONDS, type Session, type TokenProblem, type VerifyResult } from './claims.js';
+import { CLOCK_LEEWAY_SECONDS, type Session, SYSTEM_TOKEN_USER, type TokenProblem, type VerifyResult } from './claims.js';
 
 export interface SessionVerifier {
   /**
@@ -84,7 +84,7 @@ function sensibleTime(value: unknown, nowSeconds: number): value is number {
 
 function toSession(payload: Record<string, unknown>, nowSeconds: number): Session | undefined {
   const { sub, email, exp, nbf, iat } = payload;
-  if (typeof sub !== 'string' || sub === '' || !sensibleTime(exp, nowSeconds)) return undefined;
+  if (typeof sub !== 'string' || sub === '' || sub === SYSTEM_TOKEN_USER || !sensibleTime(exp, nowSeconds)) return undefined;
   if (email !== undefined && typeof email !== 'string') return undefined;
   if (nbf !== undefined && !sensibleTime(nbf, nowSeconds)) return undefined;
   if (iat !== undefined && !sensibleTime(iat, nowSeconds)) return undefined;

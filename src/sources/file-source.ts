@@ -69,7 +69,14 @@ export function watchFile(path: string, events: FileSourceEvents, pollMs = 2000)
     running = (async () => {
       do {
         again = false;
-        await readOnce();
+        try {
+          await readOnce();
+        } catch {
+          // A callback that throws must not become an unhandled rejection (which ends the process).
+          lastHash = undefined;
+          lastState = 'error';
+          events.onError('EINTERNAL');
+        }
       } while (again);
       running = undefined;
     })();

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForHttp } from './net.js';
+import { freePort, waitForChildHttp } from './net.js';
 
 export { CLI } from './repo.js';
 
@@ -39,7 +39,7 @@ export async function startAiryWith(sourceArgs: string[], env: NodeJS.ProcessEnv
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/healthz`);
+  await waitForChildHttp(child, `${url}/healthz`, () => log, 'airy-auth serve');
   return {
     url,
     port,

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForHttp } from './net.js';
+import { freePort, waitForChildHttp } from './net.js';
 import { hasProgram } from './programs.js';
 
 export const caddyInstalled = hasProgram('caddy', ['version']);
@@ -50,12 +50,7 @@ http://127.0.0.1:${listen}, http://localhost:${listen} {
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = `http://127.0.0.1:${listen}`;
-  try {
-    await waitForHttp(`${url}/login`, 15_000);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`caddy did not start: ${stderr.slice(-2000)}\n${String(err)}`);
-  }
+  await waitForChildHttp(child, `${url}/login`, () => stderr, 'caddy');
   return {
     url,
     child,

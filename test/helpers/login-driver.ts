@@ -1,6 +1,9 @@
 import { request } from 'undici';
 
-/** A minimal cookie jar keyed by host (ports ignored, as browsers do); enough for these flows. */
+/**
+ * A minimal cookie jar keyed by host (ports ignored, as browsers do); enough for these flows. Like
+ * a browser it drops a cookie whose name and value exceed 4096 bytes.
+ */
 export class CookieJar {
   readonly #byHost = new Map<string, Map<string, string>>();
   store(url: string, setCookie: string | string[] | undefined): void {
@@ -12,7 +15,7 @@ export class CookieJar {
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
       const value = pair!.slice(eq + 1).trim();
-      if (attrs.some((a) => /^\s*max-age=0\s*$/i.test(a)) || value === '') jar.delete(name);
+      if (attrs.some((a) => /^\s*max-age=0\s*$/i.test(a)) || value === '' || name.length + value.length > 4096) jar.delete(name);
       else jar.set(name, value);
     }
   }
@@ -29,6 +32,8 @@ export interface Hop {
   readonly status: number;
   readonly location: string | undefined;
   readonly body: string;
+  /** The Set-Cookie lines of this answer. */
+  readonly setCookies: string[];
 }
 
 async function hop(
@@ -42,7 +47,8 @@ async function hop(
   jar.store(url, res.headers['set-cookie']);
   const body = await res.body.text();
   const loc = res.headers.location;
-  return { url, status: res.statusCode, location: typeof loc === 'string' ? new URL(loc, url).href : undefined, body };
+  const setCookies = [res.headers['set-cookie'] ?? []].flat();
+  return { url, status: res.statusCode, location: typeof loc === 'string' ? new URL(loc, url).href : undefined, body, setCookies };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { request } from 'undici';
 import { waitFor } from './wait.js';
@@ -23,4 +24,26 @@ export async function waitForHttp(url: string, ms = 15_000): Promise<void> {
     ms,
     50,
   );
+}
+
+/**
+ * Waits until a child process's `url` answers. Fails at once when the child exits, and after a
+ * long backstop otherwise (a busy machine may take many seconds to start a program), always with
+ * what the child printed, so a failed start says why.
+ */
+export async function waitForChildHttp(child: ChildProcess, url: string, output: () => string, what: string, ms = 120_000): Promise<void> {
+  const exited = new Promise<never>((_, reject) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      reject(new Error(`${what} exited (code ${code}, signal ${signal}) before ${url} answered; it printed:\n${output().slice(-4000)}`));
+    if (child.exitCode !== null || child.signalCode !== null) onExit(child.exitCode, child.signalCode);
+    child.once('exit', onExit);
+  });
+  exited.catch(() => {}); // handled by the race below; never unhandled when the wait succeeds first
+  try {
+    await Promise.race([waitForHttp(url, ms), exited]);
+  } catch (err) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(message.includes('printed:') ? message : `${message}\n${what} printed:\n${output().slice(-4000)}`);
+  }
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type NginxSite, renderIngressNginx } from '../e2e/nginx/ingress-nginx.js';
-import { freePort, waitForHttp } from './net.js';
+import { freePort, waitForChildHttp } from './net.js';
 import { hasProgram } from './programs.js';
 
 export const nginxInstalled = hasProgram('nginx', ['-v']);
@@ -29,12 +29,7 @@ export async function startNginx(site: Omit<NginxSite, 'listenPort' | 'prefixDir
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const url = `http://127.0.0.1:${listenPort}`;
-  try {
-    await waitForHttp(`${url}/__nginx_probe`, 10_000);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`nginx did not start: ${stderr}\n${String(err)}`);
-  }
+  await waitForChildHttp(child, `${url}/__nginx_probe`, () => stderr, 'nginx');
   return {
     url,
     child,

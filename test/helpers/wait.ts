@@ -1,5 +1,8 @@
-/** Polls until `check` returns a truthy value (returned), or fails after `ms` with `what`. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, ms = 10_000, everyMs = 10): Promise<NonNullable<T>> {
+/**
+ * Polls until `check` returns a truthy value (returned). `ms` is only a backstop against a
+ * condition that never comes, long enough for a busy machine; the wait ends with the event.
+ */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, ms = 60_000, everyMs = 10): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, waitForHttp } from '../helpers/net.js';
+import { freePort, waitForChildHttp } from '../helpers/net.js';
 import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { REPO_ROOT } from '../helpers/repo.js';
 
@@ -45,10 +45,13 @@ describe('the pruned production tree (what the image runs)', () => {
     child = spawn(
       process.execPath,
       ['dist/cmd/airy-auth.js', 'serve', '--config', 'airy.yaml', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(await freePort())],
-      { cwd: dir, stdio: 'ignore', env: { PATH: process.env.PATH, NODE_ENV: 'production' } },
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, NODE_ENV: 'production' } },
     );
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     url = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${url}/healthz`);
+    await waitForChildHttp(child, `${url}/healthz`, () => output, 'airy-auth from the production tree');
   }, 180_000);
   afterAll(() => child?.kill('SIGTERM'));
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type AiryProcess, startAiry } from '../helpers/airy-process.js';
-import { freePort, waitForHttp } from '../helpers/net.js';
+import { freePort, waitForChildHttp } from '../helpers/net.js';
 import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { hasProgram } from '../helpers/programs.js';
 import { REPO_ROOT } from '../helpers/repo.js';
@@ -44,10 +44,12 @@ scrape_configs:
     prom = spawn(
       'prometheus',
       [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
-      { stdio: 'ignore' },
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    let promLog = '';
+    prom.stderr!.on('data', (d: Buffer) => (promLog += d.toString()));
     promUrl = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${promUrl}/-/ready`, 30_000);
+    await waitForChildHttp(prom, `${promUrl}/-/ready`, () => promLog, 'prometheus');
   }, 60_000);
   afterAll(async () => {
     prom?.kill('SIGTERM');

@@ -113,7 +113,7 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
     const stateSet = await request(`${srv.url}/oauth2/authorization/my-idp`);
     const stateCookie = [stateSet.headers['set-cookie']].flat()[0]!;
     await stateSet.body.dump();
-    expect(stateCookie).toMatch(/^airy_auth_state_[\w-]{16}=[\w.-]+; Path=\/login\/oauth2\/code\/my-idp; Max-Age=600; HttpOnly; SameSite=Lax$/);
+    expect(stateCookie).toMatch(/^airy_auth_state_[0-2]=[\w.-]+; Path=\/login\/oauth2\/code\/my-idp; Max-Age=600; HttpOnly; SameSite=Lax$/);
     const setCookies = await callbackSetCookies(srv);
     expect(setCookies.find((c) => c.startsWith('airy_auth_token=eyJ'))).toMatch(/; Path=\/; Max-Age=43200; HttpOnly; SameSite=Lax$/);
     expect(setCookies.find((c) => c.startsWith('airy_auth_state_'))).toMatch(/=; Path=\/login\/oauth2\/code\/my-idp; Max-Age=0;/);
@@ -300,14 +300,69 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
     }
   });
 
-  it('logs out by POST and GET: clears the cookie and goes to logoutSuccessUrl', async () => {
-    const srv = await airy({ ...basic, logoutSuccessUrl: 'http://app.example.com/bye' });
-    for (const method of ['POST', 'GET'] as const) {
-      const res = await request(`${srv.url}/logout`, { method });
+  it('keeps every login cookie within browser limits: a long deep link lands without its query, abandoned logins reuse a few slots', async () => {
+    const srv = await airy(basic);
+    const deep = `http://app.example.com/inbox/thread?q=${'x'.repeat(3000)}`;
+    const { hops, last } = await login(srv, 'alice', deep);
+    const setCookies = hops.flatMap((h) => h.setCookies);
+    const state = setCookies.filter((c) => c.startsWith('airy_auth_state_') && !c.includes('Max-Age=0'));
+    expect(state).toHaveLength(1);
+    for (const c of setCookies) expect(c.split(';', 1)[0]!.length).toBeLessThanOrEqual(4096);
+    expect(state[0]!.split(';', 1)[0]!.length).toBeLessThanOrEqual(2000);
+    expect(last.status).toBe(302);
+    expect(last.location).toBe('http://app.example.com/inbox/thread');
+    expect(srv.logger.lines.some((l) => l.msg.includes('too long for the state cookie'))).toBe(true);
+
+    const names = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const res = await request(`${srv.url}/oauth2/authorization/my-idp?rd=%2F`);
+      await res.body.dump();
+      for (const c of [res.headers['set-cookie']].flat()) if (c) names.add(c.split('=', 1)[0]!);
+    }
+    expect(names.size).toBeLessThanOrEqual(3);
+  });
+
+  it('an empty rd lands on loginSuccessUrl, never on an empty Location', async () => {
+    const srv = await airy({ ...basic, loginSuccessUrl: '/home' });
+    for (const path of ['/login?rd=', '/oauth2/authorization/my-idp?rd=', '/login']) {
+      const res = await request(`${srv.url}${path}`);
+      await res.body.dump();
       expect(res.statusCode).toBe(302);
+      expect(res.headers.location, path).toMatch(/^(http|\/)/);
+    }
+    const { last } = await login(srv, 'alice', '');
+    expect(last.location).toBe(`${srv.url}/home`);
+  });
+
+  it('logs out by POST and by a same-site GET: clears the cookie and goes to logoutSuccessUrl', async () => {
+    const srv = await airy({ ...basic, logoutSuccessUrl: 'http://app.example.com/bye' });
+    for (const [method, headers] of [
+      ['POST', {}],
+      ['POST', { origin: srv.url }],
+      ['GET', { 'sec-fetch-site': 'same-origin' }],
+      ['GET', { 'sec-fetch-site': 'none' }],
+    ] as const) {
+      const res = await request(`${srv.url}/logout`, { method, headers });
+      expect(res.statusCode, `${method} ${JSON.stringify(headers)}`).toBe(302);
       expect(res.headers.location).toBe('http://app.example.com/bye');
       expect(res.headers['set-cookie']).toMatch(/^airy_auth_token=; Path=\/; Max-Age=0; HttpOnly; SameSite=Lax; Expires=/);
       await res.body.dump();
+    }
+  });
+
+  it('does not log out from another site: a cross-site GET or POST gets a page with a POST button, and no cookie is cleared', async () => {
+    const srv = await airy({ ...basic, logoutSuccessUrl: 'http://app.example.com/bye' });
+    for (const [method, headers] of [
+      ['GET', { 'sec-fetch-site': 'cross-site' }],
+      ['GET', {}],
+      ['POST', { 'sec-fetch-site': 'cross-site' }],
+      ['POST', { origin: 'https://evil.example' }],
+    ] as const) {
+      const res = await request(`${srv.url}/logout`, { method, headers });
+      const body = await res.body.text();
+      expect(res.statusCode, `${method} ${JSON.stringify(headers)}`).toBe(200);
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(body).toContain('<form method="post" action="/logout">');
     }
   });
 });

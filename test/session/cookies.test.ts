@@ -17,6 +17,14 @@ describe('cookieValues', () => {
     expect(cookieValues(header, 'airy_auth_token')).toEqual(expected);
   });
 
+  it('stays linear on hostile shapes: 3 MB of the cookie name without ";" is one pair, read in one pass', () => {
+    // A parser that looks back to the previous ";" at every occurrence of the name does ~10^11 steps here.
+    const hostile = 'airy_auth_token'.repeat(200_000);
+    expect(cookieValues(hostile, 'airy_auth_token')).toEqual([]);
+    expect(cookieValues(`${hostile}=v`, 'airy_auth_token')).toEqual([]);
+    expect(cookieValues(`${'a=b;'.repeat(500_000)} airy_auth_token=v`, 'airy_auth_token')).toEqual(['v']);
+  });
+
   it('looks at no more than 8 cookies of the name', () => {
     expect(cookieValues(Array.from({ length: 20 }, (_, i) => `airy_auth_token=${i}`).join('; '), 'airy_auth_token')).toHaveLength(8);
   });

@@ -34,7 +34,7 @@ it('follows a kubelet-style ConfigMap volume update (the ..data symlink is swapp
   symlinkSync('..v2', join(dir, '..data_tmp'));
   renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
   rmSync(join(dir, '..v1'), { recursive: true });
-  await waitFor(() => r.seen.includes('two'), 'the swapped content', 1000);
+  await waitFor(() => r.seen.includes('two'), 'the swapped content');
   expect(r.seen).toEqual(['one', 'two']);
 });
 
@@ -46,9 +46,9 @@ it('reports a deleted file once, and its return', async () => {
   source = watchFile(file, r.events, 60_000);
   await source.check();
   rmSync(file);
-  await waitFor(() => r.seen.includes('<missing>'), 'the deletion', 1000);
+  await waitFor(() => r.seen.includes('<missing>'), 'the deletion');
   await source.check();
   writeFileSync(file, 'b');
-  await waitFor(() => r.seen.includes('b'), 'the new file', 1000);
+  await waitFor(() => r.seen.includes('b'), 'the new file');
   expect(r.seen).toEqual(['a', '<missing>', 'b']);
 });

@@ -131,7 +131,7 @@ describeWithTools('ConfigMap and Secret source (real client-node, fake apiserver
     await waitFor(async () => (await h!.status(bearer(TEST_SYSTEM_TOKEN))) === 200, 'the config');
     h.api.stall(true);
     h.setConfigMap({ systemToken: OTHER_TOKEN, jwtSecret: TEST_JWT_SECRET });
-    await waitFor(async () => (await h!.srv.metric('airy_auth_watch_restarts_total', { reason: 'stalled' })) >= 1, 'the stall to be noticed', 5000);
+    await waitFor(async () => (await h!.srv.metric('airy_auth_watch_restarts_total', { reason: 'stalled' })) >= 1, 'the stall to be noticed');
     h.api.stall(false);
     await waitFor(async () => (await h!.status(bearer(OTHER_TOKEN))) === 200, 'the change after the stall');
   });

@@ -113,7 +113,16 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
   const cm = watchOne<V1ConfigMap>('configmaps', options.configMap);
   const sec = options.secret ? watchOne<V1Secret>('secrets', options.secret) : undefined;
 
+  /** Called from the watches' event handlers: nothing from an apiserver answer may throw out of it. */
   function reconcile(): void {
+    try {
+      reconcileNow();
+    } catch (err) {
+      logger.log('error', 'could not apply the watched objects; keeping the last good config', { error: describe(err) });
+    }
+  }
+
+  function reconcileNow(): void {
     if (stopped || !cm.listed || (sec && !sec.listed)) return;
     const cmObj = cm.lw.get(cm.ref.name, cm.ref.namespace);
     const secObj = sec?.lw.get(sec.ref.name, sec.ref.namespace);
