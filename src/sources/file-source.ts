@@ -118,7 +118,7 @@ export interface SourceDeps {
 }
 
 /** Live config from a file (a mounted ConfigMap included): every change recompiles, the store keeps the last good one. */
-export function startFileSource(path: string, { store, metrics, logger }: SourceDeps): RunningSource {
+export function startFileSource(path: string, { store, metrics, logger }: SourceDeps): RunningSource & { refresh(): Promise<void> } {
   const source = watchFile(path, {
     onText: (text) => {
       metrics.sourceUp.set(1);
@@ -133,5 +133,5 @@ export function startFileSource(path: string, { store, metrics, logger }: Source
       logger.log('error', 'cannot read config file; keeping the last good config', { source: path, code });
     },
   });
-  return { name: path, ready: source.check(), stop: () => source.close() };
+  return { name: path, ready: source.check(), stop: () => source.close(), refresh: () => source.check() };
 }

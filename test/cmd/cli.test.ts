@@ -29,6 +29,26 @@ describe('airy-auth check', () => {
     expect(r.stdout).not.toContain(PROTECTED.systemToken);
   });
 
+  it('gives a located error, never a crash, for any config text: several YAML documents, a bad tag, a broken line', () => {
+    for (const [name, text, expected] of [
+      ['two-docs.yaml', `${securityYaml(PROTECTED)}---\nsecurity:\n  systemToken: other\n`, /holds 2 YAML documents/],
+      ['tag.yaml', 'security: !!binary aGVsbG8=\n', /is not valid YAML: unknown tag .* at line 1/],
+      ['broken.yaml', 'security:\n  systemToken: "open\n  jwtSecret: x\n', /is not valid YAML: .* at line \d+, column \d+/],
+    ] as const) {
+      const r = run('check', file(name, text));
+      expect(r.status, `${name}: ${r.stderr}`).toBe(1);
+      expect(r.stdout + r.stderr).toMatch(expected);
+      expect(r.stderr).not.toMatch(/TypeError|Cannot read properties/);
+    }
+    // A trailing "---" line, as editors and Helm write, is fine.
+    expect(run('check', file('trailing.yaml', `${securityYaml(PROTECTED)}---\n`)).status).toBe(0);
+  });
+
+  it('says loudly that publicPaths "/**" turns authentication off', () => {
+    const r = run('check', file('open.yaml', securityYaml({ ...PROTECTED, publicPaths: '/**' })));
+    expect(r.stdout + r.stderr).toMatch(/authentication is OFF: publicPaths "\/\*\*" makes every path public/);
+  });
+
   it('lists every problem with key, problem, allowed values and fix, and exits 1', () => {
     const r = run(
       'check',

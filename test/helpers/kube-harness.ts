@@ -44,3 +44,4 @@ export async function startKubeHarness(options: { secret?: boolean; idleMs?: num
     },
   };
 }
+export type KubeHarness = Awaited<ReturnType<typeof startKubeHarness>>;
