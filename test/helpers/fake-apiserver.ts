@@ -10,7 +10,17 @@ import { ensureTestCa, tlsOptions } from './test-ca.js';
 /**
  * A fake kube-apiserver for the real @kubernetes/client-node, over https with the test CA.
  *
- * Reproduced, as kube-apiserver does it:
+ * Reproduced as a real kube-apiserver 1.24 (RBAC, etcd 3.4) was measured to behave:
+ * - watch BOOKMARKs are rare: at most one per `bookmarkMs` (default 60 s, as the real server),
+ *   carrying the last resourceVersion written to that resource type; after a restart none at all
+ *   for a type nobody has written since (the real server has no resourceVersion to put in one);
+ * - after a restart (`restart()`), every watch resuming from a resourceVersion older than the
+ *   restart gets 410 Gone, and for `forbiddenMs` every request gets 403 (RBAC not ready yet);
+ * - stopping (`goAway()`) cuts open watch streams mid-body: the client sees a premature close,
+ *   not a clean end;
+ * - a watch honours `timeoutSeconds`, ending the stream cleanly when it is up.
+ *
+ * Also reproduced, as kube-apiserver does it:
  * - LIST and WATCH of namespaced `configmaps` and `secrets` (`/api/v1/namespaces/{ns}/{resource}`),
  *   with `fieldSelector=metadata.name=NAME` (other field selectors: 400), a global, increasing
  *   `resourceVersion` on every write, list `metadata.resourceVersion`, and watch replay of every
@@ -58,6 +68,10 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
   const ca = ensureTestCa();
   if (!ca) throw new Error('openssl is needed to make the test CA');
   let rv = 100;
+  /** The last resourceVersion written per resource type since the last restart; bookmarks carry it. */
+  const lastWritten = new Map<Resource, number>();
+  /** Until this time (ms), every request is refused with 403, as while RBAC starts after a restart. */
+  let forbiddenUntil = 0;
   let compactedBelow = 0;
   let stalled = false;
   const objects = new Map<string, { resource: Resource; object: KubeObject }>();
@@ -81,6 +95,7 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
 
   function write(resource: Resource, type: Change['type'], object: KubeObject): void {
     rv += 1;
+    lastWritten.set(resource, rv);
     const stored: KubeObject = JSON.parse(JSON.stringify(object));
     stored.metadata.resourceVersion = String(rv);
     const k = key(resource, stored.metadata.namespace, stored.metadata.name);
@@ -101,6 +116,9 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
     const query = Object.fromEntries(url.searchParams);
     log.push({ method: req.method ?? '', path: url.pathname, query });
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return status(res, 401, 'Unauthorized', 'Unauthorized');
+    if (Date.now() < forbiddenUntil) {
+      return status(res, 403, 'Forbidden', `forbidden: User "system:serviceaccount:airy:airy-auth" cannot access ${url.pathname}: RBAC: not ready`);
+    }
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/(configmaps|secrets|events)(?:\/([^/]+))?$/.exec(url.pathname);
     if (!m) return status(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     const [, namespace, resource, nameInPath] = m as unknown as [string, string, Resource | 'events', string | undefined];
@@ -146,6 +164,8 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
 
   function startWatch(res: ServerResponse, resource: Resource, namespace: string, name: string, query: Record<string, string>): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    // The real apiserver sends the 200 at once, before any event: a quiet watch is still an accepted one.
+    res.flushHeaders();
     const since = Number(query.resourceVersion ?? '0');
     const w: Watcher = { res, resource, namespace, name, bookmarks: query.allowWatchBookmarks === 'true' };
     if (since > 0 && since < compactedBelow) {
@@ -170,14 +190,15 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
         send(w, { type: c.type, object: c.object });
     }
     if (w.bookmarks) {
-      w.timer = setInterval(
-        () =>
-          send(w, {
-            type: 'BOOKMARK',
-            object: { kind: resource === 'configmaps' ? 'ConfigMap' : 'Secret', apiVersion: 'v1', metadata: { resourceVersion: String(rv) } },
-          }),
-        options.bookmarkMs ?? 1000,
-      );
+      w.timer = setInterval(() => {
+        const last = lastWritten.get(resource);
+        if (last === undefined) return; // nothing written since the (re)start: nothing to put in a bookmark
+        send(w, {
+          type: 'BOOKMARK',
+          object: { kind: resource === 'configmaps' ? 'ConfigMap' : 'Secret', apiVersion: 'v1', metadata: { resourceVersion: String(last) } },
+        });
+      }, options.bookmarkMs ?? 60_000);
+      w.timer.unref();
     }
     const timeout = Number(query.timeoutSeconds ?? '0');
     const ender = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
@@ -222,8 +243,14 @@ current-context: fake
   );
 
   const cutEverything = () => {
-    for (const w of watchers) w.res.destroy();
-    for (const s of sockets) s.destroy();
+    // A stopping apiserver closes its connections (TLS close_notify, FIN) in the middle of each
+    // watch's chunked body: the client sees a premature close, not a reset and not a clean end.
+    // The TCP socket under each watch's TLS socket gets a FIN mid-body, with no final chunk.
+    const streams = new Set([...watchers].map((w) => (w.res.socket as (Socket & { _parent?: Socket }) | null)?._parent));
+    for (const s of sockets) {
+      if (streams.has(s)) s.end();
+      else s.destroy();
+    }
   };
 
   return {
@@ -271,8 +298,30 @@ current-context: fake
       track(server);
       await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     },
+    /**
+     * A restart as a real apiserver does one: it goes away (streams cut mid-body), comes back with
+     * its data but an empty watch cache (every resume from before: 410; no bookmark for a type
+     * until someone writes it) and answers 403 for `forbiddenMs` while RBAC starts.
+     * Resolves when it is listening again.
+     */
+    async restart(options: { downMs?: number; forbiddenMs?: number } = {}): Promise<void> {
+      await this.goAway();
+      if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
+      // Its revision has moved on meanwhile (leases, events): every resourceVersion from before is
+      // older than the restart, and the first list after it returns the current one.
+      rv += 1;
+      compactedBelow = rv;
+      history.length = 0;
+      lastWritten.clear();
+      forbiddenUntil = Date.now() + (options.forbiddenMs ?? 0);
+      await this.comeBack();
+    },
+    /** When the 403 warm-up of the last restart ends (ms since the epoch). */
+    get readyAt(): number {
+      return forbiddenUntil;
+    },
     async close(): Promise<void> {
-      cutEverything();
+      for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -9,8 +9,13 @@ import { startInProcess } from './in-process.js';
 export const NS = 'airy';
 
 /** airy-auth in this process, fed by the real client-node from a fake apiserver. */
-export async function startKubeHarness(options: { secret?: boolean; idleMs?: number; allowedNames?: string[] } = {}) {
-  const api: FakeApiserver = await startFakeApiserver({ allowedNames: options.allowedNames ?? ['security', 'security-secrets'], bookmarkMs: 200 });
+export async function startKubeHarness(
+  options: { secret?: boolean; idleMs?: number; allowedNames?: string[]; productionTimings?: boolean; bookmarkMs?: number } = {},
+) {
+  const api: FakeApiserver = await startFakeApiserver({
+    allowedNames: options.allowedNames ?? ['security', 'security-secrets'],
+    ...(options.bookmarkMs ? { bookmarkMs: options.bookmarkMs } : {}),
+  });
   const srv = await startInProcess(undefined, () => allRoutes());
   const kc = new KubeConfig();
   kc.loadFromFile(api.kubeconfig);
@@ -21,9 +26,9 @@ export async function startKubeHarness(options: { secret?: boolean; idleMs?: num
     store: srv.store,
     metrics: srv.deps.metrics,
     logger: srv.logger,
-    idleMs: options.idleMs ?? 2000,
-    // Short delays keep the tests quick; the jitter and the cap are the production ones.
-    backoff: () => new Backoff(20, 500),
+    // Production timings (idle limit 90 s, watch timeout 60 s, backoff capped at 2 s), or short
+    // ones that keep the other tests quick.
+    ...(options.productionTimings ? {} : { idleMs: options.idleMs ?? 2000, backoff: () => new Backoff(20, 500) }),
   });
   const status = async (headers: Record<string, string> = {}, path = '/auth') => {
     const res = await request(`${srv.url}${path}`, { headers });

@@ -124,3 +124,31 @@ securityContext:
   seccompProfile:
     type: RuntimeDefault
 {{- end -}}
+
+{{/*
+Whether the cluster serves a custom resource the chart is asked to render. Without its CRD,
+`helm install` would fail with a generic "no matches for kind" message, so the chart says which
+CRD is missing and how to get it; with `missingCrds: skip` it leaves the object out and NOTES
+says so. Call with (list $ "group/version/Kind" "the value that asked for it" "how to install the CRD").
+*/}}
+{{- define "airy-auth.hasCrd" -}}
+{{- $root := index . 0 -}}
+{{- $gvk := index . 1 -}}
+{{- if $root.Capabilities.APIVersions.Has $gvk -}}
+true
+{{- else if eq $root.Values.missingCrds "skip" -}}
+{{- else -}}
+{{- fail (printf "%s is set, but this cluster has no %s (its CustomResourceDefinition is not installed). Install it first: %s. Or set missingCrds=skip to leave it out. (With `helm template`, pass --api-versions %s.)" (index . 2) $gvk (index . 3) $gvk) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The custom resources this release would render, as group/version/Kind → the value that asks for it. */}}
+{{- define "airy-auth.wantedCrds" -}}
+{{- $wanted := dict -}}
+{{- if and .Values.serviceMonitor.enabled (not .Values.sidecar.enabled) }}{{ $_ := set $wanted "monitoring.coreos.com/v1/ServiceMonitor" "serviceMonitor.enabled" }}{{ end -}}
+{{- if .Values.gateways.traefik.enabled }}{{ $_ := set $wanted "traefik.io/v1alpha1/Middleware" "gateways.traefik.enabled" }}{{ end -}}
+{{- if .Values.gateways.envoyGateway.enabled }}{{ $_ := set $wanted "gateway.envoyproxy.io/v1alpha1/SecurityPolicy" "gateways.envoyGateway.enabled" }}{{ end -}}
+{{- if .Values.gateways.istio.enabled }}{{ $_ := set $wanted "security.istio.io/v1/AuthorizationPolicy" "gateways.istio.enabled" }}{{ end -}}
+{{- if .Values.gateways.gatewayApi.enabled }}{{ $_ := set $wanted "gateway.networking.k8s.io/v1/HTTPRoute" "gateways.gatewayApi.enabled" }}{{ end -}}
+{{- toJson $wanted -}}
+{{- end -}}

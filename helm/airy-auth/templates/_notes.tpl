@@ -1,6 +1,12 @@
 {{- /* The text NOTES.txt prints; a template of its own so tests can render it with helm template. */ -}}
 {{- define "airy-auth.notes" -}}
 airy-auth {{ .Chart.AppVersion }} is installed in namespace {{ .Release.Namespace }}{{ if .Values.sidecar.enabled }} (sidecar mode){{ end }}.
+{{- range $gvk, $value := (include "airy-auth.wantedCrds" . | fromJson) }}
+{{- if not ($.Capabilities.APIVersions.Has $gvk) }}
+
+SKIPPED: {{ $value }} asks for a {{ $gvk }}, but this cluster has no such CRD (missingCrds=skip). Install the CRD, then helm upgrade.
+{{- end }}
+{{- end }}
 {{- $secret := include "airy-auth.secretName" . }}
 {{- if and (not $secret) (not .Values.security.jwtSecret) }}
 

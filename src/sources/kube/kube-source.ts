@@ -7,7 +7,7 @@ import type { PolicyStore } from '../policy-store.js';
 import { Backoff } from './backoff.js';
 import { postWarning } from './kube-events.js';
 import type { ObjectRef } from './object-ref.js';
-import { ResilientWatch } from './resilient-watch.js';
+import { ResilientWatch, type RestartReason } from './resilient-watch.js';
 
 export interface KubeSourceOptions {
   readonly kubeConfig: KubeConfig;
@@ -16,8 +16,13 @@ export interface KubeSourceOptions {
   readonly store: PolicyStore;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** A watch that sends nothing (not even a bookmark) for this long is considered dead. */
+  /**
+   * A watch that sends nothing for this long is considered dead. Real apiservers send bookmarks
+   * rarely (every 60 s at most, none for a type nobody writes after a restart), so quiet watches
+   * are renewed by the server's own timeout, which must be shorter than this.
+   */
   readonly idleMs?: number;
+  /** Asked of the server for every watch; default two thirds of idleMs. */
   readonly watchTimeoutSeconds?: number;
   readonly backoff?: () => Backoff;
 }
@@ -41,7 +46,7 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
   const { kubeConfig: kc, store, metrics, logger } = options;
   const api = kc.makeApiClient(CoreV1Api);
   const idleMs = options.idleMs ?? 90_000;
-  const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 300;
+  const watchTimeoutSeconds = Math.max(1, Math.min(options.watchTimeoutSeconds ?? Math.floor((idleMs * 2) / 3000), Math.floor((idleMs * 0.9) / 1000)));
   const makeBackoff = options.backoff ?? (() => new Backoff());
   let stopped = false;
   let lastEventKey = '';
@@ -62,18 +67,23 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
       metrics.sourceUp.set(healthy.size === (options.secret ? 2 : 1) ? 1 : 0);
     };
     const quick = makeBackoff();
+    // The reason of the watch that just ended: the 'error' handler below logs it once, with the retry delay.
+    let endedBecause: RestartReason | undefined;
     const watch = new ResilientWatch(new Watch(kc), {
       idleMs,
       timeoutSeconds: watchTimeoutSeconds,
       quickCloseDelayMs: () => quick.next(),
-      onAlive: () => {
+      onEstablished: () => {
         backoff.reset();
         quick.reset();
         setUp(true);
       },
       onEnd: (reason, err) => {
+        if (stopped) return; // our own stop aborted it: not a restart
         metrics.watchRestarts.inc({ reason });
-        if (reason !== 'closed') logger.log(reason === 'gone' ? 'info' : 'warn', 'watch ended; resuming', { object: id, reason, error: describe(err) });
+        endedBecause = reason;
+        if (reason === 'renewed' || reason === 'closed') logger.log('debug', END_MESSAGES[reason], { object: id, reason });
+        else if (reason === 'gone') logger.log('info', END_MESSAGES.gone, { object: id, reason, error: describe(err) });
       },
     });
     const path = `/api/v1/namespaces/${ref.namespace}/${resource}`;
@@ -100,7 +110,9 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
       setUp(false);
       if (stopped) return;
       const delay = backoff.next();
-      logger.log('warn', 'cannot reach the apiserver; keeping the last good config and retrying', { object: id, retryInMs: delay, error: describe(err) });
+      const reason = endedBecause ?? listFailureReason(err);
+      endedBecause = undefined;
+      logger.log('warn', `${END_MESSAGES[reason]}; keeping the last good config`, { object: id, reason, retryInMs: delay, error: describe(err) });
       const t = setTimeout(() => {
         timers.delete(t);
         if (!stopped) void lw.start();
@@ -179,4 +191,24 @@ function describe(err: unknown): string | undefined {
   const status = (err as { statusCode?: number; code?: number }).statusCode ?? (err as { code?: number }).code;
   const message = err instanceof Error ? err.message : String(err);
   return `${status ? `${status} ` : ''}${message}`.slice(0, 200);
+}
+
+/** What each end of a watch means, for the one log line it gets. */
+const END_MESSAGES: Record<RestartReason, string> = {
+  renewed: 'watch renewed at its timeout; resuming from the last resourceVersion',
+  closed: 'the apiserver closed the watch; resuming from the last resourceVersion',
+  gone: 'the watch history expired (410 Gone); listing again',
+  forbidden: 'the apiserver refused access (403 Forbidden; RBAC may still be starting); retrying',
+  unauthorized: 'the apiserver refused the token (401 Unauthorized); retrying',
+  premature_close: 'the watch stream broke off (premature close; the apiserver stopped or the connection was cut); reconnecting',
+  stalled: 'the watch went silent past its renewal (idle); reconnecting',
+  error: 'cannot reach the apiserver; retrying',
+};
+
+/** A failed list has no watch reason: classify it the same way. */
+function listFailureReason(err: unknown): RestartReason {
+  const code = (err as { code?: number; statusCode?: number } | null)?.code ?? (err as { statusCode?: number } | null)?.statusCode;
+  if (code === 403) return 'forbidden';
+  if (code === 401) return 'unauthorized';
+  return 'error';
 }

@@ -1,19 +1,50 @@
 import type { Watch } from '@kubernetes/client-node';
 
-export type RestartReason = 'closed' | 'gone' | 'error' | 'stalled';
+/**
+ * Why a watch ended, as a metric label and a log line:
+ * - `renewed`: the server ended it cleanly at the timeout asked for (the normal case on a quiet cluster);
+ * - `closed`: the server ended it cleanly before that;
+ * - `gone`: its resourceVersion is no longer in the server's history (410): relist;
+ * - `forbidden`, `unauthorized`: 403 or 401 (RBAC not ready after a restart, or a revoked token);
+ * - `premature_close`: an accepted stream broke off mid-body (a stopping apiserver closes it without
+ *   the last chunk; through some agents the same end surfaces as a reset);
+ * - `stalled`: nothing arrived for the idle limit although a renewal was due;
+ * - `error`: anything else (refused connection, DNS, TLS, a 5xx).
+ */
+export type RestartReason = 'renewed' | 'closed' | 'gone' | 'forbidden' | 'unauthorized' | 'premature_close' | 'stalled' | 'error';
 
 export interface ResilientWatchOptions {
-  /** No line (event or bookmark) for this long means the connection is dead: abort it. */
+  /**
+   * No line for this long means the connection is dead: abort it. Longer than `timeoutSeconds`,
+   * so a healthy quiet watch is always renewed by the server before it could look dead.
+   */
   readonly idleMs: number;
-  /** Asked of the server, so a healthy watch is renewed regularly. */
+  /** Asked of the server, so a quiet watch ends cleanly and resumes from its resourceVersion. */
   readonly timeoutSeconds: number;
   readonly onEnd: (reason: RestartReason, err: unknown) => void;
-  readonly onAlive: () => void;
+  /** The apiserver accepted the watch (HTTP 200): the source is up, whether or not it speaks. */
+  readonly onEstablished: () => void;
   /** Delay before re-watching after a watch the server closed at once (ListWatch would spin). */
   readonly quickCloseDelayMs: () => number;
 }
 
 type WatchFn = Watch['watch'];
+
+const BROKEN_STREAM = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+function reasonOf(err: unknown, stalled: boolean, goneSeen: boolean, established: boolean, elapsedMs: number, timeoutSeconds: number): RestartReason {
+  if (stalled) return 'stalled';
+  const status = (err as { statusCode?: number } | null)?.statusCode;
+  if (status === 410 || goneSeen) return 'gone';
+  if (status === 403) return 'forbidden';
+  if (status === 401) return 'unauthorized';
+  if (err) {
+    const { code, errno, message } = err as { code?: string; errno?: string; message?: string };
+    const broken = BROKEN_STREAM.has(code ?? '') || BROKEN_STREAM.has(errno ?? '') || /premature close|socket hang up/i.test(message ?? '');
+    return established && broken ? 'premature_close' : 'error';
+  }
+  return elapsedMs >= timeoutSeconds * 1000 * 0.9 ? 'renewed' : 'closed';
+}
 
 /**
  * Wraps client-node's Watch (which ListWatch drives) with what it lacks: bookmarks, a server-side
@@ -45,8 +76,7 @@ export class ResilientWatch {
       if (finished) return;
       finished = true;
       clearTimeout(idle);
-      const status = (err as { statusCode?: number } | null)?.statusCode;
-      const reason: RestartReason = stalled ? 'stalled' : status === 410 || goneSeen ? 'gone' : err ? 'error' : 'closed';
+      const reason = reasonOf(err, stalled, goneSeen, controller !== undefined, Date.now() - started, this.options.timeoutSeconds);
       this.#quickClose = reason === 'closed' && events === 0 && Date.now() - started < 1000;
       this.options.onEnd(reason, err);
       done(err);
@@ -55,15 +85,11 @@ export class ResilientWatch {
       clearTimeout(idle);
       idle = setTimeout(() => {
         stalled = true;
-        if (controller) {
-          controller.abort();
-          finish(new Error(`nothing from the apiserver for ${this.options.idleMs} ms`));
-        } else {
-          // The apiserver has not even answered: end this watch ourselves; the pending request is
-          // aborted whenever it resolves.
-          finish(new Error(`no answer from the apiserver for ${this.options.idleMs} ms`));
-          stalledBeforeAnswer(new AbortController());
-        }
+        const err = new Error(`nothing from the apiserver for ${Math.round(this.options.idleMs / 1000)} s although the watch was due to be renewed`);
+        // Finish first, then abort: the abort's own error ("The user aborted a request.") is not the reason.
+        finish(err);
+        if (controller) controller.abort();
+        else stalledBeforeAnswer(new AbortController()); // the apiserver has not even answered yet
       }, this.options.idleMs);
       idle.unref();
     };
@@ -77,7 +103,6 @@ export class ResilientWatch {
         arm();
         events++;
         if (phase === 'ERROR' && (obj as { code?: number })?.code === 410) goneSeen = true;
-        else this.options.onAlive();
         callback(phase, obj, raw);
       },
       finish,
@@ -91,6 +116,8 @@ export class ResilientWatch {
       return first;
     }
     controller = first;
+    // client-node resolves after the response headers; an error status has already called finish.
+    if (!finished) this.options.onEstablished();
     return first;
   }
 }
