@@ -1,17 +1,27 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 
-const USAGE = `usage:
-  airy-auth serve (--config FILE | --configmap [NS/]NAME [--secret [NS/]NAME]) [--host H] [--port 8080] [--metrics-port 9090]
-  airy-auth check FILE
-  airy-auth token --config FILE --sub ID [--email E] [--name N] [--ttl 30d]
-  airy-auth configmap FILE [--name security] [--namespace NS] [--secret-name S]   (prints YAML for kubectl apply -f -)
-  airy-auth migrate FILE --to traefik|gateway-api [--gateway NAME] [--gateway-namespace NS] [--allow-partial]
-  airy-auth demo            (serves examples/airy.yaml and prints curls to try)
+const USAGE = `usage: airy-auth COMMAND [flags]     (airy-auth COMMAND --help lists a command's flags)
+
+commands:
+  serve       serve the auth endpoints, with live config from a file or a ConfigMap (+ Secret)
+  check       validate an airy.yaml: every problem at once (--strict for CI)
+  token       print a session JWT for a service account or script
+  configmap   print a ConfigMap and Secret for an airy.yaml, for kubectl apply -f -
+  migrate     translate ingress-nginx auth annotations to Traefik or Gateway API
+  demo        serve examples/airy.yaml and print curls to try (npm start)
+
+  airy-auth --version
 `;
 
 const out = (s: string) => void process.stdout.write(s);
 const err = (s: string) => void process.stderr.write(s);
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
@@ -19,8 +29,8 @@ async function main(argv: string[]): Promise<number | undefined> {
   // `serve --configmap` pays for the Kubernetes client.
   switch (command) {
     case 'serve':
-      await (await import('./serve.js')).serveCommand(rest);
-      return undefined; // keeps running until a signal
+      await (await import('./serve.js')).serveCommand(rest, out);
+      return undefined; // keeps running until a signal (or printed --help)
     case 'demo':
       await (await import('./demo.js')).demoCommand(rest, out);
       return undefined;
@@ -32,6 +42,11 @@ async function main(argv: string[]): Promise<number | undefined> {
       return (await import('./configmap.js')).configmapCommand(rest, out, err);
     case 'migrate':
       return (await import('./migrate.js')).migrateCommand(rest, out, err);
+    case '--version':
+    case '-v':
+    case 'version':
+      out(`airy-auth ${version()}\n`);
+      return 0;
     case undefined:
     case 'help':
     case '--help':
@@ -49,7 +64,7 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     if (e instanceof UsageError) {
-      err(`airy-auth: ${e.message}\n\n${USAGE}`);
+      err(`airy-auth: ${e.message}\n\n${e.usage ?? USAGE}`);
       process.exitCode = 2;
     } else {
       err(`airy-auth: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -1,8 +1,84 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
-/** Thrown for a wrong command line; the entry point prints it with the usage and exits 2. */
-export class UsageError extends Error {}
+/** Thrown for a wrong command line; the entry point prints it with `usage` (else the overview) and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    readonly usage?: string,
+  ) {
+    super(message);
+  }
+}
 
+/** One flag of a command, with the words its --help prints. */
+export interface FlagSpec {
+  readonly type: 'string' | 'boolean';
+  readonly default?: string | boolean;
+  readonly multiple?: boolean;
+  /** How the value is written in the usage, e.g. FILE or SECONDS. */
+  readonly value?: string;
+  readonly help: string;
+  /** An environment variable read when the flag is not given. */
+  readonly env?: string;
+}
+
+/** A command's command line: what `airy-auth COMMAND --help` prints, and what parseCommand accepts. */
+export interface CommandSpec {
+  readonly name: string;
+  /** The arguments after the flags, e.g. `FILE`; none when undefined. */
+  readonly positionals?: string;
+  readonly summary: string;
+  readonly flags: Record<string, FlagSpec>;
+}
+
+export function usageOf(spec: CommandSpec): string {
+  const lines = [`usage: airy-auth ${spec.name}${spec.positionals ? ` ${spec.positionals}` : ''} [flags]`, '', spec.summary, '', 'flags:'];
+  const names = Object.entries(spec.flags).map(([name, f]) => `--${name}${f.type === 'string' ? ` ${f.value ?? 'VALUE'}` : ''}`);
+  const width = Math.max(...names.map((n) => n.length), '--help'.length) + 2;
+  Object.values(spec.flags).forEach((f, i) => {
+    const extra = [f.default !== undefined && f.default !== false ? `default ${f.default}` : '', f.env ? `env ${f.env}` : '', f.multiple ? 'repeatable' : '']
+      .filter(Boolean)
+      .join('; ');
+    lines.push(`  ${names[i]!.padEnd(width)}${f.help}${extra ? ` (${extra})` : ''}`);
+  });
+  lines.push(`  ${'--help'.padEnd(width)}print this help and exit`);
+  return `${lines.join('\n')}\n`;
+}
+
+type Parsed = { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
+
+/**
+ * Parses a command's flags strictly. `--help` anywhere answers 'help' (the caller prints the
+ * usage and exits 0); an unknown or malformed flag is a UsageError carrying this command's usage.
+ * Flags with `env` fall back to that variable of `env`.
+ */
+export function parseCommand(argv: string[], spec: CommandSpec, env: NodeJS.ProcessEnv = process.env): Parsed | 'help' {
+  if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  const options: NonNullable<ParseArgsConfig['options']> = {};
+  for (const [name, f] of Object.entries(spec.flags)) {
+    options[name] = { type: f.type, ...(f.multiple ? { multiple: true } : {}), ...(f.default !== undefined ? { default: f.default as string } : {}) };
+  }
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: spec.positionals !== undefined, strict: true }) as Parsed;
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err), usageOf(spec));
+  }
+  for (const [name, f] of Object.entries(spec.flags)) {
+    if (f.env && !argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`)) && env[f.env] !== undefined && env[f.env] !== '') {
+      parsed.values[name] = env[f.env];
+    }
+  }
+  return parsed;
+}
+
+/** Throws the command's UsageError: for checks after parsing (a missing flag, a bad value). */
+export function usageError(spec: CommandSpec, message: string): UsageError {
+  return new UsageError(message, usageOf(spec));
+}
+
+/** Kept for the few internal parses without a spec. */
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
@@ -23,4 +99,11 @@ export function secondsOption(value: string | undefined, name: string, fallback:
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 3600) throw new UsageError(`--${name} must be a number of seconds, got "${value}"`);
   return n;
+}
+
+/** One of `allowed`, or a UsageError naming them. */
+export function choiceOption<T extends string>(value: string | undefined, name: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
 }

@@ -1,13 +1,76 @@
 import { readFile } from 'node:fs/promises';
-import { formatIssue, hasErrors } from '../src/config/issues.js';
-import { compileAiryYaml } from '../src/config/load.js';
+import yaml from 'js-yaml';
+import { compilePolicy } from '../src/config/compile.js';
+import { type ConfigIssue, formatIssue, hasErrors } from '../src/config/issues.js';
+import { readAiryYaml } from '../src/config/read-airy-yaml.js';
+import { readFlatData } from '../src/config/read-flat.js';
+import { overlaySettings, type Settings } from '../src/config/settings.js';
 import { summarize } from '../src/config/summary.js';
-import { parse, UsageError } from './args.js';
+import { type CommandSpec, parseCommand, usageError, usageOf } from './args.js';
 
-/** `airy-auth check FILE`: every problem at once; exit 1 on any error. */
+export const CHECK: CommandSpec = {
+  name: 'check',
+  positionals: 'FILE',
+  summary:
+    'Validates FILE (an airy.yaml) and prints every problem at once, each with its key, what is wrong, the allowed values and a fix. ' +
+    'Exits 1 on any error.',
+  flags: {
+    'secret-file': {
+      type: 'string',
+      value: 'FILE',
+      multiple: true,
+      help: "a Secret manifest (data or stringData) or a flat key: value file whose keys override FILE's, as the Secret does in the Helm layout",
+    },
+    strict: { type: 'boolean', default: false, help: 'also exit 1 on warnings and when authentication would be off: for CI pipelines' },
+  },
+};
+
+/** The key: value pairs of a Secret manifest (data decoded, stringData as is), or of a flat YAML map. */
+function secretKeys(doc: unknown): Record<string, string> | string {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 'is not a Secret manifest or a map of keys';
+  const o = doc as Record<string, unknown>;
+  const entries: [string, unknown][] =
+    o.kind === 'Secret'
+      ? [
+          ...Object.entries((o.data ?? {}) as Record<string, unknown>).map(([k, v]): [string, unknown] => [
+            k,
+            typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
+          ]),
+          ...Object.entries((o.stringData ?? {}) as Record<string, unknown>),
+        ]
+      : Object.entries(o);
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string') return `key ${k} is not a string`;
+    out[k] = v;
+  }
+  return out;
+}
+
+async function readSecretFile(path: string): Promise<{ settings: Settings; issues: readonly ConfigIssue[] }> {
+  let parsed: unknown;
+  try {
+    parsed = yaml.load(await readFile(path, 'utf8'), { schema: yaml.CORE_SCHEMA });
+  } catch (err) {
+    const problem =
+      err instanceof yaml.YAMLException ? `is not valid YAML (${err.reason})` : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+    return { settings: new Map(), issues: [{ severity: 'error', path, problem }] };
+  }
+  const keys = secretKeys(parsed);
+  if (typeof keys === 'string') return { settings: new Map(), issues: [{ severity: 'error', path, problem: keys }] };
+  return readFlatData(keys, `secret file ${path}`);
+}
+
+/** `airy-auth check FILE`: every problem at once; exit 1 on any error (and, with --strict, on any warning). */
 export async function checkCommand(argv: string[], out: (s: string) => void): Promise<number> {
-  const { positionals } = parse(argv, {}, true);
-  if (positionals.length !== 1) throw new UsageError('check takes exactly one FILE');
+  const parsed = parseCommand(argv, CHECK);
+  if (parsed === 'help') {
+    out(usageOf(CHECK));
+    return 0;
+  }
+  const { positionals } = parsed;
+  if (positionals.length !== 1) throw usageError(CHECK, 'check takes exactly one FILE');
+  const strict = parsed.values.strict === true;
   const file = positionals[0]!;
   let text: string;
   try {
@@ -16,7 +79,15 @@ export async function checkCommand(argv: string[], out: (s: string) => void): Pr
     out(`error: ${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
     return 1;
   }
-  const result = compileAiryYaml(text, file);
+  const read = readAiryYaml(text, file);
+  let settings = read.settings;
+  const issues: ConfigIssue[] = [...read.issues];
+  for (const secretFile of (parsed.values['secret-file'] as string[] | undefined) ?? []) {
+    const secret = await readSecretFile(secretFile);
+    settings = overlaySettings(settings, secret.settings);
+    issues.push(...secret.issues);
+  }
+  const result = compilePolicy(settings, issues);
   for (const issue of result.issues) out(`${formatIssue(issue)}\n`);
   if (hasErrors(result.issues) || !result.policy) {
     const n = result.issues.filter((i) => i.severity === 'error').length;
@@ -24,5 +95,14 @@ export async function checkCommand(argv: string[], out: (s: string) => void): Pr
     return 1;
   }
   out(`${result.issues.length > 0 ? '\n' : ''}${file}: OK. ${summarize(result.policy)}\n`);
+  out(
+    'To apply it: with the Helm chart, `helm upgrade` with this config in values (the chart owns its ConfigMap); ' +
+      'with a ConfigMap of your own (config.existingConfigMap), `airy-auth configmap FILE --secret-name NAME | kubectl apply -f -`.\n',
+  );
+  if (strict && (result.issues.length > 0 || !result.policy.enabled)) {
+    const n = result.issues.length;
+    out(`${file}: --strict: ${n} warning${n === 1 ? '' : 's'}${result.policy.enabled ? '' : ', and authentication would be OFF'}; failing.\n`);
+    return 1;
+  }
   return 0;
 }

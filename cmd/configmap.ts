@@ -4,7 +4,7 @@ import { compilePolicy } from '../src/config/compile.js';
 import { formatIssue } from '../src/config/issues.js';
 import { isOidcKey, isSecretKey, type SettingKey } from '../src/config/keys.js';
 import { readAiryYaml } from '../src/config/read-airy-yaml.js';
-import { parse, UsageError } from './args.js';
+import { type CommandSpec, parseCommand, usageError, usageOf } from './args.js';
 
 /** The flat key Airy Core's controller used for a setting: OIDC keys get an `oidc.` prefix. */
 function flatKey(key: SettingKey): string {
@@ -20,13 +20,28 @@ function flatValue(value: unknown): string {
  * format (a drop-in for its `security` ConfigMap) and, with --secret-name, a Secret holding the
  * secret keys, ready for `kubectl apply -f -`.
  */
+export const CONFIGMAP: CommandSpec = {
+  name: 'configmap',
+  positionals: 'FILE',
+  summary:
+    "Validates FILE (an airy.yaml) and prints a ConfigMap in Airy Core's flat format and a Secret with its secret keys, for kubectl apply -f -. " +
+    'Secrets never go into the ConfigMap.',
+  flags: {
+    name: { type: 'string', value: 'NAME', default: 'security', help: 'the ConfigMap name' },
+    namespace: { type: 'string', value: 'NS', help: 'the namespace of both objects' },
+    'secret-name': { type: 'string', value: 'NAME', help: 'the Secret for systemToken, jwtSecret and clientSecret (required when the file has any)' },
+  },
+};
+
 export async function configmapCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    { name: { type: 'string', default: 'security' }, namespace: { type: 'string' }, 'secret-name': { type: 'string' } },
-    true,
-  );
-  if (positionals.length !== 1) throw new UsageError('configmap takes exactly one airy.yaml');
+  const parsed = parseCommand(argv, CONFIGMAP);
+  if (parsed === 'help') {
+    out(usageOf(CONFIGMAP));
+    return 0;
+  }
+  const { positionals } = parsed;
+  const values = parsed.values as Record<string, string | undefined>;
+  if (positionals.length !== 1) throw usageError(CONFIGMAP, 'configmap takes exactly one airy.yaml');
   const file = positionals[0]!;
   const read = readAiryYaml(await readFile(file, 'utf8'), file);
   const compiled = compilePolicy(read.settings, read.issues);
@@ -36,11 +51,19 @@ export async function configmapCommand(argv: string[], out: (s: string) => void,
     return 1;
   }
   const secretName = values['secret-name'];
+  const secretKeys = [...read.settings.keys()].filter((k) => isSecretKey(k) && read.settings.get(k)?.value);
+  if (!secretName && secretKeys.length > 0) {
+    err(
+      `${file}: has ${secretKeys.join(', ')}, which must not go into a ConfigMap (anyone who can read ConfigMaps could read them).\n` +
+        '    fix: pass --secret-name NAME to write them into a Secret beside the ConfigMap, and serve with --secret NAME\n',
+    );
+    return 1;
+  }
   const configData: Record<string, string> = {};
   const secretData: Record<string, string> = {};
   for (const [key, raw] of read.settings) {
     if (raw.value === null || raw.value === undefined || raw.value === '') continue;
-    (secretName && isSecretKey(key) ? secretData : configData)[flatKey(key)] = flatValue(raw.value);
+    (isSecretKey(key) ? secretData : configData)[flatKey(key)] = flatValue(raw.value);
   }
   const metadata = (name: string) => ({
     name,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { readAiryYaml } from '../src/config/read-airy-yaml.js';
-import { parse } from './args.js';
+import { type CommandSpec, parseCommand, usageOf } from './args.js';
 import { serveCommand } from './serve.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/airy.yaml', import.meta.url));
@@ -10,20 +10,24 @@ const EXAMPLE = fileURLToPath(new URL('../../examples/airy.yaml', import.meta.ur
  * `npm start`: serves the example config and prints curls to try. It prints the example's
  * systemToken, so it refuses any config whose token is not visibly a demo value.
  */
+export const DEMO: CommandSpec = {
+  name: 'demo',
+  summary: 'Serves examples/airy.yaml (demo secrets, never for real use) on 127.0.0.1 and prints curls to try. `npm start` runs it.',
+  flags: {
+    port: { type: 'string', value: 'PORT', default: '8080', help: 'port of the auth endpoints' },
+    'metrics-port': { type: 'string', value: 'PORT', default: '9090', help: 'port of /metrics' },
+  },
+};
+
 export async function demoCommand(argv: string[], out: (s: string) => void): Promise<void> {
-  const { values } = parse(argv, { port: { type: 'string', default: '8080' }, 'metrics-port': { type: 'string', default: '9090' } });
+  const parsed = parseCommand(argv, DEMO);
+  if (parsed === 'help') return out(usageOf(DEMO));
+  const values = parsed.values as Record<string, string>;
   const token = readAiryYaml(await readFile(EXAMPLE, 'utf8')).settings.get('systemToken')?.value;
   if (typeof token !== 'string' || !token.startsWith('DEMO-')) throw new Error(`${EXAMPLE}: the demo needs a systemToken starting with DEMO-`);
-  const { port, metricsPort } = await serveCommand([
-    '--config',
-    EXAMPLE,
-    '--host',
-    '127.0.0.1',
-    '--port',
-    values.port!,
-    '--metrics-port',
-    values['metrics-port']!,
-  ]);
+  const running = await serveCommand(['--config', EXAMPLE, '--host', '127.0.0.1', '--port', values.port!, '--metrics-port', values['metrics-port']!], out);
+  if (!running) return;
+  const { port, metricsPort } = running;
   const base = `http://127.0.0.1:${port}`;
   out(`
 airy-auth is running on ${base} with examples/airy.yaml (demo secrets, never use them for real).

@@ -2,31 +2,46 @@ import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
 import { migrate } from '../src/migrate/migrate.js';
 import { formatReport } from '../src/migrate/report.js';
-import { parse, UsageError } from './args.js';
+import { type CommandSpec, parseCommand, usageError, usageOf } from './args.js';
 
 /**
  * `airy-auth migrate FILE --to traefik|gateway-api`: ingress-nginx auth annotations → equivalent
  * objects. Every annotation is reported (stderr); any that cannot be translated makes the exit
  * code 1 and withholds the output, unless --allow-partial.
  */
+export const MIGRATE: CommandSpec = {
+  name: 'migrate',
+  positionals: 'FILE',
+  summary:
+    'Translates the ingress-nginx auth annotations of the Ingresses in FILE (kubectl get ingress -A -o yaml) into Traefik or Gateway API objects, ' +
+    'reporting every annotation on stderr.',
+  flags: {
+    to: { type: 'string', value: 'traefik|gateway-api', help: 'the target (required)' },
+    gateway: { type: 'string', value: 'NAME', default: 'gateway', help: 'Gateway API: the parent Gateway of the HTTPRoutes' },
+    'gateway-namespace': { type: 'string', value: 'NS', help: "Gateway API: the parent Gateway's namespace" },
+    'allow-partial': { type: 'boolean', default: false, help: 'print the translated objects even when some annotation could not be translated' },
+  },
+};
+
 export async function migrateCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    {
-      to: { type: 'string' },
-      gateway: { type: 'string', default: 'gateway' },
-      'gateway-namespace': { type: 'string' },
-      'allow-partial': { type: 'boolean', default: false },
-    },
-    true,
-  );
-  if (positionals.length !== 1) throw new UsageError('migrate takes exactly one FILE of Ingress objects');
-  if (values.to !== 'traefik' && values.to !== 'gateway-api') throw new UsageError('--to must be traefik or gateway-api');
+  const parsed = parseCommand(argv, MIGRATE);
+  if (parsed === 'help') {
+    out(usageOf(MIGRATE));
+    return 0;
+  }
+  const { positionals } = parsed;
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (positionals.length !== 1) throw usageError(MIGRATE, 'migrate takes exactly one FILE of Ingress objects');
+  if (values.to !== 'traefik' && values.to !== 'gateway-api') throw usageError(MIGRATE, '--to must be traefik or gateway-api');
   const result = migrate(await readFile(positionals[0]!, 'utf8'), {
     target: values.to,
-    gateway: values.gateway!,
-    gatewayNamespace: values['gateway-namespace'],
+    gateway: values.gateway as string,
+    gatewayNamespace: values['gateway-namespace'] as string | undefined,
   });
+  if (result.ingresses === 0) {
+    err(`${positionals[0]}: no Ingress found (expected the output of kubectl get ingress -A -o yaml)\n`);
+    return 1;
+  }
   err(`${formatReport(result.report)}\n`);
   const blocked = result.report.filter((l) => l.outcome === 'untranslatable').length;
   if (blocked > 0 && !values['allow-partial']) {

@@ -1,26 +1,56 @@
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import type { ServerDeps } from '../src/http/deps.js';
+import { REQUEST_LOG_MODES, type RequestLogSettings } from '../src/http/request-log.js';
 import { allRoutes } from '../src/http/routes.js';
 import { createAuthServer } from '../src/http/server.js';
-import { jsonLogger, type Logger } from '../src/log.js';
+import { jsonLogger, LEVELS, type Logger } from '../src/log.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { createMetricsServer } from '../src/metrics/metrics-server.js';
 import { type RunningSource, type SourceDeps, startFileSource } from '../src/sources/file-source.js';
 import { PolicyStore } from '../src/sources/policy-store.js';
-import { parse, portOption, secondsOption, UsageError } from './args.js';
+import { type CommandSpec, choiceOption, parseCommand, portOption, secondsOption, UsageError, usageError, usageOf } from './args.js';
 import { listen, shutdownOnSignals } from './lifecycle.js';
 
-const SERVE_OPTIONS = {
-  config: { type: 'string' },
-  configmap: { type: 'string' },
-  secret: { type: 'string' },
-  host: { type: 'string', default: '0.0.0.0' },
-  port: { type: 'string' },
-  'metrics-port': { type: 'string' },
-  'drain-seconds': { type: 'string' },
-  'shutdown-delay-seconds': { type: 'string' },
-} as const;
+export const SERVE: CommandSpec = {
+  name: 'serve',
+  summary: 'Serves the auth endpoints on --port and /metrics on --metrics-port, with live config from a file or a ConfigMap (+ Secret).',
+  flags: {
+    config: { type: 'string', value: 'FILE', help: 'airy.yaml (or just its security: section), watched and hot-reloaded' },
+    configmap: { type: 'string', value: '[NS/]NAME', help: "ConfigMap to watch instead of a file (namespace: POD_NAMESPACE, then the pod's)" },
+    secret: { type: 'string', value: '[NS/]NAME', help: "Secret whose keys override the ConfigMap's (with --configmap)" },
+    host: { type: 'string', value: 'ADDRESS', default: '0.0.0.0', help: 'address to listen on' },
+    port: { type: 'string', value: 'PORT', default: '8080', help: 'port of the auth and login endpoints' },
+    'metrics-port': { type: 'string', value: 'PORT', default: '9090', help: 'port of /metrics' },
+    'drain-seconds': {
+      type: 'string',
+      value: 'SECONDS',
+      default: '20',
+      help: 'after SIGTERM, how long in-flight requests may take before connections are cut',
+    },
+    'shutdown-delay-seconds': {
+      type: 'string',
+      value: 'SECONDS',
+      default: '0',
+      help: 'after SIGTERM, keep serving this long while /readyz says not ready (Kubernetes removes the pod meanwhile)',
+    },
+    'log-requests': {
+      type: 'string',
+      value: 'none|denied|all',
+      default: 'denied',
+      env: 'AIRY_AUTH_LOG_REQUESTS',
+      help: 'which decisions get a request log line',
+    },
+    'log-level': { type: 'string', value: 'debug|info|warn|error', default: 'info', env: 'AIRY_AUTH_LOG_LEVEL', help: 'the lowest level logged' },
+    'request-id-header': {
+      type: 'string',
+      value: 'NAME',
+      default: 'X-Request-ID',
+      env: 'AIRY_AUTH_REQUEST_ID_HEADER',
+      help: "header with the gateway's request id, logged and echoed (one is made when absent)",
+    },
+  },
+};
 
 /** The config source named on the command line: a watched file, or a watched ConfigMap (+ Secret). */
 async function startSource(
@@ -39,15 +69,31 @@ async function startSource(
   return startClusterSource(target, deps);
 }
 
-/** `airy-auth serve`: the composition root of the running service. */
-export async function serveCommand(argv: string[], logger: Logger = jsonLogger()): Promise<{ port: number; metricsPort: number; close: () => Promise<void> }> {
-  const { values } = parse(argv, SERVE_OPTIONS);
-  if (!values.config === !values.configmap) throw new UsageError('serve needs exactly one of --config FILE or --configmap [NS/]NAME');
-  if (values.secret && !values.configmap) throw new UsageError('--secret goes with --configmap');
+export interface RunningServer {
+  readonly port: number;
+  readonly metricsPort: number;
+  close(): Promise<void>;
+}
+
+/** `airy-auth serve`: the composition root of the running service. Resolves undefined for --help (printed). */
+export async function serveCommand(argv: string[], out: (s: string) => void, logger?: Logger): Promise<RunningServer | undefined> {
+  const parsed = parseCommand(argv, SERVE);
+  if (parsed === 'help') {
+    out(usageOf(SERVE));
+    return undefined;
+  }
+  const values = parsed.values as Record<string, string | undefined>;
+  if (!values.config === !values.configmap) throw usageError(SERVE, 'serve needs exactly one of --config FILE or --configmap [NS/]NAME');
+  if (values.secret && !values.configmap) throw usageError(SERVE, '--secret goes with --configmap');
   const port = portOption(values.port, 'port', 8080);
   const metricsPort = portOption(values['metrics-port'], 'metrics-port', 9090);
   const drainSeconds = secondsOption(values['drain-seconds'], 'drain-seconds', 20);
   const shutdownDelay = secondsOption(values['shutdown-delay-seconds'], 'shutdown-delay-seconds', 0);
+  const requestLog: RequestLogSettings = {
+    mode: choiceOption(values['log-requests'], 'log-requests', REQUEST_LOG_MODES, 'denied'),
+    idHeader: requestIdHeader(values['request-id-header']),
+  };
+  logger ??= jsonLogger(undefined, choiceOption(values['log-level'], 'log-level', LEVELS, 'info'));
 
   const registry = new Registry();
   const metrics = createMetrics(registry);
@@ -58,14 +104,20 @@ export async function serveCommand(argv: string[], logger: Logger = jsonLogger()
   await Promise.race([source.ready, new Promise((r) => setTimeout(r, 5000).unref())]);
 
   let shuttingDown = false;
-  const deps: ServerDeps = { policies: store, metrics, logger, now: Date.now, shuttingDown: () => shuttingDown };
+  const deps: ServerDeps = { policies: store, metrics, logger, now: Date.now, shuttingDown: () => shuttingDown, requestLog };
   const server = createAuthServer(deps, allRoutes());
   const metricsServer = createMetricsServer(registry);
   await listen(server, port, values.host);
   await listen(metricsServer, metricsPort, values.host);
   const actualPort = (server.address() as AddressInfo).port;
   const actualMetricsPort = (metricsServer.address() as AddressInfo).port;
-  logger.log('info', 'airy-auth listening', { host: values.host, port: actualPort, metricsPort: actualMetricsPort, source: source.name });
+  logger.log('info', 'airy-auth listening', {
+    host: values.host,
+    port: actualPort,
+    metricsPort: actualMetricsPort,
+    source: source.name,
+    logRequests: requestLog.mode,
+  });
 
   const close = shutdownOnSignals({
     servers: [server, metricsServer],
@@ -78,4 +130,10 @@ export async function serveCommand(argv: string[], logger: Logger = jsonLogger()
     stopSources: () => source.stop(),
   });
   return { port: actualPort, metricsPort: actualMetricsPort, close };
+}
+
+function requestIdHeader(name: string | undefined): string {
+  const header = (name ?? 'X-Request-ID').toLowerCase();
+  if (!/^[a-z0-9-]{1,64}$/.test(header)) throw usageError(SERVE, `--request-id-header must be a header name, got "${name}"`);
+  return header;
 }

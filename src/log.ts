@@ -3,6 +3,7 @@
  * or cookie can reach a log line only if some caller puts it there (and none does).
  */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
+export const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 export type LogFields = Readonly<Record<string, string | number | boolean | readonly string[] | undefined>>;
 
 export interface Logger {

@@ -12,7 +12,7 @@ import type { Policy } from './policy.js';
 import { compilePublicPaths } from './public-paths.js';
 import { secretDigest } from './secret-digest.js';
 import type { Settings } from './settings.js';
-import { listValue, stringValue } from './values.js';
+import { booleanValue, listValue, stringValue } from './values.js';
 
 export interface CompileResult {
   /** Present only when there is no error. */
@@ -61,6 +61,7 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     }
   }
 
+  const skipPreflight = booleanValue(settings.get('skipPreflight'), issues);
   const publicUrlText = str('publicUrl');
   let publicUrl: string | undefined;
   if (publicUrlText !== undefined) {
@@ -108,6 +109,7 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     publicPaths,
     oidc,
     publicUrl,
+    skipPreflight,
     sessionTtlSeconds,
     loginSuccessUrl: str('loginSuccessUrl') ?? '/',
     logoutSuccessUrl: str('logoutSuccessUrl') ?? '/',

@@ -40,6 +40,13 @@ export const SECURITY_KEYS = {
     default: 'none',
   },
   publicUrl: { description: '`https://host` of airy-auth as browsers see it; pins the login redirect URI.', default: 'from the request' },
+  skipPreflight: {
+    description:
+      'Allow CORS preflights without credentials: an `OPTIONS` request with `Access-Control-Request-Method` whose Origin is in allowedOrigins. ' +
+      'For gateways that, unlike ingress-nginx with `enable-cors`, send preflights to auth.',
+    default: '`false`',
+    allowed: ['true', 'false'],
+  },
 } as const satisfies Record<string, KeySpec>;
 
 /** Keys of the OIDC login. Accepted under `security.oidc:` and, as the seed page lists them, directly under `security:`. */

@@ -1,5 +1,5 @@
 import type { IssueList } from './issues.js';
-import { OIDC_KEYS, type OidcKey } from './keys.js';
+import { isOidcKey, OIDC_KEYS, type OidcKey, suggestKey } from './keys.js';
 import { type ClientAuth, PRESETS, type Protocol, type UserInfoAuth } from './presets.js';
 import type { Settings } from './settings.js';
 import { listValue, stringValue } from './values.js';
@@ -40,8 +40,17 @@ export function oidcRequested(settings: Settings): boolean {
   });
 }
 
+/**
+ * Where a key is, or would be written: its own path, else beside the OIDC keys that are set (so
+ * a missing key of a `security.oidc:` block is reported as `security.oidc.KEY`).
+ */
 function pathOf(settings: Settings, key: OidcKey): string {
-  return settings.get(key)?.path ?? `security.${key}`;
+  const own = settings.get(key)?.path;
+  if (own !== undefined) return own;
+  for (const [other, raw] of settings) {
+    if (isOidcKey(other) && raw.path.endsWith(other)) return `${raw.path.slice(0, -other.length)}${key}`;
+  }
+  return `security.${key}`;
 }
 
 export function compileOidc(settings: Settings, issues: IssueList): OidcSettings | undefined {
@@ -61,6 +70,15 @@ export function compileOidc(settings: Settings, issues: IssueList): OidcSettings
   }
   const presetName = Object.hasOwn(PRESETS, provider.toLowerCase()) ? provider.toLowerCase() : undefined;
   const preset = presetName ? PRESETS[presetName] : undefined;
+  // A provider of one's own needs an issuer; without one, a name close to a preset is a typo.
+  const typo = preset || !isBlank(settings, 'issuerUri') || !isBlank(settings, 'authorizationUri') ? undefined : suggestKey(provider, Object.keys(PRESETS));
+  if (typo !== undefined) {
+    issues.error(pathOf(settings, 'provider'), `"${provider}" is not a preset, and no issuerUri is set for a provider of your own`, {
+      allowed: Object.keys(PRESETS).join(', '),
+      fix: `did you mean "${typo}"?`,
+    });
+    return undefined;
+  }
   const protocol: Protocol = preset?.protocol ?? 'oidc';
 
   const clientId = str('clientId');

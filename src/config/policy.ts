@@ -25,6 +25,8 @@ export interface Policy {
   readonly oidc: OidcSettings | undefined;
   /** `scheme://host` that pins login redirects, when configured. */
   readonly publicUrl: string | undefined;
+  /** CORS preflights from allowed origins pass without credentials. */
+  readonly skipPreflight: boolean;
   readonly sessionTtlSeconds: number;
   readonly loginSuccessUrl: string;
   readonly logoutSuccessUrl: string;

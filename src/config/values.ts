@@ -16,6 +16,18 @@ export function stringValue(raw: RawValue | undefined, issues: IssueList): strin
 }
 
 /**
+ * A flag: `true` or `false`, as a YAML boolean or a string (ConfigMap data is always strings).
+ * Anything else is an error naming both, never a silent false.
+ */
+export function booleanValue(raw: RawValue | undefined, issues: IssueList): boolean {
+  if (raw === undefined || raw.value === null || raw.value === undefined || raw.value === '') return false;
+  if (raw.value === true || raw.value === 'true') return true;
+  if (raw.value === false || raw.value === 'false') return false;
+  issues.error(raw.path, `must be true or false, got ${describe(raw.value)}`, { allowed: 'true, false' });
+  return false;
+}
+
+/**
  * A comma-separated list (as Airy Core wrote it) or a YAML list of strings. Entries are trimmed
  * and empty entries dropped, so the seed's `"*,"` is the one entry `*`.
  */

@@ -19,6 +19,8 @@ export function decide(facts: Facts, policy: Policy | undefined, nowMs: number):
   if (!policy.enabled) return { status: 200, reason: 'auth_disabled' };
 
   if (facts.origin !== undefined && !originAllowed(facts, policy)) return { status: 403, reason: 'origin_not_allowed' };
+  // A preflight carries no credentials by design; its Origin was just checked.
+  if (policy.skipPreflight && facts.preflight === true && facts.method === 'OPTIONS' && facts.origin !== undefined) return { status: 200, reason: 'preflight' };
 
   if (policy.publicPaths.patterns.length > 0) {
     const path = normalizePath(facts.path);

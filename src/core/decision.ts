@@ -6,6 +6,7 @@ export type Reason =
   | 'auth_disabled'
   | 'origin_not_allowed'
   | 'public_path'
+  | 'preflight'
   | 'system_token'
   | 'session_token'
   | 'session_cookie'

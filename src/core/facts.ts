@@ -14,4 +14,6 @@ export interface Facts {
   readonly authorization: string | undefined;
   /** Every `airy_auth_token` cookie value, in the order sent. */
   readonly sessionCookies: readonly string[];
+  /** The request carries Access-Control-Request-Method: with method OPTIONS, a CORS preflight. */
+  readonly preflight?: boolean;
 }

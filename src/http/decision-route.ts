@@ -6,20 +6,34 @@ import type { Facts } from '../core/facts.js';
 import type { FactsResult } from './credentials.js';
 import type { Handler } from './deps.js';
 import { plain } from './pages.js';
+import { logDecision, requestIdOf } from './request-log.js';
 
 /** Writes the answer; `policy` is the snapshot the decision was made on, never a later one. */
 export type Responder<F extends Facts> = (res: ServerResponse, decision: Decision, facts: F, policy: Policy | undefined) => void;
 
 /**
  * The shape every gateway adapter shares: request → facts (adapter), facts → decision (core),
- * decision → answer (adapter), with the decision counted and timed in one place.
+ * decision → answer (adapter), with the decision counted, timed and logged in one place, and
+ * the request id echoed so the gateway can log the same id.
  */
-export function decisionRoute<F extends Facts>(extract: (req: IncomingMessage) => FactsResult<F>, respond: Responder<F>): Handler {
+export function decisionRoute<F extends Facts>(adapter: string, extract: (req: IncomingMessage) => FactsResult<F>, respond: Responder<F>): Handler {
   return (req, res, deps) => {
     const started = performance.now();
+    const id = requestIdOf(req, deps.requestLog.idHeader);
+    res.setHeader(deps.requestLog.idHeader, id);
     const facts = extract(req);
     if (!facts.ok) {
       deps.metrics.countDecision(400, 'bad_request');
+      logDecision(deps.logger, deps.requestLog, {
+        id,
+        adapter,
+        req,
+        facts: undefined,
+        status: 400,
+        reason: 'bad_request',
+        decision: undefined,
+        startedMs: started,
+      });
       plain(res, 400, `400 bad_request: ${facts.why}\n`);
       return;
     }
@@ -31,6 +45,16 @@ export function decisionRoute<F extends Facts>(extract: (req: IncomingMessage) =
       deps.metrics.countDecision(d.status, d.reason);
       deps.metrics.decisionDuration.observe((performance.now() - started) / 1000);
       respond(res, d, facts.facts, policy);
+      logDecision(deps.logger, deps.requestLog, {
+        id,
+        adapter,
+        req,
+        facts: facts.facts,
+        status: res.statusCode,
+        reason: d.reason,
+        decision: d,
+        startedMs: started,
+      });
     };
     return decision instanceof Promise ? decision.then(finish) : finish(decision);
   };

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Policy } from '../config/policy.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { RequestLogSettings } from './request-log.js';
 
 /** The policy in force now; a request reads it once and keeps that object. */
 export interface PolicySnapshot {
@@ -16,6 +17,8 @@ export interface ServerDeps {
   readonly now: () => number;
   /** True once shutdown began: /readyz answers 503 so Kubernetes stops sending traffic before the drain. */
   readonly shuttingDown: () => boolean;
+  /** Which decisions are logged, and the header of the gateway's request id. */
+  readonly requestLog: RequestLogSettings;
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, deps: ServerDeps) => void | Promise<void>;

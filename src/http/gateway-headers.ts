@@ -13,8 +13,11 @@ export const NAVIGATION_HEADERS = ['Accept', 'Sec-Fetch-Mode', 'X-Requested-With
 /** The original scheme, for gateways that call airy-auth with the original path and Host. */
 export const SCHEME_HEADER = 'X-Forwarded-Proto';
 
+/** Marks a CORS preflight, which `skipPreflight` lets through without credentials. */
+export const PREFLIGHT_HEADER = 'Access-Control-Request-Method';
+
 /** Everything a gateway that does not forward every header must be told to pass to airy-auth. */
-export const HEADERS_TO_AUTH = [...CREDENTIAL_HEADERS, SCHEME_HEADER, ...NAVIGATION_HEADERS] as const;
+export const HEADERS_TO_AUTH = [...CREDENTIAL_HEADERS, SCHEME_HEADER, ...NAVIGATION_HEADERS, PREFLIGHT_HEADER] as const;
 
 /** The identity on an allow, under the names oauth2-proxy made common. */
 export const USER_HEADER = 'X-Auth-Request-User';

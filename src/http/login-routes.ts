@@ -72,6 +72,7 @@ const authorize: Handler = async (req, res, deps) => {
   try {
     const started = await startLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), ctx.origin, rd, deps.now());
     deps.metrics.logins.inc({ provider: oidc.provider, result: 'started' });
+    deps.logger.log('info', 'login started', { provider: oidc.provider });
     if (started.rd !== rd)
       deps.logger.log('info', 'login target too long for the state cookie; landing on a shorter form', { provider: oidc.provider, rdLength: rd.length });
     const cookie = serializeCookie(stateCookieName(started.state), started.sealedState, {
@@ -111,7 +112,13 @@ const callback: Handler = async (req, res, deps) => {
     const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the login could not be finished', undefined, { cause: err });
     if (e.cause !== undefined) deps.logger.log('error', 'login callback failed unexpectedly', { error: describeCause(e.cause) });
     deps.metrics.logins.inc({ provider: oidc.provider, result: e.problem });
-    deps.logger.log('warn', 'login refused', { provider: oidc.provider, problem: e.problem, detail: e.detail, email: e.email });
+    // A refusal of the person (not allowed, cancelled, an old state) is an ordinary event; the provider failing is not.
+    deps.logger.log(statusOf(e.problem) === 502 ? 'warn' : 'info', 'login refused', {
+      provider: oidc.provider,
+      reason: e.problem,
+      detail: e.detail,
+      email: e.email,
+    });
     showLoginError(res, e, [dropState]);
   }
 };

@@ -26,14 +26,14 @@ const writePlain = (res: ServerResponse, decision: Decision) => writeDecision(re
  */
 export function allRoutes(): Routes {
   const exact = coreRoutes();
-  exact.set('/forward-auth', decisionRoute(forwardAuthFacts, respondToClient));
-  exact.set(GATEWAY_API_PREFIX, decisionRoute(gatewayFabricFacts, writePlain));
+  exact.set('/forward-auth', decisionRoute('forward-auth', forwardAuthFacts, respondToClient));
+  exact.set(GATEWAY_API_PREFIX, decisionRoute('gateway-api', gatewayFabricFacts, writePlain));
   const login = loginRoutes();
   for (const [path, handler] of login.exact) exact.set(path, handler);
   const prefixes: [string, Handler][] = [
     ...login.prefixes,
-    [`${ENVOY_PREFIX}/`, decisionRoute(prefixedFacts(ENVOY_PREFIX), respondToClient)],
-    [`${GATEWAY_API_PREFIX}/`, decisionRoute(prefixedFacts(GATEWAY_API_PREFIX), writePlain)],
+    [`${ENVOY_PREFIX}/`, decisionRoute('envoy', prefixedFacts(ENVOY_PREFIX), respondToClient)],
+    [`${GATEWAY_API_PREFIX}/`, decisionRoute('gateway-api', prefixedFacts(GATEWAY_API_PREFIX), writePlain)],
   ];
   prefixes.sort((a, b) => b[0].length - a[0].length);
   return { exact, prefixes };

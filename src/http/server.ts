@@ -16,7 +16,7 @@ export interface Routes {
 /** The routes of the core service; other features add theirs to these. */
 export function coreRoutes(): Map<string, Handler> {
   return new Map<string, Handler>([
-    ['/auth', decisionRoute(authRequestFacts, (res, decision) => writeDecision(res, decision))],
+    ['/auth', decisionRoute('auth', authRequestFacts, (res, decision) => writeDecision(res, decision))],
     ['/healthz', (_req, res) => plain(res, 200, 'ok\n')],
     [
       '/readyz',

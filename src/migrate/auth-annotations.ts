@@ -7,10 +7,10 @@ export type Target = 'traefik' | 'gateway-api';
 
 export interface AnnotationRule {
   /** How the annotation is handled for each target, and why. */
-  readonly handling: Record<Target, { outcome: 'translated' | 'dropped' | 'untranslatable'; detail: string }>;
+  readonly handling: Record<Target, { outcome: 'translated' | 'dropped' | 'untranslatable' | 'changed'; detail: string }>;
 }
 
-const both = (outcome: 'translated' | 'dropped' | 'untranslatable', detail: string): AnnotationRule => ({
+const both = (outcome: 'translated' | 'dropped' | 'untranslatable' | 'changed', detail: string): AnnotationRule => ({
   handling: { traefik: { outcome, detail }, 'gateway-api': { outcome, detail } },
 });
 
@@ -80,4 +80,17 @@ export const AUTH_ANNOTATIONS: Readonly<Record<string, AnnotationRule>> = {
   'auth-tls-error-page': both('untranslatable', 'client certificates: see auth-tls-secret'),
   'auth-tls-pass-certificate-to-upstream': both('untranslatable', 'client certificates: see auth-tls-secret'),
   'auth-tls-match-cn': both('untranslatable', 'client certificates: see auth-tls-secret'),
+  // Not auth annotations, but ingress-nginx answered CORS preflights before the auth subrequest:
+  // without it, preflights (which carry no credentials) reach airy-auth and get 401.
+  'enable-cors': both(
+    'changed',
+    'ingress-nginx answered CORS preflights before auth; now they reach airy-auth: set `skipPreflight: true` in its config ' +
+      '(a preflight whose Origin is in allowedOrigins is then allowed without credentials), and configure CORS headers on the gateway or the app',
+  ),
+  ...Object.fromEntries(
+    ['cors-allow-origin', 'cors-allow-methods', 'cors-allow-headers', 'cors-allow-credentials', 'cors-expose-headers', 'cors-max-age'].map((n) => [
+      n,
+      both('changed', 'a CORS setting of ingress-nginx: configure it on the gateway (Traefik headers middleware, HTTPRoute CORS filter) or in the app'),
+    ]),
+  ),
 };

@@ -14,6 +14,8 @@ export interface MigrateOptions {
 export interface MigrateResult {
   readonly objects: object[];
   readonly report: ReportLine[];
+  /** How many Ingress objects the input held; 0 means the wrong file. */
+  readonly ingresses: number;
 }
 
 const GATEWAY_PATH_TYPE: Record<string, 'PathPrefix' | 'Exact'> = { Prefix: 'PathPrefix', Exact: 'Exact', ImplementationSpecific: 'PathPrefix' };
@@ -47,6 +49,13 @@ export function migrate(text: string, options: MigrateOptions): MigrateResult {
         outcome = 'untranslatable';
         detail = `airy-auth's login reads rd=, not ${value}=`;
       }
+      const query = name === 'auth-url' ? queryOf(value) : undefined;
+      if (query && outcome === 'translated') {
+        outcome = 'changed';
+        detail +=
+          `; its query (${query.slice(0, 80)}) is a per-route rule in oauth2-proxy's syntax: ` +
+          'the gateway objects here do not carry it, so check that every route still gets the rule it had';
+      }
       if (name === 'auth-url' && options.target === 'gateway-api' && !serviceOf(value, ns)) {
         outcome = 'untranslatable';
         detail = `${value} is not an in-cluster Service URL, and the ExternalAuth filter needs a backendRef`;
@@ -57,7 +66,13 @@ export function migrate(text: string, options: MigrateOptions): MigrateResult {
     if (!authUrl) continue;
     objects.push(...(options.target === 'traefik' ? toTraefik(ing, annotations, authUrl) : toGatewayApi(ing, annotations, authUrl, options)));
   }
-  return { objects, report };
+  return { objects, report, ingresses: ingresses.length };
+}
+
+/** The query of a URL written in an annotation, or undefined. */
+function queryOf(url: string): string | undefined {
+  const q = url.indexOf('?');
+  return q < 0 || q === url.length - 1 ? undefined : url.slice(q + 1);
 }
 
 function toTraefik(ing: Ingress, a: Map<string, string>, authUrl: string): object[] {

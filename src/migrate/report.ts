@@ -1,5 +1,5 @@
 /** What happened to one annotation: nothing is ever dropped without a line here. */
-export type Outcome = 'translated' | 'dropped' | 'untranslatable' | 'not-auth';
+export type Outcome = 'translated' | 'dropped' | 'untranslatable' | 'changed' | 'not-auth';
 
 export interface ReportLine {
   readonly ingress: string;
@@ -9,11 +9,12 @@ export interface ReportLine {
 }
 
 export function formatReport(lines: readonly ReportLine[]): string {
-  const order: Outcome[] = ['untranslatable', 'translated', 'dropped', 'not-auth'];
+  const order: Outcome[] = ['untranslatable', 'changed', 'translated', 'dropped', 'not-auth'];
   const label: Record<Outcome, string> = {
     translated: 'translated',
     dropped: 'dropped (not needed)',
     untranslatable: 'NOT TRANSLATED (action needed)',
+    changed: 'WARNING, behaviour not carried over',
     'not-auth': 'not an auth annotation (left to ingress2gateway or by hand)',
   };
   return [...lines]

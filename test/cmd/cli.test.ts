@@ -27,6 +27,7 @@ describe('airy-auth check', () => {
       ),
     );
     expect(r.stdout).not.toContain(PROTECTED.systemToken);
+    expect(r.stdout).toContain('To apply it: with the Helm chart, `helm upgrade` with this config in values');
   });
 
   it('gives a located error, never a crash, for any config text: several YAML documents, a bad tag, a broken line', () => {
@@ -105,5 +106,99 @@ describe('airy-auth token', () => {
     const r = run('token', '--config', file('nojwt.yaml', securityYaml({ systemToken: 'abc' })), '--sub', 'x');
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('jwtSecret is not set');
+  });
+});
+
+describe('the command line', () => {
+  it('prints its version', () => {
+    const r = run('--version');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^airy-auth \d+\.\d+\.\d+\n$/);
+  });
+
+  it.each([
+    [
+      'serve',
+      [
+        '--config',
+        '--configmap',
+        '--secret',
+        '--host',
+        '--port',
+        '--metrics-port',
+        '--drain-seconds',
+        '--shutdown-delay-seconds',
+        '--log-requests',
+        '--log-level',
+        '--request-id-header',
+      ],
+    ],
+    ['check', ['--secret-file', '--strict']],
+    ['token', ['--config', '--sub', '--email', '--name', '--ttl']],
+    ['configmap', ['--name', '--namespace', '--secret-name']],
+    ['migrate', ['--to', '--gateway', '--gateway-namespace', '--allow-partial']],
+    ['demo', ['--port', '--metrics-port']],
+  ])('%s --help prints its usage with every flag and exits 0; an unknown flag exits 2 with that usage', (command, flags) => {
+    const help = run(command, '--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(new RegExp(`^usage: airy-auth ${command}`));
+    for (const flag of [...flags, '--help']) expect(help.stdout).toContain(`  ${flag}`);
+    const bad = run(command, '--no-such-flag');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("Unknown option '--no-such-flag'");
+    expect(bad.stderr).toContain(`usage: airy-auth ${command}`);
+  });
+});
+
+describe('airy-auth check for CI and the Helm layout', () => {
+  const weak = securityYaml({ ...PROTECTED, systemToken: 'short-token' });
+
+  it('--strict fails on warnings and on a config that leaves authentication off; plain check does not', () => {
+    expect(run('check', file('weak.yaml', weak)).status).toBe(0);
+    const strict = run('check', '--strict', file('weak.yaml', weak));
+    expect(strict.status).toBe(1);
+    expect(strict.stdout).toContain('--strict: 1 warning; failing');
+    const off = file('off.yaml', securityYaml({ allowedOrigins: 'https://app.example.com' }));
+    expect(run('check', off).status).toBe(0);
+    expect(run('check', '--strict', off).stdout).toMatch(/authentication would be OFF; failing/);
+    expect(run('check', '--strict', file('good.yaml', securityYaml(PROTECTED))).status).toBe(0);
+  });
+
+  it('reads the secrets from Secret manifests or key files, so the Helm layout checks without a false "auth is off"', () => {
+    const config = file('helm-layout.yaml', securityYaml({ allowedOrigins: 'https://app.example.com' }));
+    const secret = file(
+      'secret.yaml',
+      `apiVersion: v1\nkind: Secret\nmetadata: {name: airy-auth}\ndata:\n  jwtSecret: ${Buffer.from(PROTECTED.jwtSecret).toString('base64')}\nstringData:\n  systemToken: "${PROTECTED.systemToken}"\n`,
+    );
+    const r = run('check', '--strict', config, '--secret-file', secret);
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.stdout).toContain('OK. Authentication is ON');
+    const keys = file('keys.yaml', `systemToken: "${PROTECTED.systemToken}"\njwtSecret: "${PROTECTED.jwtSecret}"\n`);
+    expect(run('check', '--strict', config, '--secret-file', keys).status).toBe(0);
+    const broken = run('check', config, '--secret-file', file('bad-secret.yaml', 'kind: Secret\ndata:\n  systemTokn: eA==\n'));
+    expect(broken.status).toBe(1);
+    expect(broken.stdout).toContain('unknown key "systemTokn"');
+  });
+
+  it('suggests the preset for a mistyped provider, and reports OIDC keys at their real path', () => {
+    const r = run(
+      'check',
+      file(
+        'typo.yaml',
+        `security:\n  systemToken: "${PROTECTED.systemToken}"\n  jwtSecret: "${PROTECTED.jwtSecret}"\n  oidc:\n    provider: githb\n    clientId: x\n`,
+      ),
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('error: security.oidc.provider: "githb" is not a preset');
+    expect(r.stdout).toContain('fix: did you mean "github"?');
+    expect(r.stdout).not.toContain('issuerUri: is required');
+    const missing = run(
+      'check',
+      file(
+        'nosecret.yaml',
+        `security:\n  jwtSecret: "${PROTECTED.jwtSecret}"\n  oidc:\n    provider: github\n    clientId: x\n    allowedEmailPatterns: "*@example.com"\n`,
+      ),
+    );
+    expect(missing.stdout).toContain('error: security.oidc.clientSecret: is required');
   });
 });

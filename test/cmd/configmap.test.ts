@@ -28,7 +28,7 @@ it('refuses an invalid airy.yaml with the errors check prints', () => {
   expect(r.stderr).toContain('error: security.jwtSecret:');
 });
 
-it("puts secret keys in the Secret only when asked, in Airy Core's flat format", () => {
+it("never puts secret keys in a ConfigMap: without --secret-name it refuses with the fix; with it, writes the Secret beside it, in Airy Core's flat format", () => {
   const source = file(
     'good.yaml',
     `security:
@@ -42,17 +42,12 @@ it("puts secret keys in the Secret only when asked, in Airy Core's flat format",
     allowedEmailPatterns: "*@example.com"
 `,
   );
-  const together = yaml.loadAll(run('configmap', source).stdout) as KubeObject[];
-  expect(together).toHaveLength(1);
-  expect(together[0]!.data).toEqual({
-    systemToken: TEST_SYSTEM_TOKEN,
-    jwtSecret: PROTECTED.jwtSecret,
-    allowedOrigins: 'https://app.example.com',
-    'oidc.provider': 'github',
-    'oidc.clientId': 'cid',
-    'oidc.clientSecret': 'csecret',
-    'oidc.allowedEmailPatterns': '*@example.com',
-  });
+  const refused = run('configmap', source);
+  expect(refused.status).toBe(1);
+  expect(refused.stdout).toBe('');
+  expect(refused.stderr).toContain('has systemToken, jwtSecret, clientSecret, which must not go into a ConfigMap');
+  expect(refused.stderr).toContain('fix: pass --secret-name NAME');
+  expect(refused.stderr).not.toContain('csecret');
   const split = yaml.loadAll(run('configmap', source, '--name', 'sec', '--namespace', 'airy', '--secret-name', 'sec-secrets').stdout) as KubeObject[];
   expect(split.map((d) => `${d.kind}/${d.metadata.namespace}/${d.metadata.name}`)).toEqual(['ConfigMap/airy/sec', 'Secret/airy/sec-secrets']);
   expect(Object.keys(split[0]!.data!)).toEqual(['allowedOrigins', 'oidc.provider', 'oidc.clientId', 'oidc.allowedEmailPatterns']);

@@ -15,6 +15,7 @@ const CONFIG = `security:
   jwtSecret: "${TEST_JWT_SECRET}"
   allowedOrigins: "https://app.example.com"
   publicPaths: "/webhooks/**"
+  skipPreflight: "true"
   oidc:
     provider: github
     clientId: gh-client
@@ -86,7 +87,13 @@ describeWithTools('the shared decision table through every gateway adapter', { n
     });
 
     const ngf = await startNginx({
-      paths: [{ path: '/', upstream: up, ngf: { authUrl: `${airy.url}/gateway-api`, allowedHeaders: ['Cookie', 'Origin'], allowedResponseHeaders: identity } }],
+      paths: [
+        {
+          path: '/',
+          upstream: up,
+          ngf: { authUrl: `${airy.url}/gateway-api`, allowedHeaders: ['Cookie', 'Origin', 'Access-Control-Request-Method'], allowedResponseHeaders: identity },
+        },
+      ],
     });
     gateways.push({
       name: 'NGINX Gateway Fabric (ExternalAuth via auth_request)',
@@ -105,7 +112,7 @@ describeWithTools('the shared decision table through every gateway adapter', { n
       close: caddy.stop,
     });
 
-    const allowed = ['cookie', 'origin', 'accept', 'sec-fetch-mode', 'x-requested-with'];
+    const allowed = ['cookie', 'origin', 'accept', 'sec-fetch-mode', 'x-requested-with', 'access-control-request-method'];
     const envoy = await startEnvoyLikeGateway({
       authHost: '127.0.0.1',
       authPort: airy.port,
@@ -128,7 +135,7 @@ describeWithTools('the shared decision table through every gateway adapter', { n
       authHost: '127.0.0.1',
       authPort: airy.port,
       path: '/gateway-api',
-      allowedHeaders: ['cookie', 'origin'],
+      allowedHeaders: ['cookie', 'origin', 'access-control-request-method'],
       allowedResponseHeaders: identity.map((h) => h.toLowerCase()),
       upstreamPort: upstream.port,
     });
@@ -198,6 +205,21 @@ describeWithTools('the shared decision table through every gateway adapter', { n
       decision: 200,
       user: 'system-token',
     },
+    {
+      name: 'CORS preflight from an allowed Origin (skipPreflight)',
+      method: 'OPTIONS',
+      path: '/api/send',
+      headers: () => ({ origin: 'https://app.example.com', 'access-control-request-method': 'POST' }),
+      decision: 200,
+    },
+    {
+      name: 'CORS preflight from another Origin',
+      method: 'OPTIONS',
+      path: '/api/send',
+      headers: () => ({ origin: 'https://evil.example', 'access-control-request-method': 'POST' }),
+      decision: 403,
+    },
+    { name: 'OPTIONS that is not a preflight, without credentials', method: 'OPTIONS', path: '/api/send', headers: () => api, decision: 401 },
     { name: 'public path without credentials', path: '/webhooks/github?x=1', headers: () => api, decision: 200 },
     { name: 'public path with a forged identity header', path: '/webhooks/github', headers: () => ({ 'x-auth-request-user': 'admin' }), decision: 200 },
     { name: 'traversal out of a public path', path: '/webhooks%2F..%2Fadmin', headers: () => api, decision: 401 },

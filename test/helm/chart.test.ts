@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { expect, it } from 'vitest';
 import { MANIFEST_ARGS, MANIFEST_HEADER } from '../../scripts/manifest-args.mjs';
-import { CHART, ensureHelm, helm, type K8sObject, renderChart, renderNotes, type Untyped } from '../helpers/helm.js';
+import { CHART, ensureHelm, helm, type K8sObject, renderChart, renderNotes, TEST_IMAGE, type Untyped } from '../helpers/helm.js';
 import { validateObject } from '../helpers/k8s-schema.js';
 import { REPO_ROOT } from '../helpers/repo.js';
 import { describeWithTools } from '../helpers/tools.js';
@@ -79,7 +79,7 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     for (const [name, args] of Object.entries(VARIANTS)) {
       // helm lint has no --api-versions: it checks those variants with the CRD objects skipped.
       const lintArgs = args.filter((a, i) => a !== '--api-versions' && args[i - 1] !== '--api-versions');
-      const r = helm(['lint', CHART, '--strict', ...lintArgs, ...(lintArgs.length < args.length ? ['--set', 'missingCrds=skip'] : [])]);
+      const r = helm(['lint', CHART, '--strict', ...TEST_IMAGE, ...lintArgs, ...(lintArgs.length < args.length ? ['--set', 'missingCrds=skip'] : [])]);
       expect(r.status, `${name}: ${r.stdout}${r.stderr}`).toBe(0);
     }
   });
@@ -167,7 +167,7 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
 
   it('renders HPA, ServiceMonitor and NetworkPolicy when enabled', () => {
     const objs = renderChart(VARIANTS['ServiceMonitor + HPA + NetworkPolicy']);
-    expect(one(objs, 'ServiceMonitor').spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+    expect(one(objs, 'ServiceMonitor').spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '30s', scheme: 'http' }]);
     expect(one(objs, 'ServiceMonitor').metadata.labels!.release).toBe('prometheus');
     expect(one(objs, 'HorizontalPodAutoscaler').spec.maxReplicas).toBe(10);
     expect(one(objs, 'Deployment').spec.replicas).toBeUndefined();
@@ -223,7 +223,7 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     ['security.oidc.clientAuthenticationMethod=header', /clientAuthenticationMethod/],
     ['image.pullPolicy=Sometimes', /pullPolicy/],
   ])('values.schema.json rejects --set-string %s', (set, message) => {
-    const r = helm(['template', 'x', CHART, '--set-string', set]);
+    const r = helm(['template', 'x', CHART, ...TEST_IMAGE, '--set-string', set]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(message);
   });
@@ -236,7 +236,7 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
       ['gateways.istio.enabled', 'security.istio.io/v1/AuthorizationPolicy'],
       ['gateways.gatewayApi.enabled', 'gateway.networking.k8s.io/v1/HTTPRoute'],
     ]) {
-      const r = helm(['template', 'airy-auth', CHART, '--set', `${value}=true`]);
+      const r = helm(['template', 'airy-auth', CHART, ...TEST_IMAGE, '--set', `${value}=true`]);
       expect(r.status, value).not.toBe(0);
       expect(r.stderr).toContain(`${value} is set, but this cluster has no ${gvk}`);
       expect(r.stderr).toMatch(/Install it first: .+\. Or set missingCrds=skip/);

@@ -43,9 +43,12 @@ export function helm(args: string[]): { status: number | null; stdout: string; s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The chart needs an image (none is published); tests name one. Later arguments may override it. */
+export const TEST_IMAGE = ['--set', 'image.repository=registry.example.com/airy-auth'];
+
 /** `helm template` of the chart with these --set/--values arguments; throws with helm's error. */
 export function renderChart(args: string[] = [], chart = CHART): K8sObject[] {
-  const r = helm(['template', 'airy-auth', chart, '--namespace', 'airy', ...args]);
+  const r = helm(['template', 'airy-auth', chart, '--namespace', 'airy', ...TEST_IMAGE, ...args]);
   if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
   return (yaml.loadAll(r.stdout) as (K8sObject | null)[]).filter((o): o is K8sObject => o !== null);
 }

@@ -14,7 +14,7 @@ export async function startInProcess(config: CompileResult | undefined, routes?:
   const logger = memoryLogger();
   const store = new PolicyStore(logger, metrics);
   if (config) store.apply(config, 'test');
-  const deps: ServerDeps = { policies: store, metrics, logger, now, shuttingDown: () => false };
+  const deps: ServerDeps = { policies: store, metrics, logger, now, shuttingDown: () => false, requestLog: { mode: 'denied', idHeader: 'x-request-id' } };
   const server: Server = createAuthServer(deps, routes?.(deps));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

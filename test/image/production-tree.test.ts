@@ -20,7 +20,7 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER 65532:65532$/m);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["\/nodejs\/bin\/node", "dist\/cmd\/airy-auth.js"\]$/m);
     // The chart runs the same uid.
-    expect(readFileSync(join(REPO_ROOT, 'helm/airy-auth/templates/_helpers.tpl'), 'utf8')).toContain('runAsUser: 65532');
+    expect(readFileSync(join(REPO_ROOT, 'helm/airy-auth/values.yaml'), 'utf8')).toMatch(/^securityContext:\n( {2}.*\n)* {2}runAsUser: 65532$/m);
   });
 });
 

@@ -12,12 +12,14 @@ import { CLI } from '../helpers/repo.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'ingresses.yaml');
 const fixture = readFileSync(FIXTURE, 'utf8');
+const CORS_FIXTURE = join(import.meta.dirname, 'fixtures', 'cors.yaml');
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'migrate', ...args], { encoding: 'utf8' });
 const docs = (text: string) => (yaml.loadAll(text) as K8sObject[]).filter(Boolean);
 
 describe('airy-auth migrate', () => {
   it('has fixtures for every auth annotation ingress-nginx documents', () => {
-    for (const name of Object.keys(AUTH_ANNOTATIONS)) expect(fixture, name).toContain(`nginx.ingress.kubernetes.io/${name}:`);
+    const both = fixture + readFileSync(CORS_FIXTURE, 'utf8');
+    for (const name of Object.keys(AUTH_ANNOTATIONS)) expect(both, name).toContain(`nginx.ingress.kubernetes.io/${name}:`);
   });
 
   it.each(['traefik', 'gateway-api'] as const)('reports every annotation of every Ingress for %s; none is dropped silently', (target) => {
@@ -83,7 +85,7 @@ describe('airy-auth migrate', () => {
         backendRef: { name: 'airy-auth', namespace: 'airy-auth', port: 8080 },
         http: {
           path: '/gateway-api',
-          allowedHeaders: ['Cookie', 'Origin', 'X-Forwarded-Proto', 'Accept', 'Sec-Fetch-Mode', 'X-Requested-With'],
+          allowedHeaders: ['Cookie', 'Origin', 'X-Forwarded-Proto', 'Accept', 'Sec-Fetch-Mode', 'X-Requested-With', 'Access-Control-Request-Method'],
           allowedResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'],
         },
       },
@@ -101,5 +103,26 @@ describe('airy-auth migrate', () => {
     const r = run(join(dir, 'api.yaml'), '--to', 'gateway-api');
     expect(r.status).toBe(0);
     expect(docs(r.stdout).map((o) => o.kind)).toEqual(['HTTPRoute', 'ReferenceGrant']);
+  });
+
+  it.each(['traefik', 'gateway-api'])('warns about what it does not carry over to %s: CORS preflights and a rule in the auth-url query', (target) => {
+    const r = run(CORS_FIXTURE, '--to', target);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/WARNING, behaviour not carried over: shop\/api: nginx.ingress.kubernetes.io\/enable-cors: .*set `skipPreflight: true`/);
+    for (const n of ['cors-allow-origin', 'cors-allow-methods', 'cors-allow-headers', 'cors-allow-credentials', 'cors-expose-headers', 'cors-max-age']) {
+      expect(r.stderr).toContain(`WARNING, behaviour not carried over: shop/api: nginx.ingress.kubernetes.io/${n}:`);
+    }
+    expect(r.stderr).toMatch(
+      /WARNING, behaviour not carried over: shop\/api: nginx.ingress.kubernetes.io\/auth-url: .*its query \(allowed_groups=sre\) is a per-route rule/,
+    );
+  });
+
+  it('exits non-zero with a message for a file without any Ingress', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airy-migrate-'));
+    const empty = join(dir, 'cms.yaml');
+    writeFileSync(empty, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n');
+    const r = run(empty, '--to', 'traefik');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('no Ingress found (expected the output of kubectl get ingress -A -o yaml)');
   });
 });

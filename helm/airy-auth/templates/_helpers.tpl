@@ -45,7 +45,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{- define "airy-auth.image" -}}
+{{- if not .Values.image.repository -}}
+{{- fail "image.repository is not set. No airy-auth image is published yet: build one from the repository's Dockerfile (docker build -t REGISTRY/airy-auth:TAG .), push it, and install with --set image.repository=REGISTRY/airy-auth --set image.tag=TAG" -}}
+{{- end -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* The ConfigMap airy-auth watches: the one you manage, or the chart's. */}}
+{{- define "airy-auth.configMapName" -}}
+{{- default (include "airy-auth.fullname" .) .Values.config.existingConfigMap -}}
 {{- end -}}
 
 {{/* The in-cluster URL of /auth, for the auth-url annotation. */}}
@@ -67,7 +75,7 @@ imagePullPolicy: {{ .Values.image.pullPolicy }}
 args:
   - serve
   - --configmap
-  - {{ printf "%s/%s" .Release.Namespace (include "airy-auth.fullname" .) }}
+  - {{ printf "%s/%s" .Release.Namespace (include "airy-auth.configMapName" .) }}
   {{- with (include "airy-auth.secretName" .) }}
   - --secret
   - {{ printf "%s/%s" $.Release.Namespace . }}
@@ -82,14 +90,31 @@ args:
   - {{ .Values.shutdown.delaySeconds | quote }}
   - --drain-seconds
   - {{ .Values.shutdown.drainSeconds | quote }}
+  {{- range .Values.extraArgs }}
+  - {{ . | quote }}
+  {{- end }}
 env:
   - name: POD_NAMESPACE
     valueFrom:
       fieldRef:
         fieldPath: metadata.namespace
+  - name: AIRY_AUTH_LOG_REQUESTS
+    value: {{ .Values.logging.requests | quote }}
+  - name: AIRY_AUTH_LOG_LEVEL
+    value: {{ .Values.logging.level | quote }}
+  - name: AIRY_AUTH_REQUEST_ID_HEADER
+    value: {{ .Values.logging.requestIdHeader | quote }}
   {{- with .Values.extraEnv }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
+{{- with .Values.envFrom }}
+envFrom:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.extraVolumeMounts }}
+volumeMounts:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 ports:
   - name: http
     containerPort: {{ .Values.port }}
@@ -101,26 +126,16 @@ livenessProbe:
   httpGet:
     path: /healthz
     port: http
-  periodSeconds: 10
-  timeoutSeconds: 2
-  failureThreshold: 3
+  {{- toYaml .Values.livenessProbe | nindent 2 }}
 readinessProbe:
   httpGet:
     path: /readyz
     port: http
-  periodSeconds: 2
-  timeoutSeconds: 2
-  failureThreshold: 1
+  {{- toYaml .Values.readinessProbe | nindent 2 }}
 resources:
   {{- toYaml .Values.resources | nindent 2 }}
 securityContext:
-  runAsNonRoot: true
-  runAsUser: 65532
-  runAsGroup: 65532
-  readOnlyRootFilesystem: true
-  allowPrivilegeEscalation: false
-  capabilities:
-    drop: ["ALL"]
+  {{- toYaml .Values.securityContext | nindent 2 }}
   seccompProfile:
     type: RuntimeDefault
 {{- end -}}

@@ -59,8 +59,21 @@ Traefik: attach the Middleware to an Ingress with
     traefik.ingress.kubernetes.io/router.middlewares: {{ .Release.Namespace }}-{{ include "airy-auth.fullname" . }}@kubernetescrd
 {{- end }}
 
-Reconfigure without a restart (changes apply within a second; a bad config is refused and the
-last good one kept, see `kubectl -n {{ .Release.Namespace }} describe configmap {{ include "airy-auth.fullname" . }}`):
+{{- $cm := include "airy-auth.configMapName" . }}
+{{- if .Values.config.existingConfigMap }}
 
-    airy-auth configmap airy.yaml --name {{ include "airy-auth.fullname" . }} --namespace {{ .Release.Namespace }}{{ with $secret }} --secret-name {{ . }}{{ end }} | kubectl apply -f -
+Reconfigure without a restart: airy-auth watches your ConfigMap {{ $cm }}, which the chart does not own,
+so live edits stay (changes apply within a second; a bad config is refused and the last good one kept,
+see `kubectl -n {{ .Release.Namespace }} describe configmap {{ $cm }}`):
+
+    kubectl -n {{ .Release.Namespace }} edit configmap {{ $cm }}
+    airy-auth check airy.yaml --strict && airy-auth configmap airy.yaml --name {{ $cm }} --namespace {{ .Release.Namespace }}{{ with $secret }} --secret-name {{ . }}{{ end }} | kubectl apply -f -
+{{- else }}
+
+Reconfigure with helm upgrade (pods are not restarted; airy-auth applies the new ConfigMap within a
+second, and refuses a bad one, keeping the last good one). The chart owns ConfigMap {{ $cm }}: a kubectl
+edit of it is reverted by the next helm upgrade. For live edits outside Helm, set config.existingConfigMap.
+
+    helm upgrade {{ .Release.Name }} <chart> -n {{ .Release.Namespace }} --reuse-values --set-string 'security.allowedOrigins=https://a.example.com\,https://b.example.com'
+{{- end }}
 {{- end -}}

@@ -120,6 +120,7 @@ function protectedLocation(p: IngressPath, index: number): string {
       auth_request_set    $auth_cookie $upstream_http_set_cookie;
       add_header          Set-Cookie $auth_cookie;
 ${headerLines}${signin}
+      proxy_set_header    X-Request-ID $request_id;
       proxy_set_header    Host $http_host;
       proxy_pass          http://${p.upstream};
     }${signinLocation}`;

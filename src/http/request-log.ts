@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Decision } from '../core/decision.js';
+import type { Facts } from '../core/facts.js';
+import type { Logger } from '../log.js';
+
+/** Which decisions get a request log line: none, the refusals (the default), or all. */
+export type RequestLogMode = 'none' | 'denied' | 'all';
+export const REQUEST_LOG_MODES: readonly RequestLogMode[] = ['none', 'denied', 'all'];
+
+export interface RequestLogSettings {
+  readonly mode: RequestLogMode;
+  /** Lower-case name of the header that carries the gateway's request id (X-Request-ID by default). */
+  readonly idHeader: string;
+}
+
+/** A request id as the gateway sent it, when it is a sane one; otherwise a new one. */
+export function requestIdOf(req: IncomingMessage, header: string): string {
+  const sent = req.headers[header];
+  return typeof sent === 'string' && /^[\x21-\x7e]{1,128}$/.test(sent) ? sent : randomUUID();
+}
+
+/**
+ * One JSON line per decision: who asked for what, and the answer. What goes in is chosen field by
+ * field: the path without its query, the user and email of the identity (never a token, a cookie,
+ * a query string or a secret, whatever the level).
+ */
+export function logDecision(
+  logger: Logger,
+  settings: RequestLogSettings,
+  entry: {
+    readonly id: string;
+    readonly adapter: string;
+    readonly req: IncomingMessage;
+    readonly facts: Facts | undefined;
+    readonly status: number;
+    readonly reason: string;
+    readonly decision: Decision | undefined;
+    readonly startedMs: number;
+  },
+): void {
+  if (settings.mode === 'none' || (settings.mode === 'denied' && entry.status === 200)) return;
+  const d = entry.decision;
+  const user = d && 'user' in d ? d.user : undefined;
+  const email = d && 'email' in d ? d.email : undefined;
+  logger.log('info', 'request', {
+    requestId: entry.id,
+    adapter: entry.adapter,
+    method: entry.facts?.method ?? entry.req.method,
+    host: entry.facts?.host,
+    path: entry.facts?.path ?? (entry.req.url ?? '').split('?', 1)[0]!.slice(0, 512),
+    status: entry.status,
+    reason: entry.reason,
+    user,
+    email,
+    durationMs: Math.round((performance.now() - entry.startedMs) * 1000) / 1000,
+  });
+}
