@@ -2,10 +2,12 @@ import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
 import { compilePolicy } from '../src/config/compile.js';
 import { type ConfigIssue, formatIssue, hasErrors } from '../src/config/issues.js';
+import type { Policy } from '../src/config/policy.js';
 import { readAiryYaml } from '../src/config/read-airy-yaml.js';
 import { readFlatData } from '../src/config/read-flat.js';
 import { overlaySettings, type Settings } from '../src/config/settings.js';
 import { summarize } from '../src/config/summary.js';
+import { type Ingress, nginxAnnotations, readIngresses } from '../src/migrate/ingress.js';
 import { type CommandSpec, parseCommand, usageError, usageOf } from './args.js';
 
 export const CHECK: CommandSpec = {
@@ -22,6 +24,11 @@ export const CHECK: CommandSpec = {
       help: "a Secret manifest (data or stringData) or a flat key: value file whose keys override FILE's, as the Secret does in the Helm layout",
     },
     strict: { type: 'boolean', default: false, help: 'also exit 1 on warnings and when authentication would be off: for CI pipelines' },
+    ingresses: {
+      type: 'string',
+      value: 'FILE',
+      help: 'kubectl get ingress -A -o yaml output: report every auth-url whose rules (allowed_*, policy=) this config does not know',
+    },
   },
 };
 
@@ -99,10 +106,38 @@ export async function checkCommand(argv: string[], out: (s: string) => void): Pr
     'To apply it: with the Helm chart, `helm upgrade` with this config in values (the chart owns its ConfigMap); ' +
       'with a ConfigMap of your own (config.existingConfigMap), `airy-auth configmap FILE --secret-name NAME | kubectl apply -f -`.\n',
   );
+  const ingressFile = parsed.values.ingresses as string | undefined;
+  if (ingressFile !== undefined && !(await checkIngresses(ingressFile, result.policy, out))) return 1;
   if (strict && (result.issues.length > 0 || !result.policy.enabled)) {
     const n = result.issues.length;
     out(`${file}: --strict: ${n} warning${n === 1 ? '' : 's'}${result.policy.enabled ? '' : ', and authentication would be OFF'}; failing.\n`);
     return 1;
   }
   return 0;
+}
+
+/** Every Ingress auth-url with rules (a query): would this config apply them, or refuse every request of that route? */
+async function checkIngresses(file: string, policy: Policy, out: (s: string) => void): Promise<boolean> {
+  let ingresses: Ingress[];
+  try {
+    ({ ingresses } = readIngresses(await readFile(file, 'utf8')));
+  } catch (err) {
+    out(`error: ${file}: cannot read Ingresses: ${err instanceof Error ? err.message.split('\n', 1)[0] : String(err)}\n`);
+    return false;
+  }
+  let problems = 0;
+  let routes = 0;
+  for (const ing of ingresses) {
+    const authUrl = nginxAnnotations(ing).get('auth-url');
+    const q = authUrl?.indexOf('?') ?? -1;
+    if (authUrl === undefined || q < 0 || q === authUrl.length - 1) continue;
+    routes++;
+    const rule = policy.routeRules.resolve(authUrl.slice(q + 1));
+    if ('problem' in rule) {
+      problems++;
+      out(`error: ${file}: Ingress ${ing.metadata.namespace ?? 'default'}/${ing.metadata.name}: auth-url ${rule.problem}\n    fix: ${rule.fix}\n`);
+    }
+  }
+  out(`${file}: ${ingresses.length} Ingress(es), ${routes} with rules on auth-url, ${problems} this config does not know.\n`);
+  return problems === 0;
 }

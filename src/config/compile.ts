@@ -6,10 +6,11 @@ import { compileEmails } from './emails.js';
 import { type ConfigIssue, hasErrors, IssueList } from './issues.js';
 import { decodeJwtSecret } from './jwt-secret.js';
 import type { SettingKey } from './keys.js';
-import { compileOidc, oidcRequested } from './oidc-settings.js';
+import { compileOidc, type OidcSettings, oidcRequested } from './oidc-settings.js';
 import { compileOrigins, normalizeOrigin } from './origins.js';
 import type { Policy } from './policy.js';
 import { compilePublicPaths } from './public-paths.js';
+import { compileRouteRules } from './route-rules.js';
 import { secretDigest } from './secret-digest.js';
 import type { Settings } from './settings.js';
 import { booleanValue, listValue, stringValue } from './values.js';
@@ -47,7 +48,7 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
   const emails = emailPatterns.length > 0 ? compileEmails(emailPatterns, path('allowedEmailPatterns'), issues) : undefined;
   const publicPaths = compilePublicPaths(listValue(settings.get('publicPaths'), issues), path('publicPaths'), issues);
 
-  const oidc = oidcRequested(settings) ? compileOidc(settings, issues) : undefined;
+  const baseOidc = oidcRequested(settings) ? compileOidc(settings, issues) : undefined;
   if (oidcRequested(settings)) {
     if (jwtSecretText === undefined) {
       issues.error(path('jwtSecret'), 'is required when OIDC login is configured: it signs the session cookie', {
@@ -62,6 +63,10 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
   }
 
   const skipPreflight = booleanValue(settings.get('skipPreflight'), issues);
+  const allowedGroups = listValue(settings.get('allowedGroups'), issues);
+  const routeRules = compileRouteRules(settings.get('policies'), issues);
+  const groupsClaim = str('groupsClaim') ?? 'groups';
+  const oidc = withGithubGroups(baseOidc, allowedGroups.length > 0 || routeRules.namedGroups.size > 0);
   const publicUrlText = str('publicUrl');
   let publicUrl: string | undefined;
   if (publicUrlText !== undefined) {
@@ -110,6 +115,9 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     oidc,
     publicUrl,
     skipPreflight,
+    groups: allowedGroups.length > 0 ? new Set(allowedGroups) : undefined,
+    routeRules,
+    groupsClaim,
     sessionTtlSeconds,
     loginSuccessUrl: str('loginSuccessUrl') ?? '/',
     logoutSuccessUrl: str('logoutSuccessUrl') ?? '/',
@@ -131,4 +139,19 @@ function fingerprintOf(settings: Settings): Map<SettingKey, string> {
 export function changedKeys(before: Policy | undefined, after: Policy): SettingKey[] {
   const keys = new Set<SettingKey>([...(before?.fingerprint.keys() ?? []), ...after.fingerprint.keys()]);
   return [...keys].filter((k) => before?.fingerprint.get(k) !== after.fingerprint.get(k)).sort();
+}
+
+/**
+ * GitHub has no groups claim: its orgs and teams are read at login, under the `read:org` scope,
+ * which is asked for only when some rule of the configuration names a group (an org or a team).
+ */
+function withGithubGroups(oidc: OidcSettings | undefined, groupRules: boolean): OidcSettings | undefined {
+  if (oidc?.preset !== 'github' || !groupRules || !oidc.userInfoUri) return oidc;
+  const base = oidc.userInfoUri.replace(/\/+$/, '');
+  return {
+    ...oidc,
+    scopes: oidc.scopes.includes('read:org') ? oidc.scopes : [...oidc.scopes, 'read:org'],
+    orgsUri: `${base}/orgs`,
+    teamsUri: `${base}/teams`,
+  };
 }

@@ -40,6 +40,18 @@ export const SECURITY_KEYS = {
     default: 'none',
   },
   publicUrl: { description: '`https://host` of airy-auth as browsers see it; pins the login redirect URI.', default: 'from the request' },
+  allowedGroups: {
+    description:
+      'Comma-separated groups (IdP groups, GitHub `org` or `org:team`); a session must be in one of them. Airy Core tokens, which carry no groups, are refused.',
+    default: 'none (no group rule)',
+  },
+  policies: {
+    description:
+      'Named per-app policies: `NAME: {allowedEmailPatterns, allowedGroups, allowedOrigins, publicPaths}`. A policy narrows the global rules, never ' +
+      'widens them; select one with `?policy=NAME` on the auth URL (or `/envoy-policy/NAME`, `/gateway-api-policy/NAME`). ' +
+      'In a ConfigMap: keys `policies.NAME.KEY`.',
+    default: 'none',
+  },
   skipPreflight: {
     description:
       'Allow CORS preflights without credentials: an `OPTIONS` request with `Access-Control-Request-Method` whose Origin is in allowedOrigins. ' +
@@ -90,6 +102,10 @@ export const OIDC_KEYS = {
     default: "the preset's",
   },
   jwkSetUri: { description: 'JWKS for ID token signatures when there is no discovery.', default: 'discovery' },
+  groupsClaim: {
+    description: "The ID token or userinfo claim with the user's groups (an array of strings; anything else is no groups).",
+    default: '`groups`',
+  },
 } as const satisfies Record<string, KeySpec>;
 
 export type SecurityKey = keyof typeof SECURITY_KEYS;

@@ -20,6 +20,12 @@ export interface OidcSettings {
   readonly userInfoUri: string | undefined;
   /** GitHub only: where the verified emails are listed. */
   readonly emailsUri: string | undefined;
+  /**
+   * GitHub only, and only when a rule names groups: where the user's orgs and teams are listed
+   * (they become the groups `org` and `org:team-slug`; `read:org` is then asked for).
+   */
+  readonly orgsUri?: string | undefined;
+  readonly teamsUri?: string | undefined;
   readonly issuerUri: string | undefined;
   readonly jwkSetUri: string | undefined;
 }

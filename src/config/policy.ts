@@ -5,6 +5,7 @@ import type { SettingKey } from './keys.js';
 import type { OidcSettings } from './oidc-settings.js';
 import type { OriginMatcher } from './origins.js';
 import type { PathMatcher } from './public-paths.js';
+import type { RouteRules } from './route-rules.js';
 import type { SecretDigest } from './secret-digest.js';
 
 /**
@@ -25,6 +26,12 @@ export interface Policy {
   readonly oidc: OidcSettings | undefined;
   /** `scheme://host` that pins login redirects, when configured. */
   readonly publicUrl: string | undefined;
+  /** `allowedGroups`: a session must be in one of them (undefined: no group rule). */
+  readonly groups: ReadonlySet<string> | undefined;
+  /** Named policies and the auth URL's query rules, resolved per route. */
+  readonly routeRules: RouteRules;
+  /** The claim that carries groups at login. */
+  readonly groupsClaim: string;
   /** CORS preflights from allowed origins pass without credentials. */
   readonly skipPreflight: boolean;
   readonly sessionTtlSeconds: number;

@@ -25,8 +25,16 @@ export function readFlatData(data: Readonly<Record<string, string>>, source: str
   const issues = new IssueList();
   const settings = new Map<SettingKey, RawValue>();
   const flatNames = ALL_KEYS.map((k) => (isOidcKey(k) ? `oidc.${k}` : k));
+  const policies: Record<string, Record<string, string>> = {};
   for (const [name, value] of Object.entries(data)) {
     const path = `${source} key ${name}`;
+    if (name.startsWith('policies.')) {
+      // policies.NAME.KEY: gathered into one mapping, as airy.yaml writes it.
+      const [, policyName, ...rest] = name.split('.');
+      const key = policyName ?? '';
+      policies[key] = { ...policies[key], [rest.join('.')]: value };
+      continue;
+    }
     const key = name.startsWith('oidc.') ? name.slice(5) : name;
     if (name.startsWith('oidc.') ? !isOidcKey(key) : !isSecurityKey(key) && !isOidcKey(key)) {
       putSetting(settings, name, value, path, issues, flatNames);
@@ -34,5 +42,6 @@ export function readFlatData(data: Readonly<Record<string, string>>, source: str
     }
     putSetting(settings, key, value, path, issues);
   }
+  if (Object.keys(policies).length > 0) putSetting(settings, 'policies', policies, `${source} key policies`, issues);
   return { settings, issues: issues.items };
 }

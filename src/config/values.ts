@@ -55,7 +55,7 @@ export function splitList(text: string): string[] {
     .filter((s) => s !== '');
 }
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${JSON.stringify(value)}`;

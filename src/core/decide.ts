@@ -1,5 +1,6 @@
 import { normalizeOrigin } from '../config/origins.js';
 import type { Policy } from '../config/policy.js';
+import type { RouteRule } from '../config/route-rules.js';
 import { secretEquals } from '../config/secret-digest.js';
 import type { Session, TokenProblem, VerifyResult } from '../session/claims.js';
 import { type Decision, SYSTEM_TOKEN_USER } from './decision.js';
@@ -13,35 +14,53 @@ const BEARER = /^bearer[ \t]+/i;
  * The one authorization decision, shared by every gateway adapter. Pure: the policy and the
  * clock are passed in, and it reads nothing else. It answers synchronously unless a token must
  * be verified for the first time (HMAC through WebCrypto is asynchronous).
+ *
+ * A route may bring its own rule (a named policy, oauth2-proxy's query parameters): it narrows
+ * every global rule and never widens one, and a rule that cannot be read refuses the request.
  */
 export function decide(facts: Facts, policy: Policy | undefined, nowMs: number): MaybePromise<Decision> {
   if (policy === undefined) return { status: 503, reason: 'no_config' };
   if (!policy.enabled) return { status: 200, reason: 'auth_disabled' };
 
-  if (facts.origin !== undefined && !originAllowed(facts, policy)) return { status: 403, reason: 'origin_not_allowed' };
+  let rule: RouteRule | undefined;
+  if (facts.ruleQuery !== undefined) {
+    const resolved = policy.routeRules.resolve(facts.ruleQuery);
+    if ('problem' in resolved) return { status: 403, reason: 'invalid_rule', ruleProblem: `${resolved.problem}; ${resolved.fix}` };
+    rule = resolved;
+  }
+  const label = rule === undefined ? {} : { rule: rule.label };
+
+  if (facts.origin !== undefined && !originAllowed(facts, policy, rule)) return { status: 403, reason: 'origin_not_allowed', ...label };
   // A preflight carries no credentials by design; its Origin was just checked.
-  if (policy.skipPreflight && facts.preflight === true && facts.method === 'OPTIONS' && facts.origin !== undefined) return { status: 200, reason: 'preflight' };
+  if (policy.skipPreflight && facts.preflight === true && facts.method === 'OPTIONS' && facts.origin !== undefined) {
+    return { status: 200, reason: 'preflight', ...label };
+  }
 
   if (policy.publicPaths.patterns.length > 0) {
     const path = normalizePath(facts.path);
-    if (path !== undefined && policy.publicPaths.matches(path)) return { status: 200, reason: 'public_path' };
+    // Public only where both the global rules and the route's (when it names public paths) say so.
+    if (path !== undefined && policy.publicPaths.matches(path) && (rule?.publicPaths === undefined || rule.publicPaths.matches(path))) {
+      return { status: 200, reason: 'public_path', ...label };
+    }
   }
 
   if (facts.authorization !== undefined) {
     const presented = facts.authorization.replace(BEARER, '').trim();
     if (presented !== '' && policy.systemToken && secretEquals(presented, policy.systemToken)) {
-      return { status: 200, reason: 'system_token', user: SYSTEM_TOKEN_USER };
+      return { status: 200, reason: 'system_token', user: SYSTEM_TOKEN_USER, ...label };
     }
     return andThen(
       verify(policy, presented, nowMs),
       (result): Decision =>
-        result.ok ? allowSession(result.session, 'session_token', policy) : { status: 401, reason: 'invalid_token', tokenProblem: result.problem },
+        result.ok
+          ? allowSession(result.session, 'session_token', policy, rule)
+          : { status: 401, reason: 'invalid_token', tokenProblem: result.problem, ...label },
     );
   }
 
-  if (facts.sessionCookies.length > 0) return firstValidCookie(facts.sessionCookies, 0, undefined, policy, nowMs);
+  if (facts.sessionCookies.length > 0) return firstValidCookie(facts.sessionCookies, 0, undefined, policy, rule, nowMs);
 
-  return { status: 401, reason: 'no_credentials' };
+  return { status: 401, reason: 'no_credentials', ...label };
 }
 
 function verify(policy: Policy, token: string, nowMs: number): MaybePromise<VerifyResult> {
@@ -54,25 +73,71 @@ function firstValidCookie(
   i: number,
   firstProblem: TokenProblem | undefined,
   policy: Policy,
+  rule: RouteRule | undefined,
   nowMs: number,
 ): MaybePromise<Decision> {
-  if (i >= cookies.length) return { status: 401, reason: 'invalid_cookie', tokenProblem: firstProblem ?? 'malformed' };
+  if (i >= cookies.length) return { status: 401, reason: 'invalid_cookie', tokenProblem: firstProblem ?? 'malformed', ...(rule ? { rule: rule.label } : {}) };
   return andThen(verify(policy, cookies[i]!, nowMs), (result) =>
-    result.ok ? allowSession(result.session, 'session_cookie', policy) : firstValidCookie(cookies, i + 1, firstProblem ?? result.problem, policy, nowMs),
+    result.ok
+      ? allowSession(result.session, 'session_cookie', policy, rule)
+      : firstValidCookie(cookies, i + 1, firstProblem ?? result.problem, policy, rule, nowMs),
   );
 }
 
-function originAllowed(facts: Facts, policy: Policy): boolean {
+function originAllowed(facts: Facts, policy: Policy, rule: RouteRule | undefined): boolean {
   const origin = normalizeOrigin(facts.origin ?? '');
   if (origin === undefined) return false;
   if (origin === normalizeOrigin(`${facts.scheme}://${facts.host}`)) return true;
-  return policy.origins.matches(origin);
+  return policy.origins.matches(origin) && (rule?.origins === undefined || rule.origins.matches(origin));
 }
 
-/** Emails are re-checked on every request, so removing a pattern locks its users out at once. */
-function allowSession(session: Session, reason: 'session_token' | 'session_cookie', policy: Policy): Decision {
-  if (session.email !== undefined && policy.emails && !policy.emails.matches(session.email)) {
-    return { status: 403, reason: 'email_not_allowed', email: session.email };
+/** In at least one group of `allowed`. */
+function inAnyGroup(groups: readonly string[] | undefined, allowed: ReadonlySet<string>): boolean {
+  if (groups === undefined) return false;
+  for (const g of groups) if (allowed.has(g)) return true;
+  return false;
+}
+
+/** The route's email rules: exact addresses or domains (either admits), and its patterns. */
+function emailAllowedByRule(email: string | undefined, rule: RouteRule): boolean {
+  if (rule.emails !== undefined || rule.emailDomains !== undefined) {
+    if (email === undefined) return false;
+    const lower = email.toLowerCase();
+    const domain = lower.slice(lower.lastIndexOf('@') + 1);
+    if (!(rule.emails?.has(lower) || rule.emailDomains?.has(domain))) return false;
   }
-  return session.email === undefined ? { status: 200, reason, user: session.sub } : { status: 200, reason, user: session.sub, email: session.email };
+  return rule.emailPatterns === undefined || (email !== undefined && rule.emailPatterns.matches(email));
+}
+
+/** Emails and groups are re-checked on every request, so removing one locks its users out at once. */
+function allowSession(session: Session, reason: 'session_token' | 'session_cookie', policy: Policy, rule: RouteRule | undefined): Decision {
+  const label = rule === undefined ? {} : { rule: rule.label };
+  if (session.email !== undefined && policy.emails && !policy.emails.matches(session.email)) {
+    return { status: 403, reason: 'email_not_allowed', email: session.email, ...label };
+  }
+  if (rule !== undefined && !emailAllowedByRule(session.email, rule)) {
+    return session.email === undefined
+      ? { status: 403, reason: 'email_not_allowed', ...label }
+      : { status: 403, reason: 'email_not_allowed', email: session.email, ...label };
+  }
+  const groupSets = policy.groups ? [policy.groups, ...(rule?.groupSets ?? [])] : (rule?.groupSets ?? []);
+  for (const allowed of groupSets) {
+    if (!inAnyGroup(session.groups, allowed)) {
+      return {
+        status: 403,
+        reason: 'group_not_allowed',
+        missingGroups: [...allowed],
+        ...(session.email === undefined ? {} : { email: session.email }),
+        ...label,
+      };
+    }
+  }
+  return {
+    status: 200,
+    reason,
+    user: session.sub,
+    ...(session.email === undefined ? {} : { email: session.email }),
+    ...(session.groups === undefined ? {} : { groups: session.groups }),
+    ...label,
+  };
 }

@@ -13,12 +13,27 @@ export type Reason =
   | 'invalid_token'
   | 'invalid_cookie'
   | 'no_credentials'
-  | 'email_not_allowed';
+  | 'email_not_allowed'
+  | 'group_not_allowed'
+  | 'invalid_rule';
+
+/** Which route rule decided (a policy name or `query`), for the metric; absent when none applied. */
+interface RuleLabel {
+  readonly rule?: string;
+}
 
 export type Decision =
-  | { readonly status: 200; readonly reason: Reason; readonly user?: string; readonly email?: string }
-  | { readonly status: 401; readonly reason: Reason; readonly tokenProblem?: TokenProblem }
-  | { readonly status: 403; readonly reason: Reason; readonly email?: string }
-  | { readonly status: 503; readonly reason: 'no_config' };
+  | ({ readonly status: 200; readonly reason: Reason; readonly user?: string; readonly email?: string; readonly groups?: readonly string[] } & RuleLabel)
+  | ({ readonly status: 401; readonly reason: Reason; readonly tokenProblem?: TokenProblem } & RuleLabel)
+  | ({
+      readonly status: 403;
+      readonly reason: Reason;
+      readonly email?: string;
+      /** The groups a refused session lacked one of (group_not_allowed), for the page. */
+      readonly missingGroups?: readonly string[];
+      /** Why the route's rule is unusable (invalid_rule): said once in the log, with the fix. */
+      readonly ruleProblem?: string;
+    } & RuleLabel)
+  | ({ readonly status: 503; readonly reason: 'no_config' } & RuleLabel);
 
 export { SYSTEM_TOKEN_USER } from '../session/claims.js';

@@ -16,4 +16,9 @@ export interface Facts {
   readonly sessionCookies: readonly string[];
   /** The request carries Access-Control-Request-Method: with method OPTIONS, a CORS preflight. */
   readonly preflight?: boolean;
+  /**
+   * The route's own rules, as the gateway sent them: the auth URL's query (oauth2-proxy's
+   * allowed_groups, allowed_emails, allowed_email_domains, and policy=NAME). Undefined: none.
+   */
+  readonly ruleQuery?: string | undefined;
 }

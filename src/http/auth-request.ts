@@ -21,10 +21,14 @@ export function authRequestFacts(req: IncomingMessage): FactsResult {
   let scheme: 'http' | 'https' = 'http';
   let host: string | undefined;
   let path: string;
+  // The auth URL's own query carries the route's rules (oauth2-proxy's /oauth2/auth parameters);
+  // called directly, without X-Original-URL, the query belongs to the original request instead.
+  let ruleQuery: string | undefined;
   if (originalUrl !== undefined) {
     const url = isPrintableAscii(originalUrl) ? splitAbsoluteUrl(originalUrl) : undefined;
     if (url === undefined) return { ok: false, why: 'X-Original-URL is not an absolute http(s) URL' };
     ({ scheme, host, path } = url);
+    ruleQuery = queryOf(req.url);
   } else {
     const hostHeader = headers.single('host');
     if (hostHeader === REPEATED) return { ok: false, why: 'repeated Host header' };
@@ -33,5 +37,11 @@ export function authRequestFacts(req: IncomingMessage): FactsResult {
     if (!path.startsWith('/') || !isPrintableAscii(path)) return { ok: false, why: 'bad request target' };
   }
   if (host === undefined) return { ok: false, why: 'missing or malformed Host' };
-  return { ok: true, facts: { method, scheme, host, path, ...c.creds } };
+  return { ok: true, facts: { method, scheme, host, path, ...c.creds, ruleQuery } };
+}
+
+/** The query of a request target, or undefined when it has none. */
+export function queryOf(url: string | undefined): string | undefined {
+  const q = url === undefined ? -1 : url.indexOf('?');
+  return q < 0 || q === url!.length - 1 ? undefined : url!.slice(q + 1);
 }

@@ -20,7 +20,11 @@ export function respondToClient(res: ServerResponse, decision: Decision, facts: 
     return;
   }
   if (decision.status === 403 && facts.navigation) {
-    accessDeniedPage(res, decision.reason === 'email_not_allowed' ? (decision.email ?? '') : undefined);
+    accessDeniedPage(
+      res,
+      decision.reason === 'email_not_allowed' || decision.reason === 'group_not_allowed' ? decision.email : undefined,
+      decision.missingGroups,
+    );
     return;
   }
   writeDecision(res, decision);

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Decision } from '../core/decision.js';
-import { EMAIL_HEADER, USER_HEADER } from './gateway-headers.js';
+import { EMAIL_HEADER, GROUPS_HEADER, USER_HEADER } from './gateway-headers.js';
 
 /**
  * Header values must not carry control or non-ASCII characters, so such a value is
@@ -11,6 +11,11 @@ function headerSafe(value: string): string {
   return /^[\x20-\x24\x26-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }
 
+/** One group in the comma-joined groups header: encoded like any value, and a comma inside it too. */
+function groupSafe(group: string): string {
+  return group.includes(',') ? encodeURIComponent(group) : headerSafe(group);
+}
+
 /**
  * Both identity headers on every allow, empty when there is no identity (a public path, auth off).
  * Gateways copy them over whatever the client sent: Envoy and Caddy only replace a header that the
@@ -18,7 +23,11 @@ function headerSafe(value: string): string {
  */
 function identityHeaders(decision: Decision): Record<string, string> {
   if (decision.status !== 200) return {};
-  return { [USER_HEADER]: headerSafe(decision.user ?? ''), [EMAIL_HEADER]: headerSafe(decision.email ?? '') };
+  return {
+    [USER_HEADER]: headerSafe(decision.user ?? ''),
+    [EMAIL_HEADER]: headerSafe(decision.email ?? ''),
+    [GROUPS_HEADER]: decision.groups === undefined ? '' : decision.groups.map(groupSafe).join(','),
+  };
 }
 
 /** The challenge for a 401: RFC 6750 error code when a token was presented but refused. */

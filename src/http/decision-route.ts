@@ -43,6 +43,8 @@ export function decisionRoute<F extends Facts>(adapter: string, extract: (req: I
     const decision = decide(facts.facts, policy, deps.now());
     const finish = (d: Decision) => {
       deps.metrics.countDecision(d.status, d.reason);
+      if (d.rule !== undefined) deps.metrics.countRuleDecision(d.rule, d.status);
+      if (d.status === 403 && d.ruleProblem !== undefined) reportRuleProblem(deps, d.ruleProblem);
       deps.metrics.decisionDuration.observe((performance.now() - started) / 1000);
       respond(res, d, facts.facts, policy);
       logDecision(deps.logger, deps.requestLog, {
@@ -58,4 +60,13 @@ export function decisionRoute<F extends Facts>(adapter: string, extract: (req: I
     };
     return decision instanceof Promise ? decision.then(finish) : finish(decision);
   };
+}
+
+/** Each distinct mistake in a route's rule is logged once (a misconfigured Ingress would log on every request). */
+const reported = new Set<string>();
+function reportRuleProblem(deps: Parameters<Handler>[2], problem: string): void {
+  if (reported.has(problem)) return;
+  if (reported.size >= 1000) reported.clear();
+  reported.add(problem);
+  deps.logger.log('warn', 'a route asks for a rule airy-auth cannot apply; its requests are refused', { problem });
 }

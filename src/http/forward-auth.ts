@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { queryOf } from './auth-request.js';
 import { type ClientFacts, clientFacts, clientHeaderNames } from './client-facts.js';
 import type { FactsResult } from './credentials.js';
 import { REPEATED, RequestHeaders } from './request-headers.js';
@@ -11,7 +12,7 @@ const FORWARD_HEADERS = clientHeaderNames(['x-forwarded-method', 'x-forwarded-pr
  * trusts them; `/auth` never does.
  */
 export function forwardAuthFacts(req: IncomingMessage): FactsResult<ClientFacts> {
-  return clientFacts(
+  const facts = clientFacts(
     new RequestHeaders(req, FORWARD_HEADERS),
     (headers) => {
       const [method, proto, host, uri] = ['x-forwarded-method', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-uri'].map((n) => headers.single(n));
@@ -21,4 +22,22 @@ export function forwardAuthFacts(req: IncomingMessage): FactsResult<ClientFacts>
     },
     'X-Forwarded-Method, -Host, -Proto or -Uri',
   );
+  const ruleQuery = rulesOf(req.url, facts.ok ? facts.facts.originalUrl : undefined);
+  return facts.ok && ruleQuery !== undefined ? { ok: true, facts: { ...facts.facts, ruleQuery } } : facts;
+}
+
+const RULE_PARAMS = new Set(['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy']);
+
+/**
+ * The route's rules: the query of the configured address. Traefik calls the address as written;
+ * Caddy's `uri /forward-auth` keeps the client's query unless the directive gives one. So a query
+ * that is the client's own (the same as the original request's) and holds anything but rule
+ * parameters is the application's, not a rule. A query of rule parameters alone is always applied:
+ * at worst a client adds a rule of its own, which only narrows.
+ */
+function rulesOf(url: string | undefined, originalUrl: string | undefined): string | undefined {
+  const query = queryOf(url);
+  if (query === undefined) return undefined;
+  const onlyRules = [...new URLSearchParams(query).keys()].every((k) => RULE_PARAMS.has(k));
+  return !onlyRules && originalUrl !== undefined && queryOf(originalUrl) === query ? undefined : query;
 }

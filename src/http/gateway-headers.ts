@@ -22,7 +22,9 @@ export const HEADERS_TO_AUTH = [...CREDENTIAL_HEADERS, SCHEME_HEADER, ...NAVIGAT
 /** The identity on an allow, under the names oauth2-proxy made common. */
 export const USER_HEADER = 'X-Auth-Request-User';
 export const EMAIL_HEADER = 'X-Auth-Request-Email';
-export const IDENTITY_HEADERS = [USER_HEADER, EMAIL_HEADER] as const;
+/** The session's groups, comma-joined (IdP groups, GitHub `org` and `org:team`). */
+export const GROUPS_HEADER = 'X-Auth-Request-Groups';
+export const IDENTITY_HEADERS = [USER_HEADER, EMAIL_HEADER, GROUPS_HEADER] as const;
 
 /** Lower-cased, as Node's raw header names are compared. */
 export function lowerCased(names: readonly string[]): string[] {

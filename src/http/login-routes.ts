@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Policy } from '../config/policy.js';
 import { safeRedirect } from '../core/redirect-target.js';
+import type { Identity } from '../oidc/identity.js';
 import { describeCause, LoginError, statusOf } from '../oidc/login-error.js';
 import { callbackPath, finishLogin, startLogin } from '../oidc/login-flow.js';
 import { LOGIN_STATE_TTL_SECONDS, stateCookieName } from '../oidc/login-state.js';
@@ -102,7 +103,7 @@ const callback: Handler = async (req, res, deps) => {
   const dropState = serializeCookie(stateName, '', { maxAgeSeconds: 0, secure, path: callbackPath(oidc.provider) });
   try {
     const { identity, rd } = await finishLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), q, sealed, deps.now());
-    const token = await mintSession(ctx.policy.sessionKey!, identity, ctx.policy.sessionTtlSeconds, deps.now());
+    const token = await sessionThatFits(ctx.policy, identity, deps);
     const session = serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: ctx.policy.sessionTtlSeconds, secure });
     deps.metrics.logins.inc({ provider: oidc.provider, result: 'success' });
     deps.logger.log('info', 'login succeeded', { provider: oidc.provider, user: identity.sub, email: identity.email });
@@ -167,4 +168,28 @@ export function loginRoutes(): { exact: [string, Handler][]; prefixes: [string, 
       ['/login/oauth2/code/', callback],
     ],
   };
+}
+
+/** Browsers drop a cookie whose name and value exceed 4096 bytes; the session must never be one. */
+const COOKIE_LIMIT = 4096;
+
+/**
+ * The session token, within the cookie limit: when the user's groups would not fit, only the
+ * groups some rule of the configuration names are kept (and that is logged); a query rule naming
+ * another group then refuses this user until the groups are fewer.
+ */
+async function sessionThatFits(policy: Policy, identity: Identity, deps: ServerDeps): Promise<string> {
+  const mint = (groups: readonly string[] | undefined) => mintSession(policy.sessionKey!, { ...identity, groups }, policy.sessionTtlSeconds, deps.now());
+  const fits = (token: string) => SESSION_COOKIE.length + 1 + token.length <= COOKIE_LIMIT;
+  const full = await mint(identity.groups);
+  if (fits(full) || identity.groups === undefined) return full;
+  const named = new Set([...(policy.groups ?? []), ...policy.routeRules.namedGroups]);
+  const kept = identity.groups.filter((g) => named.has(g));
+  const trimmed = await mint(kept);
+  deps.logger.log('warn', 'the user has too many groups for the session cookie; keeping only those the configuration names', {
+    user: identity.sub,
+    groups: identity.groups.length,
+    kept: kept.length,
+  });
+  return fits(trimmed) ? trimmed : mint(undefined);
 }

@@ -43,10 +43,16 @@ function logoutForm(label = 'Log out'): string {
 }
 
 /** A navigation that is known but refused: the account (when that is why) and a way to switch. */
-export function accessDeniedPage(res: ServerResponse, refusedEmail: string | undefined): void {
+export function accessDeniedPage(res: ServerResponse, refusedEmail: string | undefined, missingGroups?: readonly string[]): void {
   const who = refusedEmail === undefined ? '' : `<p>You are signed in as <strong>${escapeHtml(refusedEmail)}</strong>, which may not use this service.</p>`;
+  const groups =
+    missingGroups === undefined
+      ? ''
+      : `<p>This service is for members of ${missingGroups.map((g) => `<strong>${escapeHtml(g)}</strong>`).join(' or ')}, and your account is in none of them.</p>`;
   const body =
-    refusedEmail === undefined ? '<p>This request is not allowed from where it was made.</p>' : `${who}${logoutForm('Log out and try another account')}`;
+    refusedEmail === undefined && missingGroups === undefined
+      ? '<p>This request is not allowed from where it was made.</p>'
+      : `${who}${groups}${logoutForm('Log out and try another account')}`;
   sendPage(res, 403, 'Access denied', body);
 }
 

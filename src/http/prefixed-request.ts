@@ -31,7 +31,7 @@ export function prefixedFacts(prefix: string): (req: IncomingMessage) => FactsRe
  * sends the original path and method as `Path:` and `Method:`. Only this endpoint reads those
  * headers: on a prefixed path a client could send them to pass for another path.
  */
-export function gatewayFabricFacts(req: IncomingMessage): FactsResult<ClientFacts> {
+export function gatewayFabricFacts(req: IncomingMessage, calledPath = '/gateway-api'): FactsResult<ClientFacts> {
   return clientFacts(
     new RequestHeaders(req, NGF_HEADERS),
     (headers) => {
@@ -39,8 +39,34 @@ export function gatewayFabricFacts(req: IncomingMessage): FactsResult<ClientFact
       if (path === REPEATED || method === REPEATED || host === REPEATED || proto === REPEATED) {
         return { why: 'repeated Host, Path, Method or X-Forwarded-Proto header' };
       }
-      return { method: method ?? req.method ?? '', host: host ?? '', scheme: proto ?? 'https', target: path ?? (req.url ?? '').slice('/gateway-api'.length) };
+      return { method: method ?? req.method ?? '', host: host ?? '', scheme: proto ?? 'https', target: path ?? (req.url ?? '').slice(calledPath.length) };
     },
-    'request to /gateway-api',
+    `request to ${calledPath}`,
   );
+}
+
+/** `PREFIX/NAME/original path`: the policy's name, and the request as prefixedFacts reads it after the name. */
+function splitPolicy(url: string, prefix: string): { name: string; rest: string } | undefined {
+  const after = url.slice(prefix.length + 1);
+  const slash = after.search(/[/?]/);
+  const name = slash < 0 ? after : after.slice(0, slash);
+  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)) return undefined;
+  return { name, rest: slash < 0 ? '' : after.slice(slash) };
+}
+
+/**
+ * The policy form of the prefixed adapters, for gateways that cannot add a query to the auth
+ * call: Envoy's `path_prefix: /envoy-policy/NAME` (Envoy Gateway, Istio), and the Gateway API
+ * filter's `path: /gateway-api-policy/NAME` (with the original path after it, or, from NGINX
+ * Gateway Fabric, nothing after it and the original in `Path:`/`Method:`).
+ */
+export function policyPrefixedFacts(prefix: string, gatewayFabric: boolean): (req: IncomingMessage) => FactsResult<ClientFacts> {
+  return (req) => {
+    const url = req.url ?? '';
+    const parts = splitPolicy(url, prefix);
+    if (parts === undefined) return { ok: false, why: `expected ${prefix}/POLICY/original-path` };
+    const inner = `${prefix}/${parts.name}`;
+    const facts = gatewayFabric && parts.rest === '' ? gatewayFabricFacts(req, inner) : prefixedFacts(inner)(req);
+    return facts.ok ? { ok: true, facts: { ...facts.facts, ruleQuery: `policy=${parts.name}` } } : facts;
+  };
 }

@@ -6,7 +6,7 @@ import { decisionRoute } from './decision-route.js';
 import type { Handler } from './deps.js';
 import { forwardAuthFacts } from './forward-auth.js';
 import { loginRoutes } from './login-routes.js';
-import { gatewayFabricFacts, prefixedFacts } from './prefixed-request.js';
+import { gatewayFabricFacts, policyPrefixedFacts, prefixedFacts } from './prefixed-request.js';
 import { coreRoutes, type Routes } from './server.js';
 
 /** Path prefixes of the gateway adapters whose request path carries the original path. */
@@ -23,17 +23,24 @@ const writePlain = (res: ServerResponse, decision: Decision) => writeDecision(re
  *   /envoy/<path>      Envoy ext_authz HTTP service: Envoy Gateway, Istio (denials reach the browser)
  *   /gateway-api/<path> Gateway API ExternalAuth, HTTP (answers stay plain: NGF uses auth_request, so no 302)
  *   /gateway-api       NGINX Gateway Fabric, which sends the original as Path/Method headers
+ *   /envoy-policy/NAME/<path>, /gateway-api-policy/NAME[/<path>]  the same, under the named policy
  */
 export function allRoutes(): Routes {
   const exact = coreRoutes();
   exact.set('/forward-auth', decisionRoute('forward-auth', forwardAuthFacts, respondToClient));
-  exact.set(GATEWAY_API_PREFIX, decisionRoute('gateway-api', gatewayFabricFacts, writePlain));
+  exact.set(
+    GATEWAY_API_PREFIX,
+    decisionRoute('gateway-api', (req) => gatewayFabricFacts(req), writePlain),
+  );
   const login = loginRoutes();
   for (const [path, handler] of login.exact) exact.set(path, handler);
   const prefixes: [string, Handler][] = [
     ...login.prefixes,
     [`${ENVOY_PREFIX}/`, decisionRoute('envoy', prefixedFacts(ENVOY_PREFIX), respondToClient)],
     [`${GATEWAY_API_PREFIX}/`, decisionRoute('gateway-api', prefixedFacts(GATEWAY_API_PREFIX), writePlain)],
+    // A named policy for gateways that cannot put a query on the auth call.
+    [`${ENVOY_PREFIX}-policy/`, decisionRoute('envoy', policyPrefixedFacts(`${ENVOY_PREFIX}-policy`, false), respondToClient)],
+    [`${GATEWAY_API_PREFIX}-policy/`, decisionRoute('gateway-api', policyPrefixedFacts(`${GATEWAY_API_PREFIX}-policy`, true), writePlain)],
   ];
   prefixes.sort((a, b) => b[0].length - a[0].length);
   return { exact, prefixes };

@@ -53,6 +53,12 @@ export function createMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    ruleDecisions: new Counter({
+      name: 'airy_auth_rule_decisions_total',
+      help: 'Decisions under a route rule, by policy name (or "query" for auth URL parameters alone) and status.',
+      labelNames: ['policy', 'status'] as const,
+      registers,
+    }),
     sourceUp: new Gauge({ name: 'airy_auth_config_source_up', help: '1 while the config source (file or apiserver) is reachable.', registers }),
   };
   for (const result of ['applied', 'invalid', 'unchanged', 'deleted']) metrics.configReloads.inc({ result }, 0);
@@ -67,7 +73,18 @@ export function createMetrics(registry: Registry) {
     }
     child.inc();
   };
-  return { ...metrics, countDecision };
+  const ruleChildren = new Map<string, { inc(): void }>();
+  /** Only configured policy names and "query" reach this label: never raw query text. */
+  const countRuleDecision = (policy: string, status: number): void => {
+    const key = `${policy} ${status}`;
+    let child = ruleChildren.get(key);
+    if (!child) {
+      child = metrics.ruleDecisions.labels(policy, String(status));
+      ruleChildren.set(key, child);
+    }
+    child.inc();
+  };
+  return { ...metrics, countDecision, countRuleDecision };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -2,7 +2,7 @@ import { splitList } from '../config/values.js';
 import { HEADERS_TO_AUTH, IDENTITY_HEADERS } from '../http/gateway-headers.js';
 import { AUTH_ANNOTATIONS, type Target } from './auth-annotations.js';
 import { type Ingress, isAiryAuth, NGINX_PREFIX, nginxAnnotations, readIngresses, serviceOf } from './ingress.js';
-import type { ReportLine } from './report.js';
+import type { Outcome, ReportLine } from './report.js';
 
 export interface MigrateOptions {
   readonly target: Target;
@@ -50,12 +50,7 @@ export function migrate(text: string, options: MigrateOptions): MigrateResult {
         detail = `airy-auth's login reads rd=, not ${value}=`;
       }
       const query = name === 'auth-url' ? queryOf(value) : undefined;
-      if (query && outcome === 'translated') {
-        outcome = 'changed';
-        detail +=
-          `; its query (${query.slice(0, 80)}) is a per-route rule in oauth2-proxy's syntax: ` +
-          'the gateway objects here do not carry it, so check that every route still gets the rule it had';
-      }
+      if (query && outcome === 'translated') ({ outcome, detail } = carryRules(query, options.target, detail, isAiryAuth(value)));
       if (name === 'auth-url' && options.target === 'gateway-api' && !serviceOf(value, ns)) {
         outcome = 'untranslatable';
         detail = `${value} is not an in-cluster Service URL, and the ExternalAuth filter needs a backendRef`;
@@ -69,6 +64,32 @@ export function migrate(text: string, options: MigrateOptions): MigrateResult {
   return { objects, report, ingresses: ingresses.length };
 }
 
+const RULE_PARAMS = ['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy'];
+
+/**
+ * oauth2-proxy's per-route rules on auth-url (airy-auth reads the same parameters): Traefik's
+ * ForwardAuth address keeps them as they are; the Gateway API filter can only name a policy
+ * (its path is /gateway-api-policy/NAME), so other rules must become a named policy first.
+ */
+function carryRules(query: string, target: Target, detail: string, airy: boolean): { outcome: Exclude<Outcome, 'not-auth'>; detail: string } {
+  const params = [...new URLSearchParams(query).keys()];
+  const unknown = params.filter((p) => !RULE_PARAMS.includes(p));
+  if (!airy || unknown.length > 0) {
+    return {
+      outcome: 'changed',
+      detail: `${detail}; its query (${query.slice(0, 80)}) is not a rule airy-auth reads (${unknown.join(', ') || 'another auth service'}): check that every route still gets the rule it had`,
+    };
+  }
+  if (target === 'traefik') return { outcome: 'translated', detail: `${detail}, with the rules ${query.slice(0, 80)} kept on the address` };
+  if (params.length === 1 && params[0] === 'policy') return { outcome: 'translated', detail: `${detail}, policy as path /gateway-api-policy/NAME` };
+  return {
+    outcome: 'untranslatable',
+    detail:
+      `the ExternalAuth filter cannot carry the rules ${query.slice(0, 80)}: ` +
+      'define them as a policy under security.policies and write auth-url ...?policy=NAME, which becomes the path /gateway-api-policy/NAME',
+  };
+}
+
 /** The query of a URL written in an annotation, or undefined. */
 function queryOf(url: string): string | undefined {
   const q = url.indexOf('?');
@@ -78,7 +99,7 @@ function queryOf(url: string): string | undefined {
 function toTraefik(ing: Ingress, a: Map<string, string>, authUrl: string): object[] {
   const ns = ing.metadata.namespace ?? 'default';
   const name = `${ing.metadata.name}-airy-auth`;
-  const address = isAiryAuth(authUrl) ? authUrl.replace(/\/auth$/, '/forward-auth') : authUrl;
+  const address = isAiryAuth(authUrl) ? authUrl.replace(/\/auth(\?|$)/, '/forward-auth$1') : authUrl;
   const forwardAuth: Record<string, unknown> = { address, trustForwardHeader: false };
   const responseHeaders = splitList(a.get('auth-response-headers') ?? '');
   if (responseHeaders.length) forwardAuth.authResponseHeaders = responseHeaders;
@@ -102,7 +123,7 @@ function toGatewayApi(ing: Ingress, a: Map<string, string>, authUrl: string, opt
     protocol: 'HTTP',
     backendRef: { name: svc.name, namespace: svc.namespace, port: svc.port },
     http: {
-      path: isAiryAuth(authUrl) ? '/gateway-api' : svc.path,
+      path: isAiryAuth(authUrl) ? gatewayApiPath(authUrl) : svc.path,
       allowedHeaders: HEADERS_TO_AUTH.filter((h) => h !== 'Authorization'),
       allowedResponseHeaders: splitList(a.get('auth-response-headers') ?? '').length ? splitList(a.get('auth-response-headers') ?? '') : [...IDENTITY_HEADERS],
     },
@@ -137,4 +158,10 @@ function toGatewayApi(ing: Ingress, a: Map<string, string>, authUrl: string, opt
         ]
       : [];
   return [...routes, ...grant];
+}
+
+/** `/gateway-api`, or `/gateway-api-policy/NAME` for an auth-url that names a policy. */
+function gatewayApiPath(authUrl: string): string {
+  const policy = new URLSearchParams(queryOf(authUrl) ?? '').get('policy');
+  return policy ? `/gateway-api-policy/${policy}` : '/gateway-api';
 }

@@ -5,6 +5,8 @@ import { LoginError } from './login-error.js';
 /** Who logged in, as the session will record it. */
 export interface Identity {
   readonly sub: string;
+  /** From the provider's groups claim (`groupsClaim`); undefined when it is missing or not a list of strings. */
+  readonly groups?: readonly string[] | undefined;
   readonly email: string;
   readonly name: string | undefined;
   readonly avatarUrl: string | undefined;
@@ -74,4 +76,9 @@ export function identityFromGithub(
 export function parseGithubEmails(body: unknown): GithubEmail[] {
   if (!Array.isArray(body)) throw new LoginError('idp_error', 'GitHub /user/emails did not return a list');
   return body.filter((e): e is GithubEmail => typeof e === 'object' && e !== null && typeof (e as GithubEmail).email === 'string');
+}
+
+/** A groups claim: a list of strings, or no groups at all (a string, a number, a list with anything else). */
+export function groupsOf(claim: unknown): readonly string[] | undefined {
+  return Array.isArray(claim) && claim.every((g) => typeof g === 'string' && g !== '') ? (claim as string[]) : undefined;
 }

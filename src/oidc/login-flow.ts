@@ -2,7 +2,7 @@ import * as client from 'openid-client';
 import type { OidcSettings } from '../config/oidc-settings.js';
 import type { Policy } from '../config/policy.js';
 import { classifyIdpError } from './classify-error.js';
-import { type Identity, identityFromClaims, identityFromGithub, parseGithubEmails } from './identity.js';
+import { groupsOf, type Identity, identityFromClaims, identityFromGithub, parseGithubEmails } from './identity.js';
 import { LoginError } from './login-error.js';
 import { openLoginState, STATE_COOKIE_MAX_BYTES, sealLoginState, stateCookieName } from './login-state.js';
 import type { ProviderClient } from './provider-client.js';
@@ -118,13 +118,70 @@ export async function finishLogin(
   if (settings.emailsUri) {
     const emails = parseGithubEmails(await fetchJson(pc, settings.emailsUri, tokens.access_token, 'header', 'emails'));
     identity = identityFromGithub(attrs, emails, settings, (e) => policy.emails?.matches(e) ?? false);
+    if (settings.orgsUri && settings.teamsUri) {
+      const orgs = await fetchAllPages(pc, settings.orgsUri, tokens.access_token, 'orgs');
+      const teams = await fetchAllPages(pc, settings.teamsUri, tokens.access_token, 'teams');
+      identity = { ...identity, groups: githubGroups(orgs, teams) };
+    }
   } else {
-    identity = identityFromClaims(attrs, settings);
+    identity = { ...identityFromClaims(attrs, settings), groups: groupsOf(attrs[policy.groupsClaim]) };
   }
   if (!policy.emails?.matches(identity.email)) {
     throw new LoginError('email_not_allowed', `${identity.email} is not in the list of allowed email addresses`, identity.email);
   }
   return { identity, rd: st.rd };
+}
+
+/** At most this many pages of 100 are read: 1,000 orgs or teams is more than any rule needs. */
+const MAX_PAGES = 10;
+
+/** Every item of a paginated GitHub list, following `Link: <...>; rel="next"`. */
+async function fetchAllPages(pc: ProviderClient, uri: string, accessToken: string, step: string): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let next: string | undefined = `${uri}${uri.includes('?') ? '&' : '?'}per_page=100`;
+  for (let page = 0; next !== undefined && page < MAX_PAGES; page++) {
+    const { body, link } = await fetchJsonWithLink(pc, next, accessToken, step);
+    if (!Array.isArray(body)) throw new LoginError('idp_error', `GitHub ${step} did not return a list`);
+    items.push(...body);
+    next = /<([^>]+)>;\s*rel="next"/.exec(link ?? '')?.[1];
+    // Only ever follow links to the same API host, whatever the answer says.
+    if (next !== undefined && new URL(next).origin !== new URL(uri).origin) next = undefined;
+  }
+  return items;
+}
+
+/** GitHub's orgs and teams as oauth2-proxy names them: `org` and `org:team-slug`. */
+function githubGroups(orgs: readonly unknown[], teams: readonly unknown[]): string[] {
+  const groups = new Set<string>();
+  for (const o of orgs) {
+    const login = (o as { login?: unknown } | null)?.login;
+    if (typeof login === 'string' && login !== '') groups.add(login);
+  }
+  for (const t of teams) {
+    const slug = (t as { slug?: unknown } | null)?.slug;
+    const org = (t as { organization?: { login?: unknown } } | null)?.organization?.login;
+    if (typeof slug === 'string' && slug !== '' && typeof org === 'string' && org !== '') groups.add(`${org}:${slug}`);
+  }
+  return [...groups];
+}
+
+async function fetchJsonWithLink(pc: ProviderClient, url: string, accessToken: string, step: string): Promise<{ body: unknown; link: string | undefined }> {
+  let res: Response;
+  try {
+    res = await pc.fetch(url, {
+      headers: { accept: 'application/vnd.github+json', 'user-agent': 'airy-auth', authorization: `Bearer ${accessToken}` },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (err) {
+    throw classifyIdpError(err, step);
+  }
+  if (!res.ok) throw new LoginError('idp_error', `${step}: the provider answered ${res.status}`);
+  try {
+    return { body: await res.json(), link: res.headers.get('link') ?? undefined };
+  } catch {
+    throw new LoginError('idp_error', `${step}: the answer is not JSON`);
+  }
 }
 
 /** A protected resource call with the access token sent the configured way (header, form or query). */

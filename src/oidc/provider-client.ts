@@ -85,6 +85,8 @@ export function providerClient(settings: OidcSettings, options: ProviderClientOp
       ['userinfo', md.userinfo_endpoint],
       ['jwks', md.jwks_uri],
       ['emails', settings.emailsUri],
+      ['orgs', settings.orgsUri],
+      ['teams', settings.teamsUri],
     ] as const) {
       if (url) urls.set(url.split('?', 1)[0]!, label);
     }

@@ -17,6 +17,8 @@ export const DEFAULT_SESSION_TTL_SECONDS = 30 * 86400;
 export interface Session {
   readonly sub: string;
   readonly email: string | undefined;
+  /** The `groups` claim: IdP groups or GitHub orgs and teams. Airy Core's tokens have none. */
+  readonly groups: readonly string[] | undefined;
   readonly exp: number;
   readonly nbf: number | undefined;
 }

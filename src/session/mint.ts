@@ -7,6 +7,8 @@ export interface SessionSubject {
   readonly email?: string | undefined;
   readonly name?: string | undefined;
   readonly avatarUrl?: string | undefined;
+  /** Groups for per-app rules; left out of the token when undefined (Airy Core's shape). */
+  readonly groups?: readonly string[] | undefined;
 }
 
 /**
@@ -20,6 +22,7 @@ export async function mintSession(key: KeyObject, subject: SessionSubject, ttlSe
   const principal = JSON.stringify({ id: subject.sub, name: subject.name ?? subject.sub, avatarUrl: subject.avatarUrl ?? null });
   const claims: Record<string, unknown> = { principal };
   if (subject.email !== undefined) claims.email = subject.email;
+  if (subject.groups !== undefined) claims.groups = [...subject.groups];
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setJti(randomUUID())

@@ -133,7 +133,7 @@ describe('the command line', () => {
         '--request-id-header',
       ],
     ],
-    ['check', ['--secret-file', '--strict']],
+    ['check', ['--secret-file', '--strict', '--ingresses']],
     ['token', ['--config', '--sub', '--email', '--name', '--ttl']],
     ['configmap', ['--name', '--namespace', '--secret-name']],
     ['migrate', ['--to', '--gateway', '--gateway-namespace', '--allow-partial']],
@@ -200,5 +200,64 @@ describe('airy-auth check for CI and the Helm layout', () => {
       ),
     );
     expect(missing.stdout).toContain('error: security.oidc.clientSecret: is required');
+  });
+});
+
+describe('airy-auth check with named policies', () => {
+  it('validates every policy at once, with its path, the allowed keys and a fix', () => {
+    const r = run(
+      'check',
+      file(
+        'policies.yaml',
+        `${securityYaml(PROTECTED)}  policies:\n    Bad Name: {allowedGroups: x}\n    sre:\n      allowedGroup: sre\n      allowedOrigins: "example.com"\n    empty: {}\n    listy: [a]\n`,
+      ),
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('error: security.policies.Bad Name: "Bad Name" is not a policy name');
+    expect(r.stdout).toContain('error: security.policies.sre.allowedGroup: unknown policy key "allowedGroup"');
+    expect(r.stdout).toContain('fix: did you mean "allowedGroups"?');
+    expect(r.stdout).toContain('error: security.policies.sre.allowedOrigins: "example.com" is not an origin');
+    expect(r.stdout).toContain('warning: security.policies.empty: sets no rule');
+    expect(r.stdout).toContain('error: security.policies.listy: must be a mapping of rules');
+  });
+
+  it('accepts well-formed policies beside a global allowedGroups', () => {
+    const ok = run(
+      'check',
+      file('good-policies.yaml', `${securityYaml({ ...PROTECTED, allowedGroups: 'staff' })}  policies:\n    sre: {allowedGroups: "sre,oncall"}\n`),
+    );
+    expect(ok.status, ok.stdout).toBe(0);
+  });
+});
+
+describe('airy-auth check --ingresses', () => {
+  it('reports every Ingress whose auth-url asks for a rule the config does not know, and exits 1', () => {
+    const config = file('rules.yaml', `${securityYaml(PROTECTED)}  policies:\n    sre: {allowedGroups: sre}\n`);
+    const list = (urls: string[]) =>
+      `apiVersion: v1\nkind: List\nitems:\n${urls
+        .map(
+          (u, i) =>
+            `- apiVersion: networking.k8s.io/v1\n  kind: Ingress\n  metadata:\n    name: app-${i}\n    namespace: shop\n    annotations:\n      nginx.ingress.kubernetes.io/auth-url: "${u}"\n  spec: {}\n`,
+        )
+        .join('')}`;
+    const base = 'http://airy-auth.airy-auth.svc.cluster.local:8080/auth';
+    const bad = run(
+      'check',
+      config,
+      '--ingresses',
+      file('bad-ingresses.yaml', list([`${base}?policy=sre`, `${base}?policy=nope`, `${base}?allowed_group=x`, base])),
+    );
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain('Ingress shop/app-1: auth-url unknown policy "nope"');
+    expect(bad.stdout).toContain('fix: configured policies: sre');
+    expect(bad.stdout).toContain('Ingress shop/app-2: auth-url unknown auth URL parameter "allowed_group"');
+    expect(bad.stdout).toContain('4 Ingress(es), 3 with rules on auth-url, 2 this config does not know');
+    const good = run(
+      'check',
+      config,
+      '--ingresses',
+      file('good-ingresses.yaml', list([`${base}?policy=sre`, `${base}?allowed_groups=a,b&allowed_emails=x@example.com`])),
+    );
+    expect(good.status, good.stdout).toBe(0);
   });
 });

@@ -299,3 +299,22 @@ describe('provider presets', () => {
     expect(errors(r.issues)[0]).toMatchObject({ path: 'security.allowedEmailPatterns' });
   });
 });
+
+describe('named policies from a ConfigMap', () => {
+  it('reads Airy Core-style flat keys policies.NAME.KEY into the same policies airy.yaml gives', () => {
+    const r = compileConfigMapData(
+      { systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, 'policies.sre.allowedGroups': 'sre,oncall', 'policies.sre.publicPaths': '/status' },
+      undefined,
+      { configMap: 'airy/security' },
+    );
+    expect(r.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(r.policy!.routeRules.names).toEqual(['sre']);
+    expect([...r.policy!.routeRules.namedGroups]).toEqual(['sre', 'oncall']);
+    const rule = r.policy!.routeRules.resolve('policy=sre');
+    expect('label' in rule && rule.label).toBe('sre');
+    const bad = compileConfigMapData({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: TEST_JWT_SECRET, 'policies.sre.allowedGroupz': 'x' }, undefined, {
+      configMap: 'airy/security',
+    });
+    expect(bad.issues.map((i) => i.path)).toContain('configmap airy/security key policies.sre.allowedGroupz');
+  });
+});

@@ -13,7 +13,7 @@ import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { ensureTestCa } from '../helpers/test-ca.js';
 import { describeWithTools } from '../helpers/tools.js';
 
-const RESPONSE_HEADERS = 'X-Auth-Request-User,X-Auth-Request-Email';
+const RESPONSE_HEADERS = 'X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups';
 
 /** nginx in the ingress-nginx shape: login routes open to airy-auth, pages with auth-signin, /api/ without. */
 async function gateway(airy: AiryProcess, upstreamPort: number, port: number): Promise<RunningNginx> {
@@ -27,6 +27,17 @@ async function gateway(airy: AiryProcess, upstreamPort: number, port: number): P
         { path: '/oauth2/', upstream: a },
         { path: '/logout', upstream: a },
         { path: '/api/', upstream: up, annotations: auth },
+        // Two apps behind the same airy-auth, each with its own audience, as two Ingresses would be.
+        {
+          path: '/grafana/',
+          upstream: up,
+          annotations: { ...auth, 'auth-url': `${airy.url}/auth?allowed_groups=sre`, 'auth-signin': 'http://$http_host/login' },
+        },
+        {
+          path: '/support/',
+          upstream: up,
+          annotations: { ...auth, 'auth-url': `${airy.url}/auth?allowed_groups=support`, 'auth-signin': 'http://$http_host/login' },
+        },
         { path: '/', upstream: up, annotations: { ...auth, 'auth-signin': 'http://$http_host/login' } },
       ],
     },
@@ -52,7 +63,7 @@ describeWithTools(
       app = await startAppUpstream();
       idp = await startTestIdp({
         accounts: {
-          alice: { email: 'alice@example.com', email_verified: true, name: 'Alice' },
+          alice: { email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['sre'] },
           mallory: { email: 'mallory@elsewhere.io', email_verified: true },
         },
         clients: [
@@ -146,6 +157,25 @@ ${common}  oidc:
         return { status: r.status, redirected: r.redirected, auth: r.headers.get('www-authenticate') };
       });
       expect(after).toEqual({ status: 401, redirected: false, auth: 'Bearer realm="airy-auth"' });
+      await context.close();
+    });
+
+    it('per-app rules: the same logged-in user opens the app of her group and is refused on the other', async () => {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      await page.goto(`${oidcGate.url}/grafana/d/1`);
+      await page.fill('input[name=login]', 'alice');
+      await page.fill('input[name=password]', 'any-password');
+      await page.click('button[type=submit]');
+      await page.click('button:has-text("Continue")');
+      await page.waitForURL(`${oidcGate.url}/grafana/d/1`);
+      expect(await page.textContent('#user')).toBe('alice');
+      await page.screenshot({ path: shot('groups-01-grafana-allowed.png') });
+      const support = await page.goto(`${oidcGate.url}/support/tickets`);
+      expect(support!.status()).toBe(403);
+      await page.screenshot({ path: shot('groups-02-support-refused.png') });
+      // Still logged in: the refusal is this app's rule, not the session.
+      expect((await page.goto(`${oidcGate.url}/grafana/d/2`))!.status()).toBe(200);
       await context.close();
     });
 

@@ -179,11 +179,14 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     expect(one(objs, 'Middleware').spec.forwardAuth).toEqual({
       address: 'http://airy-auth.airy.svc.cluster.local:8080/forward-auth',
       trustForwardHeader: false,
-      authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'],
+      authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Groups'],
     });
     const sp = one(objs, 'SecurityPolicy').spec;
     expect(sp.targetRefs.map((t: { name: string }) => t.name)).toEqual(['app', 'api']);
-    expect(sp.extAuth).toMatchObject({ failOpen: false, http: { path: '/envoy', headersToBackend: ['x-auth-request-user', 'x-auth-request-email'] } });
+    expect(sp.extAuth).toMatchObject({
+      failOpen: false,
+      http: { path: '/envoy', headersToBackend: ['x-auth-request-user', 'x-auth-request-email', 'x-auth-request-groups'] },
+    });
     expect(sp.extAuth.headersToExtAuth).toEqual(expect.arrayContaining(['authorization', 'cookie', 'origin']));
     const ap = one(objs, 'AuthorizationPolicy').spec;
     expect(ap).toMatchObject({ action: 'CUSTOM', provider: { name: 'airy-auth' }, selector: { matchLabels: { app: 'inbox' } } });
@@ -200,9 +203,27 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
       service: 'airy-auth.airy.svc.cluster.local',
       port: 8080,
       pathPrefix: '/envoy',
-      headersToUpstreamOnAllow: ['x-auth-request-user', 'x-auth-request-email'],
+      headersToUpstreamOnAllow: ['x-auth-request-user', 'x-auth-request-email', 'x-auth-request-groups'],
     });
     expect(notes).toContain('traefik.ingress.kubernetes.io/router.middlewares: airy-airy-auth@kubernetescrd');
+  });
+
+  it('renders the policy form of each gateway when a named policy is chosen', () => {
+    const args = [
+      ...VARIANTS['every gateway']!,
+      '--set',
+      'gateways.envoyGateway.policy=support',
+      '--set',
+      'gateways.istio.policy=sre',
+      '--set',
+      'gateways.gatewayApi.policy=admins',
+    ];
+    const objs = renderChart(args);
+    expect(one(objs, 'SecurityPolicy').spec.extAuth.http.path).toBe('/envoy-policy/support');
+    const routes = byKind(objs, 'HTTPRoute') as (K8sObject & { spec: Untyped })[];
+    expect(routes[0]!.spec.rules[0].filters[0].externalAuth.http.path).toBe('/gateway-api-policy/admins');
+    expect(renderNotes(args)).toContain('pathPrefix: /envoy-policy/sre');
+    expect(helm(['template', 'x', CHART, ...TEST_IMAGE, '--set', 'gateways.istio.policy=Not A Name']).status).not.toBe(0);
   });
 
   it('the schema check is real: a broken ExternalAuth filter or Middleware is refused', async () => {

@@ -89,7 +89,8 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
   };
 
   function send(w: Watcher, event: unknown): void {
-    if (stalled) return;
+    // A watch the server has just ended (its timeout) may still be in the set until 'close'.
+    if (stalled || w.res.writableEnded || w.res.destroyed) return;
     w.res.write(`${JSON.stringify(event)}\n`);
   }
 
@@ -201,7 +202,13 @@ export async function startFakeApiserver(options: { allowedNames?: string[]; boo
       w.timer.unref();
     }
     const timeout = Number(query.timeoutSeconds ?? '0');
-    const ender = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
+    const ender =
+      timeout > 0
+        ? setTimeout(() => {
+            watchers.delete(w);
+            res.end();
+          }, timeout * 1000)
+        : undefined;
     res.on('close', () => {
       watchers.delete(w);
       clearInterval(w.timer);

@@ -7,20 +7,25 @@ export interface GithubUser {
   readonly login: string;
   readonly name: string | null;
   readonly emails: { email: string; primary: boolean; verified: boolean; visibility: string | null }[];
+  /** Org logins, and teams as `org:team-slug`, for GET /user/orgs and /user/teams (read:org). */
+  readonly orgs?: string[];
+  readonly teams?: string[];
 }
 
 /**
  * A test double that answers like GitHub's documented OAuth app endpoints:
  * GET /login/oauth/authorize (a page where the test picks a user), POST /login/oauth/access_token
  * (form or JSON by Accept, errors as HTTP 200 with an `error` field, as GitHub does),
- * GET /user and GET /user/emails with `Authorization: Bearer|token <token>`. PKCE S256 is enforced
- * when the authorize request carried a challenge.
+ * GET /user and GET /user/emails with `Authorization: Bearer|token <token>`, and GET /user/orgs and
+ * /user/teams (403 without the read:org scope; `per_page` and `page`, with a `Link: rel="next"`
+ * header while more pages follow). PKCE S256 is enforced when the authorize request carried a challenge.
  */
 export async function startGithubDouble(options: { clientId: string; clientSecret: string; users: GithubUser[] }) {
   const ca = ensureTestCa();
   if (!ca) throw new Error('openssl is needed to make the test CA');
-  const codes = new Map<string, { user: GithubUser; redirectUri: string; challenge: string | undefined }>();
+  const codes = new Map<string, { user: GithubUser; redirectUri: string; challenge: string | undefined; scope: string }>();
   const tokens = new Map<string, GithubUser>();
+  const scopes = new Map<string, string[]>();
   const requests: { method: string; path: string; accept?: string | undefined; authorization?: string | undefined }[] = [];
 
   const server: Server = createServer(tlsOptions(ca), (req, res) => {
@@ -51,7 +56,7 @@ export async function startGithubDouble(options: { clientId: string; clientSecre
         const user = options.users.find((u) => u.login === f.get('login'));
         if (!user) return res.writeHead(200, { 'content-type': 'text/html' }).end('<p>unknown user</p>');
         const code = randomBytes(10).toString('hex');
-        codes.set(code, { user, redirectUri: f.get('redirect_uri') ?? '', challenge: f.get('code_challenge') || undefined });
+        codes.set(code, { user, redirectUri: f.get('redirect_uri') ?? '', challenge: f.get('code_challenge') || undefined, scope: f.get('scope') ?? '' });
         const to = new URL(f.get('redirect_uri') ?? '');
         to.searchParams.set('code', code);
         to.searchParams.set('state', f.get('state') ?? '');
@@ -84,10 +89,29 @@ export async function startGithubDouble(options: { clientId: string; clientSecre
         }
         const token = `gho_${randomBytes(16).toString('hex')}`;
         tokens.set(token, grant.user);
+        scopes.set(token, grant.scope.split(/[ ,]+/).filter(Boolean));
         return answer({ access_token: token, token_type: 'bearer', scope: 'read:user,user:email' });
       }
       const auth = /^(?:Bearer|token) (.+)$/i.exec(req.headers.authorization ?? '');
       const user = auth ? tokens.get(auth[1]!) : undefined;
+      if (url.pathname === '/user/orgs' || url.pathname === '/user/teams') {
+        if (!user) return json(401, { message: 'Requires authentication' });
+        if (!scopes.get(auth![1]!)?.includes('read:org')) return json(403, { message: 'Resource not accessible by integration' });
+        const all =
+          url.pathname === '/user/orgs'
+            ? (user.orgs ?? []).map((login, i) => ({ login, id: 1000 + i }))
+            : (user.teams ?? []).map((t, i) => ({ id: 2000 + i, slug: t.split(':')[1], organization: { login: t.split(':')[0] } }));
+        const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), 100);
+        const page = Number(url.searchParams.get('page') ?? 1);
+        const items = all.slice((page - 1) * perPage, page * perPage);
+        const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+        if (page * perPage < all.length) {
+          const next = new URL(url.href.replace('https://github.test', `https://localhost:${(server.address() as { port: number }).port}`));
+          next.searchParams.set('page', String(page + 1));
+          headers.link = `<${next.href}>; rel="next"`;
+        }
+        return res.writeHead(200, headers).end(JSON.stringify(items));
+      }
       if (url.pathname === '/user' || url.pathname === '/user/emails') {
         if (!user) return json(401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' });
         if (url.pathname === '/user')

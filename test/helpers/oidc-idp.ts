@@ -6,6 +6,7 @@ import { Provider } from './oidc-provider.js';
 import { ensureTestCa, tlsOptions } from './test-ca.js';
 
 export interface TestAccount {
+  readonly groups?: unknown;
   readonly email?: string;
   readonly email_verified?: boolean;
   readonly name?: string;
@@ -60,7 +61,7 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
       accountId: sub,
       claims: async () => ({ sub, ...(options.accounts[sub] ?? {}) }),
     }),
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
     pkce: { required: () => true },
     acceptQueryParamAccessTokens: true,
     cookies: { keys: ['test-cookie-key-0123456789'] },

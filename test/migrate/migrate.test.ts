@@ -105,16 +105,34 @@ describe('airy-auth migrate', () => {
     expect(docs(r.stdout).map((o) => o.kind)).toEqual(['HTTPRoute', 'ReferenceGrant']);
   });
 
-  it.each(['traefik', 'gateway-api'])('warns about what it does not carry over to %s: CORS preflights and a rule in the auth-url query', (target) => {
-    const r = run(CORS_FIXTURE, '--to', target);
-    expect(r.status, r.stderr).toBe(0);
+  it.each(['traefik', 'gateway-api'])('warns about what it does not carry over to %s: CORS preflights need skipPreflight', (target) => {
+    const r = run(CORS_FIXTURE, '--to', target, '--allow-partial');
     expect(r.stderr).toMatch(/WARNING, behaviour not carried over: shop\/api: nginx.ingress.kubernetes.io\/enable-cors: .*set `skipPreflight: true`/);
     for (const n of ['cors-allow-origin', 'cors-allow-methods', 'cors-allow-headers', 'cors-allow-credentials', 'cors-expose-headers', 'cors-max-age']) {
       expect(r.stderr).toContain(`WARNING, behaviour not carried over: shop/api: nginx.ingress.kubernetes.io/${n}:`);
     }
-    expect(r.stderr).toMatch(
-      /WARNING, behaviour not carried over: shop\/api: nginx.ingress.kubernetes.io\/auth-url: .*its query \(allowed_groups=sre\) is a per-route rule/,
-    );
+  });
+
+  it("carries oauth2-proxy's allowed_* rules over to Traefik on the ForwardAuth address", async () => {
+    const r = run(CORS_FIXTURE, '--to', 'traefik');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/translated: shop\/api: nginx.ingress.kubernetes.io\/auth-url: .*with the rules allowed_groups=sre kept on the address/);
+    const mw = docs(r.stdout).find((o) => o.kind === 'Middleware') as K8sObject & { spec: Untyped };
+    expect(mw.spec.forwardAuth.address).toBe('http://airy-auth.airy-auth.svc.cluster.local:8080/forward-auth?allowed_groups=sre');
+    await validateObject(mw);
+  });
+
+  it('to Gateway API, carries a named policy as the filter path, and refuses other rules with the fix', async () => {
+    const refused = run(CORS_FIXTURE, '--to', 'gateway-api');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/NOT TRANSLATED \(action needed\): shop\/api: nginx.ingress.kubernetes.io\/auth-url: .*define them as a policy/);
+    const dir = mkdtempSync(join(tmpdir(), 'airy-migrate-'));
+    const withPolicy = join(dir, 'policy.yaml');
+    writeFileSync(withPolicy, readFileSync(CORS_FIXTURE, 'utf8').replace('/auth?allowed_groups=sre', '/auth?policy=sre'));
+    const r = run(withPolicy, '--to', 'gateway-api', '--gateway', 'public');
+    expect(r.status, r.stderr).toBe(0);
+    const route = docs(r.stdout).find((o) => o.kind === 'HTTPRoute') as K8sObject & { spec: Untyped };
+    expect(route.spec.rules[0].filters[0].externalAuth.http.path).toBe('/gateway-api-policy/sre');
   });
 
   it('exits non-zero with a message for a file without any Ingress', () => {

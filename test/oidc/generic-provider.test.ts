@@ -17,6 +17,8 @@ const ACCOUNTS = {
   mallory: { email: 'mallory@elsewhere.io', email_verified: true },
   unverified: { email: 'unverified@example.com', email_verified: false },
   twoats: { email: 'a@b@example.com', email_verified: true },
+  oncall: { email: 'oncall@example.com', email_verified: true, groups: ['sre', 'oncall'] },
+  stringy: { email: 'stringy@example.com', email_verified: true, groups: 'sre' },
   noemail: {},
 };
 
@@ -332,6 +334,39 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
     }
     const { last } = await login(srv, 'alice', '');
     expect(last.location).toBe(`${srv.url}/home`);
+  });
+
+  it("carries the provider's groups claim into the session: in the group, allowed; outside it, a 403 page naming the group", async () => {
+    const srv = await airy(basic);
+    const groupsOf = (session: string | undefined) => JSON.parse(Buffer.from(session!.split('.')[1]!, 'base64url').toString()).groups;
+    const member = await login(srv, 'oncall');
+    expect(groupsOf(member.session)).toEqual(['sre', 'oncall']);
+    const other = await login(srv, 'alice');
+    expect(groupsOf(other.session)).toBeUndefined();
+    const stringy = await login(srv, 'stringy'); // a claim that is a string is no groups
+    expect(groupsOf(stringy.session)).toBeUndefined();
+    const ask = async (session: string | undefined) => {
+      const res = await request(`${srv.url}/forward-auth?allowed_groups=sre`, {
+        headers: {
+          cookie: `airy_auth_token=${session}`,
+          'x-forwarded-host': 'app.example.com',
+          'x-forwarded-uri': '/grafana',
+          'x-forwarded-proto': 'https',
+          accept: 'text/html',
+          'sec-fetch-mode': 'navigate',
+        },
+      });
+      return { status: res.statusCode, groups: res.headers['x-auth-request-groups'], body: await res.body.text() };
+    };
+    const allowed = await ask(member.session);
+    expect(allowed.status).toBe(200);
+    expect(allowed.groups).toBe('sre,oncall');
+    for (const s of [other.session, stringy.session]) {
+      const refused = await ask(s);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toContain('This service is for members of <strong>sre</strong>');
+      expect(refused.body).toContain('action="/logout"');
+    }
   });
 
   it('logs out by POST and by a same-site GET: clears the cookie and goes to logoutSuccessUrl', async () => {

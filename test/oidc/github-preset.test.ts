@@ -105,3 +105,83 @@ describeWithTools('GitHub preset against a GitHub test double', { openssl: ensur
     expect(hops.at(-1)!.body).toMatch(/code exchange/);
   });
 });
+
+describeWithTools('GitHub orgs and teams as groups', { openssl: ensureTestCa() !== undefined }, () => {
+  const teams = Array.from({ length: 130 }, (_, i) => `acme:team-${i}`); // two pages of 100
+  const users: GithubUser[] = [
+    {
+      id: 2001,
+      login: 'sre-person',
+      name: 'S R E',
+      emails: [{ email: 'sre@example.com', primary: true, verified: true, visibility: null }],
+      orgs: ['acme', 'other-org'],
+      teams: [...teams, 'acme:sre'],
+    },
+    { id: 2002, login: 'plain', name: 'Plain', emails: [{ email: 'plain@example.com', primary: true, verified: true, visibility: null }], orgs: ['acme'] },
+    {
+      id: 2003,
+      login: 'many',
+      name: 'Many Teams',
+      emails: [{ email: 'many@example.com', primary: true, verified: true, visibility: null }],
+      orgs: ['acme'],
+      teams: [...Array.from({ length: 400 }, (_, i) => `acme:a-rather-long-team-name-${i}`), 'acme:sre'],
+    },
+  ];
+  let gh: Awaited<ReturnType<typeof startGithubDouble>>;
+  let srv: Awaited<ReturnType<typeof startLoginServer>>;
+  beforeAll(async () => {
+    gh = await startGithubDouble({ clientId: 'gh-client-id', clientSecret: 'gh-client-secret', users });
+    srv = await startLoginServer(`  policies:
+    sre: {allowedGroups: "acme:sre"}
+  oidc:
+    provider: github
+    clientId: gh-client-id
+    clientSecret: gh-client-secret
+    allowedEmailPatterns: "*@example.com"
+    authorizationUri: ${gh.url}/login/oauth/authorize
+    tokenUri: ${gh.url}/login/oauth/access_token
+    userInfoUri: ${gh.url}/user
+`);
+  });
+  afterAll(async () => {
+    await srv?.close();
+    await gh?.close();
+  });
+
+  it('asks for read:org because a rule names a team, reads every page of orgs and teams, and names them org and org:team', async () => {
+    const { hops, jar } = await driveLogin(`${srv.url}/login?rd=%2F`, 'sre-person');
+    expect(new URL(hops.find((h) => h.url.includes('/login/oauth/authorize'))!.url).searchParams.get('scope')).toBe('read:user user:email read:org');
+    const session = jar.get('127.0.0.1', 'airy_auth_token');
+    expect(hops.at(-1)!.status).toBe(302);
+    const claims = JSON.parse(Buffer.from(session!.split('.')[1]!, 'base64url').toString()) as { groups: string[] };
+    expect(claims.groups.slice(0, 2)).toEqual(['acme', 'other-org']);
+    expect(claims.groups).toContain('acme:sre');
+    expect(claims.groups).toContain('acme:team-129');
+    expect(gh.requests.filter((r) => r.path === '/user/teams')).toHaveLength(2);
+    const allowed = await request(`${srv.url}/auth?policy=sre`, {
+      headers: { cookie: `airy_auth_token=${session}`, 'x-original-url': 'https://app.example.com/grafana', 'x-original-method': 'GET' },
+    });
+    await allowed.body.dump();
+    expect(allowed.statusCode).toBe(200);
+  });
+
+  it('refuses the policy to a member of the org outside the team', async () => {
+    const { jar } = await driveLogin(`${srv.url}/login?rd=%2F`, 'plain');
+    const session = jar.get('127.0.0.1', 'airy_auth_token');
+    const res = await request(`${srv.url}/auth?policy=sre`, {
+      headers: { cookie: `airy_auth_token=${session}`, 'x-original-url': 'https://app.example.com/grafana', 'x-original-method': 'GET' },
+    });
+    await res.body.dump();
+    expect(res.statusCode).toBe(403);
+  });
+
+  it('keeps the session cookie under 4 KB when the groups would not fit: only the groups some rule names stay, and the log says so', async () => {
+    const { hops, jar } = await driveLogin(`${srv.url}/login?rd=%2F`, 'many');
+    const session = jar.get('127.0.0.1', 'airy_auth_token');
+    expect(session, 'the browser kept the cookie').toBeDefined();
+    const cookie = hops.at(-1)!.setCookies.find((c) => c.startsWith('airy_auth_token='))!;
+    expect(cookie.split(';', 1)[0]!.length).toBeLessThanOrEqual(4096);
+    expect(JSON.parse(Buffer.from(session!.split('.')[1]!, 'base64url').toString()).groups).toEqual(['acme:sre']);
+    expect(srv.logger.lines.some((l) => l.msg.includes('too many groups for the session cookie') && l.fields.kept === 1)).toBe(true);
+  });
+});

@@ -17,12 +17,12 @@ WARNING: no Secret and no jwtSecret: authentication stays OFF until systemToken 
 
     nginx.ingress.kubernetes.io/auth-url: "{{ include "airy-auth.authUrl" . }}"
     nginx.ingress.kubernetes.io/auth-signin: "https://$host/login"
-    nginx.ingress.kubernetes.io/auth-response-headers: "X-Auth-Request-User,X-Auth-Request-Email"
+    nginx.ingress.kubernetes.io/auth-response-headers: "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups"
 
    APIs called by scripts and single-page apps (a 401 instead of a redirect):
 
     nginx.ingress.kubernetes.io/auth-url: "{{ include "airy-auth.authUrl" . }}"
-    nginx.ingress.kubernetes.io/auth-response-headers: "X-Auth-Request-User,X-Auth-Request-Email"
+    nginx.ingress.kubernetes.io/auth-response-headers: "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups"
 
    With OIDC login, route /login, /oauth2 and /logout of the same host to the airy-auth Service
    without these annotations{{ if .Values.ingress.enabled }} (the chart's Ingress {{ include "airy-auth.fullname" . }}-login does this for {{ .Values.ingress.host }}){{ end }}.
@@ -48,7 +48,7 @@ Istio: add this provider to meshConfig.extensionProviders (istioctl or the istio
       envoyExtAuthzHttp:
         service: {{ include "airy-auth.serviceHost" . }}
         port: {{ .Values.port }}
-        pathPrefix: /envoy
+        pathPrefix: {{ if .Values.gateways.istio.policy }}/envoy-policy/{{ .Values.gateways.istio.policy }}{{ else }}/envoy{{ end }}
         includeRequestHeadersInCheck: {{ include "airy-auth.headersToAuth" . }}
         headersToUpstreamOnAllow: {{ include "airy-auth.identityHeaders" . }}
         headersToDownstreamOnDeny: ["location", "www-authenticate", "content-type", "cache-control"]

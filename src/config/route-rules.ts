@@ -1,0 +1,152 @@
+import { compileEmails, type EmailMatcher } from './emails.js';
+import type { IssueList } from './issues.js';
+import { suggestKey } from './keys.js';
+import { compileOrigins, type OriginMatcher } from './origins.js';
+import { compilePublicPaths, type PathMatcher } from './public-paths.js';
+import { describe, listValue } from './values.js';
+
+/**
+ * What one route asks beyond the global rules: a named policy, oauth2-proxy's query parameters on
+ * the auth URL, or both. Every part narrows; none widens.
+ */
+export interface RouteRule {
+  /** The policy name, or `query` for parameters alone: a bounded metric label. */
+  readonly label: string;
+  readonly emailPatterns: EmailMatcher | undefined;
+  /** Exact addresses (`allowed_emails`) and domains (`allowed_email_domains`), lower case: set look-ups. */
+  readonly emails: ReadonlySet<string> | undefined;
+  readonly emailDomains: ReadonlySet<string> | undefined;
+  /** Any of these (`allowed_groups` and the policy's allowedGroups, both required when both are set). */
+  readonly groupSets: readonly ReadonlySet<string>[];
+  readonly origins: OriginMatcher | undefined;
+  readonly publicPaths: PathMatcher | undefined;
+}
+
+/** A query that cannot be a rule: refused, never ignored (ignoring allowed_groups would widen access). */
+export interface RuleProblem {
+  readonly problem: string;
+  readonly fix: string;
+}
+
+export interface RouteRules {
+  readonly names: readonly string[];
+  /** Every group some policy names: what a session cookie keeps when all its groups would not fit. */
+  readonly namedGroups: ReadonlySet<string>;
+  /** The rule for a query string (without `?`); memoized per query, so a route costs one look-up. */
+  resolve(query: string): RouteRule | RuleProblem;
+}
+
+interface NamedPolicy {
+  readonly emailPatterns: EmailMatcher | undefined;
+  readonly groups: ReadonlySet<string> | undefined;
+  readonly origins: OriginMatcher | undefined;
+  readonly publicPaths: PathMatcher | undefined;
+}
+
+const POLICY_KEYS = ['allowedEmailPatterns', 'allowedGroups', 'allowedOrigins', 'publicPaths'] as const;
+const QUERY_PARAMS = ['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy'];
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const MEMO_LIMIT = 1000;
+
+/** Compiles `security.policies` (every error at once, with its path) into the route rule resolver. */
+export function compileRouteRules(raw: { value: unknown; path: string } | undefined, issues: IssueList): RouteRules {
+  const policies = new Map<string, NamedPolicy>();
+  if (raw !== undefined && raw.value !== null && raw.value !== undefined && raw.value !== '') {
+    if (typeof raw.value !== 'object' || Array.isArray(raw.value)) {
+      issues.error(raw.path, `must be a mapping of policy names to rules, got ${describe(raw.value)}`, { allowed: 'NAME: {allowedGroups: "sre"}' });
+    } else {
+      for (const [name, body] of Object.entries(raw.value as Record<string, unknown>)) {
+        const path = `${raw.path}.${name}`;
+        if (!NAME.test(name)) {
+          issues.error(path, `"${name}" is not a policy name`, { allowed: 'lower-case letters, digits, "-" and "_"' });
+          continue;
+        }
+        const compiled = compilePolicy(body, path, issues);
+        if (compiled) policies.set(name, compiled);
+      }
+    }
+  }
+  const memo = new Map<string, RouteRule | RuleProblem>();
+  return {
+    names: [...policies.keys()],
+    namedGroups: new Set([...policies.values()].flatMap((p) => [...(p.groups ?? [])])),
+    resolve(query) {
+      let rule = memo.get(query);
+      if (rule === undefined) {
+        rule = parseQuery(query, policies);
+        if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value!);
+        memo.set(query, rule);
+      }
+      return rule;
+    },
+  };
+}
+
+function compilePolicy(body: unknown, path: string, issues: IssueList): NamedPolicy | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    issues.error(path, `must be a mapping of rules, got ${describe(body)}`, { allowed: POLICY_KEYS.join(', ') });
+    return undefined;
+  }
+  const fields = body as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!(POLICY_KEYS as readonly string[]).includes(key)) {
+      const guess = suggestKey(key, POLICY_KEYS);
+      issues.error(`${path}.${key}`, `unknown policy key "${key}"`, { allowed: POLICY_KEYS.join(', '), ...(guess ? { fix: `did you mean "${guess}"?` } : {}) });
+    }
+  }
+  const list = (key: (typeof POLICY_KEYS)[number]) => listValue(fields[key] === undefined ? undefined : { value: fields[key], path: `${path}.${key}` }, issues);
+  const emails = list('allowedEmailPatterns');
+  const groups = list('allowedGroups');
+  const origins = list('allowedOrigins');
+  const paths = list('publicPaths');
+  if (emails.length + groups.length + origins.length + paths.length === 0) {
+    issues.warn(path, 'sets no rule, so it only applies the global rules', { fix: `set one of ${POLICY_KEYS.join(', ')}` });
+  }
+  return {
+    emailPatterns: emails.length > 0 ? compileEmails(emails, `${path}.allowedEmailPatterns`, issues) : undefined,
+    groups: groups.length > 0 ? new Set(groups) : undefined,
+    origins: origins.length > 0 ? compileOrigins(origins, `${path}.allowedOrigins`, issues) : undefined,
+    publicPaths: paths.length > 0 ? compilePublicPaths(paths, `${path}.publicPaths`, issues) : undefined,
+  };
+}
+
+const split = (values: string[]) => values.flatMap((v) => v.split(',')).map((v) => v.trim());
+
+/** oauth2-proxy's `/oauth2/auth` parameters (comma-separated, repeatable) and `policy=NAME`. */
+function parseQuery(query: string, policies: ReadonlyMap<string, NamedPolicy>): RouteRule | RuleProblem {
+  const params = new URLSearchParams(query);
+  for (const key of new Set(params.keys())) {
+    if (!QUERY_PARAMS.includes(key)) {
+      return { problem: `unknown auth URL parameter "${key}"`, fix: `use ${QUERY_PARAMS.join(', ')}, or remove it from the auth URL` };
+    }
+  }
+  const groups = split(params.getAll('allowed_groups'));
+  const emails = split(params.getAll('allowed_emails')).map((e) => e.toLowerCase());
+  const domains = split(params.getAll('allowed_email_domains')).map((d) => d.toLowerCase().replace(/^@/, ''));
+  const names = params.getAll('policy');
+  if ([...groups, ...emails, ...domains].some((v) => v === ''))
+    return { problem: 'an empty value in an allowed_* parameter', fix: 'list values separated by commas' };
+  const badEmail = emails.find((e) => !/^[^@\s]+@[^@\s]+$/.test(e));
+  if (badEmail !== undefined)
+    return { problem: `allowed_emails has "${badEmail}", which is not one address`, fix: 'list full addresses such as ann@example.com' };
+  const badDomain = domains.find((d) => !/^[a-z0-9.-]+$/.test(d));
+  if (badDomain !== undefined) return { problem: `allowed_email_domains has "${badDomain}", which is not a domain`, fix: 'list domains such as example.com' };
+  if (names.length > 1) return { problem: 'more than one policy= parameter', fix: 'name one policy per route' };
+  const name = names[0];
+  const named = name === undefined ? undefined : policies.get(name);
+  if (name !== undefined && named === undefined) {
+    return {
+      problem: `unknown policy "${name}"`,
+      fix: policies.size > 0 ? `configured policies: ${[...policies.keys()].join(', ')}` : 'define it under security.policies',
+    };
+  }
+  return {
+    label: name ?? 'query',
+    emailPatterns: named?.emailPatterns,
+    emails: emails.length > 0 ? new Set(emails) : undefined,
+    emailDomains: domains.length > 0 ? new Set(domains) : undefined,
+    groupSets: [...(named?.groups ? [named.groups] : []), ...(groups.length > 0 ? [new Set(groups)] : [])],
+    origins: named?.origins,
+    publicPaths: named?.publicPaths,
+  };
+}
