@@ -1,11 +1,10 @@
-import { request } from 'undici';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
 import { compileAiryYaml } from '../../src/config/load.js';
 import { mintSession } from '../../src/session/mint.js';
 import { type AiryProcess, startAiry } from '../helpers/airy-process.js';
-import { caddyInstalled, startCaddy } from '../helpers/caddy.js';
-import { startEnvoyLikeGateway, startGatewayApiLikeGateway } from '../helpers/envoy-ext-authz.js';
-import { nginxInstalled, startNginx } from '../helpers/nginx.js';
+import { caddyInstalled } from '../helpers/caddy.js';
+import { expectRowEverywhere, type Gateway, type Row, startGateways } from '../helpers/gateways.js';
+import { nginxInstalled } from '../helpers/nginx.js';
 import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { describeWithTools } from '../helpers/tools.js';
 import { startEchoUpstream } from '../helpers/upstream.js';
@@ -22,27 +21,6 @@ const CONFIG = `security:
     clientSecret: gh-secret
     allowedEmailPatterns: "*@example.com"
 `;
-
-interface Gateway {
-  readonly name: string;
-  readonly url: string;
-  /** Where a 401 is sent instead, if this gateway redirects it (and for which requests). */
-  readonly loginRedirect: ((originalUrl: string) => string) | undefined;
-  readonly redirects: (row: Row) => boolean;
-  close(): Promise<void>;
-}
-
-type Expect = 200 | 401 | 403;
-interface Row {
-  readonly name: string;
-  readonly method?: string;
-  readonly path: string;
-  readonly headers: () => Record<string, string>;
-  readonly decision: Expect;
-  readonly navigation?: boolean;
-  readonly user?: string;
-  readonly email?: string;
-}
 
 const navigation = { accept: 'text/html', 'sec-fetch-mode': 'navigate' };
 const api = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
@@ -65,81 +43,7 @@ describeWithTools('the shared decision table through every gateway adapter', { n
     tokens.mallory = await mintSession(key, { sub: 'mallory-id', email: 'mallory@elsewhere.io' }, 600, Date.now());
     upstream = await startEchoUpstream();
     airy = await startAiry(CONFIG);
-    const up = `127.0.0.1:${upstream.port}`;
-    const airyHostPort = airy.url.replace('http://', '');
-    const identity = ['X-Auth-Request-User', 'X-Auth-Request-Email'];
-
-    // As the README advises: pages with auth-signin, /api/ without it.
-    const annotations = { 'auth-url': `${airy.url}/auth`, 'auth-response-headers': identity.join(',') };
-    const ingress = await startNginx({
-      paths: [
-        { path: '/api/', upstream: up, annotations },
-        { path: '/', upstream: up, annotations: { ...annotations, 'auth-signin': 'http://$http_host/login' } },
-      ],
-    });
-    gateways.push({
-      name: 'ingress-nginx (auth-url)',
-      url: ingress.url,
-      // ingress-nginx turns every 401 of a location with auth-signin into the redirect, navigation or not.
-      redirects: (row) => !row.path.startsWith('/api/'),
-      loginRedirect: (u) => `${ingress.url}/login?rd=${u.replace(/^(https?:\/\/[^/]+)(.*)$/, (_m, o: string, rest: string) => o + encodeURIComponent(rest))}`,
-      close: ingress.stop,
-    });
-
-    const ngf = await startNginx({
-      paths: [
-        {
-          path: '/',
-          upstream: up,
-          ngf: { authUrl: `${airy.url}/gateway-api`, allowedHeaders: ['Cookie', 'Origin', 'Access-Control-Request-Method'], allowedResponseHeaders: identity },
-        },
-      ],
-    });
-    gateways.push({
-      name: 'NGINX Gateway Fabric (ExternalAuth via auth_request)',
-      url: ngf.url,
-      loginRedirect: undefined,
-      redirects: () => false,
-      close: ngf.stop,
-    });
-
-    const caddy = await startCaddy(airyHostPort, up);
-    gateways.push({
-      name: 'Caddy forward_auth (Traefik-style X-Forwarded-*)',
-      url: caddy.url,
-      loginRedirect: (u) => `${caddy.url}/login?rd=${encodeURIComponent(u)}`,
-      redirects: (row) => row.navigation === true,
-      close: caddy.stop,
-    });
-
-    const allowed = ['cookie', 'origin', 'accept', 'sec-fetch-mode', 'x-requested-with', 'access-control-request-method'];
-    const envoy = await startEnvoyLikeGateway({
-      authHost: '127.0.0.1',
-      authPort: airy.port,
-      pathPrefix: '/envoy',
-      allowedHeaders: allowed,
-      allowedUpstreamHeaders: identity.map((h) => h.toLowerCase()),
-      upstreamPort: upstream.port,
-    });
-    // Envoy terminates TLS in front: without X-Forwarded-Proto the adapter assumes https.
-    gateways.push({
-      name: 'Envoy ext_authz (HTTP service)',
-      url: envoy.url,
-      loginRedirect: (u) =>
-        `${u.replace(/^http:/, 'https:').replace(/^(https:\/\/[^/]+).*$/, '$1')}/login?rd=${encodeURIComponent(u.replace(/^http:/, 'https:'))}`,
-      redirects: (row) => row.navigation === true,
-      close: envoy.close,
-    });
-
-    const gapi = await startGatewayApiLikeGateway({
-      authHost: '127.0.0.1',
-      authPort: airy.port,
-      path: '/gateway-api',
-      allowedHeaders: ['cookie', 'origin', 'access-control-request-method'],
-      allowedResponseHeaders: identity.map((h) => h.toLowerCase()),
-      upstreamPort: upstream.port,
-    });
-    gateways.push({ name: 'Gateway API ExternalAuth (HTTP)', url: gapi.url, loginRedirect: undefined, redirects: () => false, close: gapi.close });
+    gateways.push(...(await startGateways(airy, upstream.port)));
   }, 60_000);
   afterAll(async () => {
     await Promise.all(gateways.map((g) => g.close()));
@@ -225,28 +129,5 @@ describeWithTools('the shared decision table through every gateway adapter', { n
     { name: 'traversal out of a public path', path: '/webhooks%2F..%2Fadmin', headers: () => api, decision: 401 },
   ];
 
-  it.each(ROWS.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
-    const outcomes: Record<string, string> = {};
-    const expected: Record<string, string> = {};
-    for (const g of gateways) {
-      const res = await request(`${g.url}${row.path}`, { method: (row.method ?? 'GET') as 'GET', headers: row.headers() });
-      const body = await res.body.text();
-      let seen = `${res.statusCode}`;
-      if (res.statusCode === 200) {
-        const echoed = JSON.parse(body) as { headers: Record<string, string> };
-        // Absent or empty both mean "no identity"; a forged client value must never show.
-        seen += ` user=${echoed.headers['x-auth-request-user'] || '-'} email=${echoed.headers['x-auth-request-email'] || '-'}`;
-      }
-      if (res.statusCode === 302) seen += ` ${String(res.headers.location)}`;
-      outcomes[g.name] = seen;
-      const original = `${g.url}${row.path}`;
-      expected[g.name] =
-        row.decision === 200
-          ? `200 user=${row.user ?? '-'} email=${row.email ?? '-'}`
-          : row.decision === 401 && g.loginRedirect && g.redirects(row)
-            ? `302 ${g.loginRedirect(original)}`
-            : String(row.decision);
-    }
-    expect(outcomes).toEqual(expected);
-  });
+  it.each(ROWS.map((r) => [r.name, r] as const))('%s', async (_name, row) => expectRowEverywhere(gateways, row));
 });

@@ -16,6 +16,7 @@ export async function startCaddy(
   airyHostPort: string,
   appHostPort: string,
   port?: number,
+  forwardAuthUri = '/forward-auth',
 ): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'airy-caddy-'));
   const listen = port ?? (await freePort());
@@ -35,8 +36,8 @@ http://127.0.0.1:${listen}, http://localhost:${listen} {
 	}
 	handle {
 		forward_auth ${airyHostPort} {
-			uri /forward-auth
-			copy_headers X-Auth-Request-User X-Auth-Request-Email
+			uri ${forwardAuthUri}
+			copy_headers X-Auth-Request-User X-Auth-Request-Email X-Auth-Request-Groups
 		}
 		reverse_proxy ${appHostPort}
 	}
