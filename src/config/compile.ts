@@ -8,8 +8,9 @@ import { decodeJwtSecret } from './jwt-secret.js';
 import type { SettingKey } from './keys.js';
 import { compileOidc, type OidcSettings, oidcRequested } from './oidc-settings.js';
 import { compileOrigins, normalizeOrigin } from './origins.js';
-import type { Policy } from './policy.js';
+import type { Policy, Revocation } from './policy.js';
 import { compilePublicPaths } from './public-paths.js';
+import { compileRedirectDomains } from './redirect-domains.js';
 import { compileRouteRules } from './route-rules.js';
 import { secretDigest } from './secret-digest.js';
 import type { Settings } from './settings.js';
@@ -66,6 +67,19 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
   const allowedGroups = listValue(settings.get('allowedGroups'), issues);
   const routeRules = compileRouteRules(settings.get('policies'), issues);
   const groupsClaim = str('groupsClaim') ?? 'groups';
+  const redirectDomains = compileRedirectDomains(listValue(settings.get('redirectDomains'), issues), path('redirectDomains'), issues);
+  const cookieDomainText = str('cookieDomain');
+  const cookieDomain = cookieDomainText?.toLowerCase().replace(/^\./, '');
+  if (cookieDomain !== undefined && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(cookieDomain)) {
+    issues.error(path('cookieDomain'), `"${cookieDomainText}" is not a domain`, { allowed: 'a parent domain of the protected hosts, such as .example.com' });
+  }
+  const revocation = compileRevocation(
+    str('sessionsNotBefore'),
+    path('sessionsNotBefore'),
+    listValue(settings.get('revokedSubjects'), issues),
+    listValue(settings.get('revokedEmails'), issues),
+    issues,
+  );
   const oidc = withGithubGroups(baseOidc, allowedGroups.length > 0 || routeRules.namedGroups.size > 0);
   const publicUrlText = str('publicUrl');
   let publicUrl: string | undefined;
@@ -118,6 +132,9 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     groups: allowedGroups.length > 0 ? new Set(allowedGroups) : undefined,
     routeRules,
     groupsClaim,
+    revocation,
+    redirectDomains,
+    cookieDomain,
     sessionTtlSeconds,
     loginSuccessUrl: str('loginSuccessUrl') ?? '/',
     logoutSuccessUrl: str('logoutSuccessUrl') ?? '/',
@@ -154,4 +171,22 @@ function withGithubGroups(oidc: OidcSettings | undefined, groupRules: boolean): 
     orgsUri: `${base}/orgs`,
     teamsUri: `${base}/teams`,
   };
+}
+
+/** Sessions ended early without rotating jwtSecret: by issue time, by subject, by email. */
+function compileRevocation(
+  notBeforeText: string | undefined,
+  notBeforePath: string,
+  subjects: string[],
+  emails: string[],
+  issues: IssueList,
+): Revocation | undefined {
+  let notBefore: number | undefined;
+  if (notBeforeText !== undefined) {
+    const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(notBeforeText) ? Date.parse(notBeforeText) : Number.NaN;
+    if (Number.isNaN(ms)) issues.error(notBeforePath, `"${notBeforeText}" is not a time`, { allowed: 'RFC 3339 with a zone, such as 2026-11-29T10:00:00Z' });
+    else notBefore = Math.floor(ms / 1000);
+  }
+  if (notBefore === undefined && subjects.length === 0 && emails.length === 0) return undefined;
+  return { notBefore, subjects: new Set(subjects), emails: new Set(emails.map((e) => e.toLowerCase())) };
 }

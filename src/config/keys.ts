@@ -52,6 +52,23 @@ export const SECURITY_KEYS = {
       'In a ConfigMap: keys `policies.NAME.KEY`.',
     default: 'none',
   },
+  cookieDomain: {
+    description:
+      'Domain of the session cookie, such as `.example.com`: one login for every host under it. With `publicUrl` naming one login host, ' +
+      "only that host's callback is registered with the provider.",
+    default: 'the host that served the login',
+  },
+  redirectDomains: {
+    description: 'Comma-separated hosts (`app.example.com`) or `*.example.com` that a login on the login host may return to.',
+    default: 'none (only the login host and allowedOrigins)',
+  },
+  sessionsNotBefore: {
+    description:
+      'Revokes every session issued before this time (RFC 3339, such as `2026-11-29T10:00:00Z`), without rotating jwtSecret; applied on the next request.',
+    default: 'none',
+  },
+  revokedSubjects: { description: 'Comma-separated session subjects (user ids) that are refused, whatever their session says.', default: 'none' },
+  revokedEmails: { description: 'Comma-separated emails whose sessions are refused, and who cannot log in again.', default: 'none' },
   skipPreflight: {
     description:
       'Allow CORS preflights without credentials: an `OPTIONS` request with `Access-Control-Request-Method` whose Origin is in allowedOrigins. ' +

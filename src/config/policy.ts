@@ -5,6 +5,7 @@ import type { SettingKey } from './keys.js';
 import type { OidcSettings } from './oidc-settings.js';
 import type { OriginMatcher } from './origins.js';
 import type { PathMatcher } from './public-paths.js';
+import type { HostMatcher } from './redirect-domains.js';
 import type { RouteRules } from './route-rules.js';
 import type { SecretDigest } from './secret-digest.js';
 
@@ -30,6 +31,12 @@ export interface Policy {
   readonly groups: ReadonlySet<string> | undefined;
   /** Named policies and the auth URL's query rules, resolved per route. */
   readonly routeRules: RouteRules;
+  /** Hosts a login may return to besides its own and allowedOrigins (one login for several hosts). */
+  readonly redirectDomains: HostMatcher;
+  /** Domain attribute of the session cookie (no leading dot); undefined: host-only, as Airy Core. */
+  readonly cookieDomain: string | undefined;
+  /** Sessions revoked without a secret rotation; undefined when none is. */
+  readonly revocation: Revocation | undefined;
   /** The claim that carries groups at login. */
   readonly groupsClaim: string;
   /** CORS preflights from allowed origins pass without credentials. */
@@ -39,4 +46,12 @@ export interface Policy {
   readonly logoutSuccessUrl: string;
   /** A hash per set key, to name changed keys on reload without ever logging a value. */
   readonly fingerprint: ReadonlyMap<SettingKey, string>;
+}
+
+export interface Revocation {
+  /** Sessions issued before this (seconds since the epoch) are refused; those without `iat` too. */
+  readonly notBefore: number | undefined;
+  readonly subjects: ReadonlySet<string>;
+  /** Lower case. */
+  readonly emails: ReadonlySet<string>;
 }

@@ -1,5 +1,5 @@
 import { normalizeOrigin } from '../config/origins.js';
-import type { Policy } from '../config/policy.js';
+import type { Policy, Revocation } from '../config/policy.js';
 import type { RouteRule } from '../config/route-rules.js';
 import { secretEquals } from '../config/secret-digest.js';
 import type { Session, TokenProblem, VerifyResult } from '../session/claims.js';
@@ -112,6 +112,7 @@ function emailAllowedByRule(email: string | undefined, rule: RouteRule): boolean
 /** Emails and groups are re-checked on every request, so removing one locks its users out at once. */
 function allowSession(session: Session, reason: 'session_token' | 'session_cookie', policy: Policy, rule: RouteRule | undefined): Decision {
   const label = rule === undefined ? {} : { rule: rule.label };
+  if (policy.revocation !== undefined && revoked(session, policy.revocation)) return { status: 401, reason: 'session_revoked', ...label };
   if (session.email !== undefined && policy.emails && !policy.emails.matches(session.email)) {
     return { status: 403, reason: 'email_not_allowed', email: session.email, ...label };
   }
@@ -140,4 +141,10 @@ function allowSession(session: Session, reason: 'session_token' | 'session_cooki
     ...(session.groups === undefined ? {} : { groups: session.groups }),
     ...label,
   };
+}
+
+/** Revoked by time (issued before notBefore, or with no issue time), by subject or by email. */
+function revoked(session: Session, r: Revocation): boolean {
+  if (r.notBefore !== undefined && (session.iat === undefined || session.iat < r.notBefore)) return true;
+  return r.subjects.has(session.sub) || (session.email !== undefined && r.emails.has(session.email.toLowerCase()));
 }

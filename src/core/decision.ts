@@ -15,6 +15,7 @@ export type Reason =
   | 'no_credentials'
   | 'email_not_allowed'
   | 'group_not_allowed'
+  | 'session_revoked'
   | 'invalid_rule';
 
 /** Which route rule decided (a policy name or `query`), for the metric; absent when none applied. */

@@ -1,4 +1,5 @@
 import { normalizeOrigin, type OriginMatcher } from '../config/origins.js';
+import type { HostMatcher } from '../config/redirect-domains.js';
 
 /**
  * A slash or backslash, then only white space or one or two dots, then another slash or
@@ -30,7 +31,7 @@ function decodedForms(target: string): string[] | undefined {
  * (other hosts, other schemes, credentials in the URL, numeric or encoded hosts, slash tricks,
  * control characters, non-ASCII) is refused with undefined.
  */
-export function safeRedirect(target: string, ownOrigin: string, origins: OriginMatcher): string | undefined {
+export function safeRedirect(target: string, ownOrigin: string, origins: OriginMatcher, hosts?: HostMatcher): string | undefined {
   if (target === '' || target.length > MAX_LENGTH || !/^[\x21-\x7e]+$/.test(target)) return undefined;
   const forms = decodedForms(target);
   if (forms === undefined) return undefined;
@@ -54,6 +55,6 @@ export function safeRedirect(target: string, ownOrigin: string, origins: OriginM
   if (url.username !== '' || url.password !== '' || normalizeOrigin(`${m[1]}://${m[2]}`) !== url.origin) return undefined;
   const rest = m[3] ?? '';
   for (const form of decodedForms(rest) ?? [undefined]) if (form === undefined || SLASH_TRICK.test(form) || CONTROL.test(form)) return undefined;
-  if (url.origin !== ownOrigin && !origins.matches(url.origin)) return undefined;
+  if (url.origin !== ownOrigin && !origins.matches(url.origin) && !(hosts?.matches(url.hostname) ?? false)) return undefined;
   return url.href;
 }

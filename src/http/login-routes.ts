@@ -47,7 +47,11 @@ function loginContext(req: IncomingMessage, res: ServerResponse, deps: ServerDep
 
 /** The redirect target after login: `rd` when it is safe, else loginSuccessUrl (itself checked). */
 function landing(rd: string | null, origin: string, policy: Policy): string {
-  return (rd ? safeRedirect(rd, origin, policy.origins) : undefined) ?? safeRedirect(policy.loginSuccessUrl, origin, policy.origins) ?? '/';
+  return (
+    (rd ? safeRedirect(rd, origin, policy.origins, policy.redirectDomains) : undefined) ??
+    safeRedirect(policy.loginSuccessUrl, origin, policy.origins, policy.redirectDomains) ??
+    '/'
+  );
 }
 
 function showLoginError(res: ServerResponse, err: LoginError, extraCookies: string[] = []): void {
@@ -104,7 +108,7 @@ const callback: Handler = async (req, res, deps) => {
   try {
     const { identity, rd } = await finishLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), q, sealed, deps.now());
     const token = await sessionThatFits(ctx.policy, identity, deps);
-    const session = serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: ctx.policy.sessionTtlSeconds, secure });
+    const session = serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: ctx.policy.sessionTtlSeconds, secure, domain: ctx.policy.cookieDomain });
     deps.metrics.logins.inc({ provider: oidc.provider, result: 'success' });
     deps.logger.log('info', 'login succeeded', { provider: oidc.provider, user: identity.sub, email: identity.email });
     // rd was checked when the login started and is sealed since; check again against today's policy.
@@ -145,8 +149,8 @@ const logout: Handler = (req, res, deps) => {
   if (!policy) return plain(res, 503, 'no valid config loaded\n');
   const origin = externalOrigin(req, policy) ?? 'http://invalid';
   if (!sameSiteLogout(req, origin)) return confirmLogoutPage(res);
-  const clear = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: origin.startsWith('https:') });
-  redirect(res, safeRedirect(policy.logoutSuccessUrl, origin, policy.origins) ?? '/', [clear]);
+  const clear = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: origin.startsWith('https:'), domain: policy.cookieDomain });
+  redirect(res, safeRedirect(policy.logoutSuccessUrl, origin, policy.origins, policy.redirectDomains) ?? '/', [clear]);
 };
 
 /** The provider named in the path must be the configured one; otherwise a 404 page says which is. */

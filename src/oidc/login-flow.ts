@@ -126,6 +126,9 @@ export async function finishLogin(
   } else {
     identity = { ...identityFromClaims(attrs, settings), groups: groupsOf(attrs[policy.groupsClaim]) };
   }
+  if (policy.revocation?.subjects.has(identity.sub) || policy.revocation?.emails.has(identity.email.toLowerCase())) {
+    throw new LoginError('email_not_allowed', `${identity.email} may no longer log in (revoked)`, identity.email);
+  }
   if (!policy.emails?.matches(identity.email)) {
     throw new LoginError('email_not_allowed', `${identity.email} is not in the list of allowed email addresses`, identity.email);
   }

@@ -21,6 +21,8 @@ export interface Session {
   readonly groups: readonly string[] | undefined;
   readonly exp: number;
   readonly nbf: number | undefined;
+  /** When it was issued (seconds); revocation by `sessionsNotBefore` compares it. */
+  readonly iat: number | undefined;
 }
 
 /** Why a token was refused: codes for untrusted input, never thrown. */

@@ -34,6 +34,8 @@ export interface CookieOptions {
   readonly maxAgeSeconds: number;
   readonly secure: boolean;
   readonly path?: string;
+  /** The Domain attribute (no leading dot); undefined: a host-only cookie. */
+  readonly domain?: string | undefined;
   readonly sameSite?: 'Lax' | 'Strict';
 }
 
@@ -49,6 +51,7 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
     `SameSite=${options.sameSite ?? 'Lax'}`,
   ];
   if (options.maxAgeSeconds <= 0) parts.push('Expires=Thu, 01 Jan 1970 00:00:00 GMT');
+  if (options.domain !== undefined) parts.push(`Domain=${options.domain}`);
   if (options.secure) parts.push('Secure');
   return parts.join('; ');
 }

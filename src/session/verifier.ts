@@ -90,7 +90,7 @@ function toSession(payload: Record<string, unknown>, nowSeconds: number): Sessio
   if (iat !== undefined && !sensibleTime(iat, nowSeconds)) return undefined;
   // Anything but an array of strings is no groups: a rule that asks for a group then refuses.
   const groupList = Array.isArray(groups) && groups.every((g) => typeof g === 'string') ? (groups as string[]) : undefined;
-  return { sub, email, exp, nbf, groups: groupList };
+  return { sub, email, exp, nbf, iat, groups: groupList };
 }
 
 function problemOf(err: unknown): TokenProblem {

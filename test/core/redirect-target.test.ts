@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IssueList } from '../../src/config/issues.js';
 import { compileOrigins } from '../../src/config/origins.js';
+import { compileRedirectDomains } from '../../src/config/redirect-domains.js';
 import { safeRedirect } from '../../src/core/redirect-target.js';
 import { REPO_ROOT } from '../helpers/repo.js';
 
@@ -83,6 +84,8 @@ describe('safeRedirect', () => {
       .filter((l) => l !== '');
     expect(lines.length).toBeGreaterThan(500);
     const lenient = compileOrigins(['https://www.whitelisteddomain.tld', 'http://www.whitelisteddomain.tld'], 'allowedOrigins', new IssueList());
+    // One login for several hosts: redirectDomains opens the login host to these, and to nothing else.
+    const hosts = compileRedirectDomains(['www.whitelisteddomain.tld', '*.apps.example.com'], 'redirectDomains', new IssueList());
     const accepted: string[] = [];
     for (const line of lines) {
       let decoded = line;
@@ -91,9 +94,34 @@ describe('safeRedirect', () => {
       } catch {
         /* keep the raw line */
       }
-      for (const t of [line, decoded]) if (safeRedirect(t, OWN, lenient) !== undefined) accepted.push(t);
+      for (const t of [line, decoded]) {
+        if (safeRedirect(t, OWN, lenient) !== undefined || safeRedirect(t, OWN, lenient, hosts) !== undefined) accepted.push(t);
+      }
     }
     expect(accepted).toEqual([]);
   });
   if (!present && process.env.CI !== 'true') console.warn(`SKIPPED the shared redirect corpus: ${corpus} is not there`);
+});
+
+describe('redirectDomains: one login host returning to many app hosts', () => {
+  const hosts = compileRedirectDomains(['app.example.com', '*.apps.example.com'], 'redirectDomains', new IssueList());
+  const own = 'https://auth.example.com';
+  it.each([
+    ['https://app.example.com/inbox?x=1', 'https://app.example.com/inbox?x=1'],
+    ['https://grafana.apps.example.com/d/1', 'https://grafana.apps.example.com/d/1'],
+    ['http://a.b.apps.example.com:8080/', 'http://a.b.apps.example.com:8080/'],
+    ['https://apps.example.com/', undefined],
+    ['https://app.example.com.evil.io/', undefined],
+    ['https://evilapps.example.com/', undefined],
+    ['https://app.example.com@evil.io/', undefined],
+    ['//app.example.com/', undefined],
+  ])('%s → %s', (target, expected) => {
+    expect(safeRedirect(target, own, compileOrigins([], 'allowedOrigins', new IssueList()), hosts)).toBe(expected);
+  });
+
+  it('refuses a malformed entry at config time', () => {
+    const issues = new IssueList();
+    compileRedirectDomains(['*.com', 'exa mple.com', '*'], 'redirectDomains', issues);
+    expect(issues.items.map((i) => i.problem)).toHaveLength(3);
+  });
 });

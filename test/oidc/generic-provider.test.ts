@@ -369,6 +369,20 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
     }
   });
 
+  it('one login for several hosts: the session cookie is set for cookieDomain and cleared for it; rd may name a redirectDomains host', async () => {
+    const srv = await airy({ ...basic, cookieDomain: '.example.com', redirectDomains: '*.apps.example.com' });
+    const { last, hops } = await login(srv, 'alice', 'https://grafana.apps.example.com/d/1');
+    expect(last.location).toBe('https://grafana.apps.example.com/d/1');
+    const set = hops.at(-1)!.setCookies.find((c) => c.startsWith('airy_auth_token=eyJ'))!;
+    expect(set).toMatch(/; HttpOnly; SameSite=Lax; Domain=example\.com$/);
+    const out = await request(`${srv.url}/logout`, { method: 'POST' });
+    await out.body.dump();
+    expect(String(out.headers['set-cookie'])).toMatch(/^airy_auth_token=; .*Max-Age=0;.*Domain=example\.com/);
+    // A host outside redirectDomains falls back to loginSuccessUrl.
+    const elsewhere = await login(srv, 'alice', 'https://evil.example.net/');
+    expect(elsewhere.last.location).toBe(`${srv.url}/`);
+  });
+
   it('logs out by POST and by a same-site GET: clears the cookie and goes to logoutSuccessUrl', async () => {
     const srv = await airy({ ...basic, logoutSuccessUrl: 'http://app.example.com/bye' });
     for (const [method, headers] of [
