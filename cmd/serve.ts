@@ -7,6 +7,7 @@ import { createAuthServer } from '../src/http/server.js';
 import { jsonLogger, LEVELS, type Logger } from '../src/log.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { createMetricsServer } from '../src/metrics/metrics-server.js';
+import { createMachineTokens } from '../src/oidc/machine-tokens.js';
 import { type RunningSource, type SourceDeps, startFileSource } from '../src/sources/file-source.js';
 import { PolicyStore } from '../src/sources/policy-store.js';
 import { type CommandSpec, choiceOption, parseCommand, portOption, secondsOption, UsageError, usageError, usageOf } from './args.js';
@@ -104,7 +105,15 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
   await Promise.race([source.ready, new Promise((r) => setTimeout(r, 5000).unref())]);
 
   let shuttingDown = false;
-  const deps: ServerDeps = { policies: store, metrics, logger, now: Date.now, shuttingDown: () => shuttingDown, requestLog };
+  const deps: ServerDeps = {
+    policies: store,
+    metrics,
+    logger,
+    now: Date.now,
+    shuttingDown: () => shuttingDown,
+    requestLog,
+    machineTokens: createMachineTokens(metrics),
+  };
   const server = createAuthServer(deps, allRoutes());
   const metricsServer = createMetricsServer(registry);
   await listen(server, port, values.host);

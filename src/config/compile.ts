@@ -8,7 +8,7 @@ import { decodeJwtSecret } from './jwt-secret.js';
 import type { SettingKey } from './keys.js';
 import { compileOidc, type OidcSettings, oidcRequested } from './oidc-settings.js';
 import { compileOrigins, normalizeOrigin } from './origins.js';
-import type { Policy, Revocation } from './policy.js';
+import type { MachineIssuer, Policy, Revocation } from './policy.js';
 import { compilePublicPaths } from './public-paths.js';
 import { compileRedirectDomains } from './redirect-domains.js';
 import { compileRouteRules } from './route-rules.js';
@@ -81,6 +81,7 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     issues,
   );
   const oidc = withGithubGroups(baseOidc, allowedGroups.length > 0 || routeRules.namedGroups.size > 0);
+  const machineIssuers = compileMachineIssuers(settings, oidc, issues);
   const publicUrlText = str('publicUrl');
   let publicUrl: string | undefined;
   if (publicUrlText !== undefined) {
@@ -135,6 +136,8 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     revocation,
     redirectDomains,
     cookieDomain,
+    machineIssuers,
+    machineClaims: { subject: str('machineSubjectClaim') ?? 'sub', email: str('machineEmailClaim') ?? 'email' },
     sessionTtlSeconds,
     loginSuccessUrl: str('loginSuccessUrl') ?? '/',
     logoutSuccessUrl: str('logoutSuccessUrl') ?? '/',
@@ -189,4 +192,28 @@ function compileRevocation(
   }
   if (notBefore === undefined && subjects.length === 0 && emails.length === 0) return undefined;
   return { notBefore, subjects: new Set(subjects), emails: new Set(emails.map((e) => e.toLowerCase())) };
+}
+
+/** Issuers whose JWT access tokens are accepted from machines: the login provider's, and extra ones. */
+function compileMachineIssuers(settings: Settings, oidc: OidcSettings | undefined, issues: IssueList): MachineIssuer[] {
+  const out: MachineIssuer[] = [];
+  const at = (k: SettingKey) => settings.get(k)?.path ?? `security.${k}`;
+  const audience = stringValue(settings.get('machineTokenAudience'), issues);
+  if (audience !== undefined) {
+    if (oidc?.issuerUri === undefined) {
+      issues.error(at('machineTokenAudience'), 'needs an OpenID Connect login provider with an issuer, whose tokens it accepts', {
+        fix: 'configure the provider and issuerUri, or list the issuer in extraJwtIssuers',
+      });
+    } else out.push({ issuer: oidc.issuerUri, audience, jwksUri: oidc.jwkSetUri });
+  }
+  for (const entry of listValue(settings.get('extraJwtIssuers'), issues)) {
+    const [issuer, aud, jwksUri, ...rest] = entry.split('=');
+    const urlOk = (u: string | undefined) => u !== undefined && /^https?:\/\/[^\s/]+/.test(u);
+    if (!urlOk(issuer) || !aud || rest.length > 0 || (jwksUri !== undefined && !urlOk(jwksUri))) {
+      issues.error(at('extraJwtIssuers'), `"${entry}" is not ISSUER=AUDIENCE[=JWKS_URI]`, { allowed: 'https://idp.example.com=my-api' });
+      continue;
+    }
+    out.push({ issuer: issuer!, audience: aud, jwksUri });
+  }
+  return out;
 }

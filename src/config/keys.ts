@@ -62,6 +62,18 @@ export const SECURITY_KEYS = {
     description: 'Comma-separated hosts (`app.example.com`) or `*.example.com` that a login on the login host may return to.',
     default: 'none (only the login host and allowedOrigins)',
   },
+  machineTokenAudience: {
+    description:
+      'Accept `Authorization: Bearer` JWTs issued by the login provider (asymmetric signatures, keys from its JWKS) whose `aud` is this: ' +
+      'machine tokens from the client credentials grant.',
+    default: 'none (machine tokens off)',
+  },
+  extraJwtIssuers: {
+    description: 'More machine token issuers, comma-separated `ISSUER=AUDIENCE` or `ISSUER=AUDIENCE=JWKS_URI` (the JWKS is discovered otherwise).',
+    default: 'none',
+  },
+  machineSubjectClaim: { description: 'The machine token claim that names the caller.', default: '`sub`' },
+  machineEmailClaim: { description: 'The machine token claim with an email, checked against the email rules when present.', default: '`email`' },
   sessionsNotBefore: {
     description:
       'Revokes every session issued before this time (RFC 3339, such as `2026-11-29T10:00:00Z`), without rotating jwtSecret; applied on the next request.',

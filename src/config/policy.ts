@@ -35,6 +35,10 @@ export interface Policy {
   readonly redirectDomains: HostMatcher;
   /** Domain attribute of the session cookie (no leading dot); undefined: host-only, as Airy Core. */
   readonly cookieDomain: string | undefined;
+  /** Issuers whose JWT access tokens machines may present; empty: machine tokens are off. */
+  readonly machineIssuers: readonly MachineIssuer[];
+  /** Which claims of a machine token name the caller and its email. */
+  readonly machineClaims: { readonly subject: string; readonly email: string };
   /** Sessions revoked without a secret rotation; undefined when none is. */
   readonly revocation: Revocation | undefined;
   /** The claim that carries groups at login. */
@@ -54,4 +58,11 @@ export interface Revocation {
   readonly subjects: ReadonlySet<string>;
   /** Lower case. */
   readonly emails: ReadonlySet<string>;
+}
+
+/** An issuer of machine tokens: its `iss`, the `aud` required, and where its keys are (discovered when absent). */
+export interface MachineIssuer {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwksUri: string | undefined;
 }

@@ -5,6 +5,7 @@ import { secretEquals } from '../config/secret-digest.js';
 import type { Session, TokenProblem, VerifyResult } from '../session/claims.js';
 import { type Decision, SYSTEM_TOKEN_USER } from './decision.js';
 import type { Facts } from './facts.js';
+import type { MachineTokenVerifier } from './machine-token.js';
 import { andThen, type MaybePromise } from './maybe-async.js';
 import { normalizePath } from './normalize-path.js';
 
@@ -18,7 +19,7 @@ const BEARER = /^bearer[ \t]+/i;
  * A route may bring its own rule (a named policy, oauth2-proxy's query parameters): it narrows
  * every global rule and never widens one, and a rule that cannot be read refuses the request.
  */
-export function decide(facts: Facts, policy: Policy | undefined, nowMs: number): MaybePromise<Decision> {
+export function decide(facts: Facts, policy: Policy | undefined, nowMs: number, machine?: MachineTokenVerifier): MaybePromise<Decision> {
   if (policy === undefined) return { status: 503, reason: 'no_config' };
   if (!policy.enabled) return { status: 200, reason: 'auth_disabled' };
 
@@ -49,13 +50,18 @@ export function decide(facts: Facts, policy: Policy | undefined, nowMs: number):
     if (presented !== '' && policy.systemToken && secretEquals(presented, policy.systemToken)) {
       return { status: 200, reason: 'system_token', user: SYSTEM_TOKEN_USER, ...label };
     }
-    return andThen(
-      verify(policy, presented, nowMs),
-      (result): Decision =>
-        result.ok
-          ? allowSession(result.session, 'session_token', policy, rule)
-          : { status: 401, reason: 'invalid_token', tokenProblem: result.problem, ...label },
-    );
+    return andThen(verify(policy, presented, nowMs), (result): MaybePromise<Decision> => {
+      if (result.ok) return allowSession(result.session, 'session_token', policy, rule);
+      // Not HS256, so not an Airy session: a machine token from a configured issuer, perhaps.
+      if (machine !== undefined && result.problem === 'alg_not_allowed') {
+        return andThen(
+          machine.verify(presented, nowMs),
+          (m): Decision =>
+            m.ok ? allowSession(m.session, 'machine_token', policy, rule) : { status: 401, reason: 'invalid_token', tokenProblem: m.problem, ...label },
+        );
+      }
+      return { status: 401, reason: 'invalid_token', tokenProblem: result.problem, ...label };
+    });
   }
 
   if (facts.sessionCookies.length > 0) return firstValidCookie(facts.sessionCookies, 0, undefined, policy, rule, nowMs);
@@ -110,7 +116,7 @@ function emailAllowedByRule(email: string | undefined, rule: RouteRule): boolean
 }
 
 /** Emails and groups are re-checked on every request, so removing one locks its users out at once. */
-function allowSession(session: Session, reason: 'session_token' | 'session_cookie', policy: Policy, rule: RouteRule | undefined): Decision {
+function allowSession(session: Session, reason: 'session_token' | 'session_cookie' | 'machine_token', policy: Policy, rule: RouteRule | undefined): Decision {
   const label = rule === undefined ? {} : { rule: rule.label };
   if (policy.revocation !== undefined && revoked(session, policy.revocation)) return { status: 401, reason: 'session_revoked', ...label };
   if (session.email !== undefined && policy.emails && !policy.emails.matches(session.email)) {

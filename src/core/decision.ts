@@ -10,6 +10,7 @@ export type Reason =
   | 'system_token'
   | 'session_token'
   | 'session_cookie'
+  | 'machine_token'
   | 'invalid_token'
   | 'invalid_cookie'
   | 'no_credentials'

@@ -40,7 +40,8 @@ export function decisionRoute<F extends Facts>(adapter: string, extract: (req: I
     // Read the policy once: a reload during this request (even during an asynchronous verify)
     // does not change its answer, and the responder sees the same snapshot.
     const policy = deps.policies.current;
-    const decision = decide(facts.facts, policy, deps.now());
+    const machine = policy === undefined ? undefined : deps.machineTokens?.forPolicy(policy);
+    const decision = decide(facts.facts, policy, deps.now(), machine);
     const finish = (d: Decision) => {
       deps.metrics.countDecision(d.status, d.reason);
       if (d.rule !== undefined) deps.metrics.countRuleDecision(d.rule, d.status);

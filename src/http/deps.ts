@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Policy } from '../config/policy.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { MachineTokens } from '../oidc/machine-tokens.js';
 import type { RequestLogSettings } from './request-log.js';
 
 /** The policy in force now; a request reads it once and keeps that object. */
@@ -17,6 +18,8 @@ export interface ServerDeps {
   readonly now: () => number;
   /** True once shutdown began: /readyz answers 503 so Kubernetes stops sending traffic before the drain. */
   readonly shuttingDown: () => boolean;
+  /** Verifiers of machine tokens from configured issuers, per policy; absent: machine tokens off. */
+  readonly machineTokens?: MachineTokens | undefined;
   /** Which decisions are logged, and the header of the gateway's request id. */
   readonly requestLog: RequestLogSettings;
 }

@@ -3,7 +3,7 @@ import type { Policy } from '../config/policy.js';
 import { safeRedirect } from '../core/redirect-target.js';
 import type { Identity } from '../oidc/identity.js';
 import { describeCause, LoginError, statusOf } from '../oidc/login-error.js';
-import { callbackPath, finishLogin, startLogin } from '../oidc/login-flow.js';
+import { callbackPath, endSessionUrl, finishLogin, startLogin } from '../oidc/login-flow.js';
 import { LOGIN_STATE_TTL_SECONDS, stateCookieName } from '../oidc/login-state.js';
 import { providerClient } from '../oidc/provider-client.js';
 import { SESSION_COOKIE } from '../session/claims.js';
@@ -144,14 +144,30 @@ function sameSiteLogout(req: IncomingMessage, origin: string): boolean {
 }
 
 /** POST /logout, or GET from this site (as Airy Core had it): clear the session cookie and go to logoutSuccessUrl. */
-const logout: Handler = (req, res, deps) => {
+const logout: Handler = async (req, res, deps) => {
   const policy = deps.policies.current;
   if (!policy) return plain(res, 503, 'no valid config loaded\n');
   const origin = externalOrigin(req, policy) ?? 'http://invalid';
   if (!sameSiteLogout(req, origin)) return confirmLogoutPage(res);
   const clear = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: origin.startsWith('https:'), domain: policy.cookieDomain });
-  redirect(res, safeRedirect(policy.logoutSuccessUrl, origin, policy.origins, policy.redirectDomains) ?? '/', [clear]);
+  const landing = safeRedirect(policy.logoutSuccessUrl, origin, policy.origins, policy.redirectDomains) ?? '/';
+  redirect(res, (await providerLogout(policy, new URL(landing, origin).href, deps)) ?? landing, [clear]);
 };
+
+/**
+ * RP-initiated logout: when the provider has an end_session_endpoint, the browser goes there too
+ * (client_id and post_logout_redirect_uri) and comes back to logoutSuccessUrl, so the person is
+ * logged out of the IdP and not logged straight back in. Any failure falls back to the local logout.
+ */
+async function providerLogout(policy: Policy, landing: string, deps: ServerDeps): Promise<string | undefined> {
+  if (!policy.oidc || policy.oidc.protocol !== 'oidc') return undefined;
+  try {
+    return await endSessionUrl(providerClient(policy.oidc, { metrics: deps.metrics }), landing);
+  } catch (err) {
+    deps.logger.log('warn', 'provider logout skipped: the provider could not be reached; logged out locally', { error: describeCause(err) });
+    return undefined;
+  }
+}
 
 /** The provider named in the path must be the configured one; otherwise a 404 page says which is. */
 function isConfiguredProvider(req: IncomingMessage, res: ServerResponse, prefix: string, provider: string): boolean {

@@ -213,3 +213,10 @@ async function fetchJson(pc: ProviderClient, uri: string, accessToken: string, h
     throw new LoginError('idp_error', `${step}: the answer is not JSON`);
   }
 }
+
+/** The provider's end_session_endpoint with client_id and post_logout_redirect_uri, or undefined when it has none. */
+export async function endSessionUrl(pc: ProviderClient, postLogoutRedirectUri: string): Promise<string | undefined> {
+  const config = await pc.configuration();
+  if (!config.serverMetadata().end_session_endpoint) return undefined;
+  return client.buildEndSessionUrl(config, { client_id: pc.settings.clientId, post_logout_redirect_uri: postLogoutRedirectUri }).href;
+}

@@ -72,6 +72,7 @@ describeWithTools(
             client_secret: 'airy-secret-0123456789',
             token_endpoint_auth_method: 'client_secret_basic',
             redirect_uris: [`http://127.0.0.1:${oidcPort}/login/oauth2/code/my-idp`],
+            post_logout_redirect_uris: [`http://127.0.0.1:${oidcPort}/bye`],
           },
         ],
       });
@@ -147,7 +148,11 @@ ${common}  oidc:
       });
       expect(api).toEqual({ status: 200, body: { user: 'alice', email: 'alice@example.com', path: '/api/me' } });
 
+      // Logout ends the IdP session too (RP-initiated logout): the provider asks, then sends the browser back.
       await page.click('#logout');
+      await page.waitForSelector('button:has-text("Yes, sign me out")');
+      await page.screenshot({ path: shot('oidc-04a-provider-logout.png') });
+      await page.click('button:has-text("Yes, sign me out")');
       await page.waitForURL(`${oidcGate.url}/bye`);
       await page.screenshot({ path: shot('oidc-04-logged-out.png') });
       expect((await context.cookies(oidcGate.url)).find((c) => c.name === 'airy_auth_token')).toBeUndefined();

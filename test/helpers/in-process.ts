@@ -5,6 +5,7 @@ import type { ServerDeps } from '../../src/http/deps.js';
 import { createAuthServer, type Routes } from '../../src/http/server.js';
 import { memoryLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
+import { createMachineTokens } from '../../src/oidc/machine-tokens.js';
 import { PolicyStore } from '../../src/sources/policy-store.js';
 
 /** The real server on a loopback port, in this process, with a clock the test controls. */
@@ -14,7 +15,15 @@ export async function startInProcess(config: CompileResult | undefined, routes?:
   const logger = memoryLogger();
   const store = new PolicyStore(logger, metrics);
   if (config) store.apply(config, 'test');
-  const deps: ServerDeps = { policies: store, metrics, logger, now, shuttingDown: () => false, requestLog: { mode: 'denied', idHeader: 'x-request-id' } };
+  const deps: ServerDeps = {
+    policies: store,
+    metrics,
+    logger,
+    now,
+    shuttingDown: () => false,
+    requestLog: { mode: 'denied', idHeader: 'x-request-id' },
+    machineTokens: createMachineTokens(metrics),
+  };
   const server: Server = createAuthServer(deps, routes?.(deps));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

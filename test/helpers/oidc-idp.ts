@@ -13,10 +13,13 @@ export interface TestAccount {
 }
 
 export interface TestClient {
+  /** A machine client gets the client credentials grant and no redirect. */
+  readonly machine?: boolean;
   readonly client_id: string;
   readonly client_secret?: string;
   readonly token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'none';
   readonly redirect_uris: string[];
+  readonly post_logout_redirect_uris?: string[];
 }
 
 interface SigningKey {
@@ -55,7 +58,11 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
 
   const privateJwk = { ...(keys[0]!.privateKey.export({ format: 'jwk' }) as JWK), kid: keys[0]!.kid, alg: 'RS256', use: 'sig' };
   const provider = new Provider(issuer, {
-    clients: options.clients.map((c) => ({ ...c, grant_types: ['authorization_code'], response_types: ['code'] })),
+    clients: options.clients.map(({ machine, ...c }) =>
+      machine
+        ? { ...c, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }
+        : { ...c, grant_types: ['authorization_code'], response_types: ['code'] },
+    ),
     jwks: { keys: [privateJwk] },
     findAccount: async (_ctx: unknown, sub: string) => ({
       accountId: sub,
@@ -65,7 +72,23 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
     pkce: { required: () => true },
     acceptQueryParamAccessTokens: true,
     cookies: { keys: ['test-cookie-key-0123456789'] },
-    features: { devInteractions: { enabled: true } },
+    features: {
+      devInteractions: { enabled: true },
+      // Machine tokens: JWT access tokens for the resource api://airy through the client credentials grant.
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        // Only machines get a resource by default: a person's access token stays one for userinfo.
+        defaultResource: (_ctx: unknown, client: { grantTypes?: string[] }) => (client.grantTypes?.includes('client_credentials') ? 'api://airy' : undefined),
+        useGrantedResource: () => false,
+        getResourceServerInfo: (_ctx: unknown, resource: string) => ({
+          scope: 'api',
+          audience: resource,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        }),
+      },
+    },
     ttl: { IdToken: 3600, AccessToken: 3600, AuthorizationCode: 600, Session: 3600, Interaction: 600, Grant: 3600 },
   } as never);
   const handle = provider.callback();

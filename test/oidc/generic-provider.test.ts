@@ -383,8 +383,9 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
     expect(elsewhere.last.location).toBe(`${srv.url}/`);
   });
 
-  it('logs out by POST and by a same-site GET: clears the cookie and goes to logoutSuccessUrl', async () => {
+  it('logs out by POST and by a same-site GET: clears the cookie, ends the IdP session (RP-initiated logout), then lands on logoutSuccessUrl', async () => {
     const srv = await airy({ ...basic, logoutSuccessUrl: 'http://app.example.com/bye' });
+    const endSession = `${idp.issuer}/session/end?client_id=basic-client&post_logout_redirect_uri=${encodeURIComponent('http://app.example.com/bye')}`;
     for (const [method, headers] of [
       ['POST', {}],
       ['POST', { origin: srv.url }],
@@ -393,7 +394,7 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
     ] as const) {
       const res = await request(`${srv.url}/logout`, { method, headers });
       expect(res.statusCode, `${method} ${JSON.stringify(headers)}`).toBe(302);
-      expect(res.headers.location).toBe('http://app.example.com/bye');
+      expect(res.headers.location).toBe(endSession);
       expect(res.headers['set-cookie']).toMatch(/^airy_auth_token=; Path=\/; Max-Age=0; HttpOnly; SameSite=Lax; Expires=/);
       await res.body.dump();
     }

@@ -1,0 +1,11 @@
+import type { VerifyResult } from '../session/claims.js';
+import type { MaybePromise } from './maybe-async.js';
+
+/**
+ * Verifies JWT access tokens that machines got from a configured issuer (its keys come from the
+ * network, so the verifier is made outside the core and passed in). Known tokens are answered
+ * synchronously, as sessions are.
+ */
+export interface MachineTokenVerifier {
+  verify(token: string, nowMs: number): MaybePromise<VerifyResult>;
+}
