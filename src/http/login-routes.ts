@@ -160,7 +160,7 @@ const logout: Handler = async (req, res, deps) => {
  * logged out of the IdP and not logged straight back in. Any failure falls back to the local logout.
  */
 async function providerLogout(policy: Policy, landing: string, deps: ServerDeps): Promise<string | undefined> {
-  if (!policy.oidc || policy.oidc.protocol !== 'oidc') return undefined;
+  if (policy.oidc?.protocol !== 'oidc') return undefined;
   try {
     return await endSessionUrl(providerClient(policy.oidc, { metrics: deps.metrics }), landing);
   } catch (err) {
