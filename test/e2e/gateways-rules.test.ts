@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, it } from 'vitest';
-import { compileAiryYaml } from '../../src/config/load.js';
 import { mintSession } from '../../src/session/mint.js';
-import { type AiryProcess, startAiry } from '../helpers/airy-process.js';
 import { caddyInstalled } from '../helpers/caddy.js';
-import { expectRowEverywhere, type Gateway, type Row, startGateways } from '../helpers/gateways.js';
+import { expectRowEverywhere, type Gateway, type Row, startGatewayTable } from '../helpers/gateways.js';
 import { nginxInstalled } from '../helpers/nginx.js';
 import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { startEchoUpstream } from '../helpers/upstream.js';
 
 const CONFIG = `security:
   systemToken: "${TEST_SYSTEM_TOKEN}"
@@ -31,28 +28,24 @@ const api = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
  * uri, Envoy's /envoy-policy/NAME prefix, the Gateway API filter's /gateway-api-policy/NAME).
  */
 describeWithTools('groups and a named policy through every gateway adapter', { nginx: nginxInstalled, caddy: caddyInstalled }, () => {
-  let airy: AiryProcess;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let table: Awaited<ReturnType<typeof startGatewayTable>>;
   const gateways: Gateway[] = [];
   const tokens: Record<string, string> = {};
   const bearer = (who: string) => () => ({ authorization: `Bearer ${tokens[who]}` });
 
   beforeAll(async () => {
-    const key = compileAiryYaml(CONFIG).policy!.sessionKey!;
+    table = await startGatewayTable(CONFIG, 'grafana');
+    gateways.push(...table.gateways);
+    const key = table.key;
     const mint = (sub: string, email: string, groups?: string[]) => mintSession(key, { sub, email, groups }, 600, Date.now());
     tokens.sre = await mint('sre-id', 'sre@example.com', ['acme', 'acme:sre']);
     tokens.oncall = await mint('oncall-id', 'oncall@example.com', ['oncall']);
     tokens.support = await mint('support-id', 'support@example.com', ['support']);
     tokens.partner = await mint('partner-id', 'p@partner.io', ['acme:sre']);
     tokens.core = await mint('core-id', 'core@example.com');
-    upstream = await startEchoUpstream();
-    airy = await startAiry(CONFIG);
-    gateways.push(...(await startGateways(airy, upstream.port, 'grafana')));
   }, 60_000);
   afterAll(async () => {
-    await Promise.all(gateways.map((g) => g.close()));
-    await airy?.stop();
-    await upstream?.close();
+    await table?.close();
   });
 
   const ROWS: Row[] = [

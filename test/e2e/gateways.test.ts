@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, it } from 'vitest';
-import { compileAiryYaml } from '../../src/config/load.js';
 import { mintSession } from '../../src/session/mint.js';
-import { type AiryProcess, startAiry } from '../helpers/airy-process.js';
 import { caddyInstalled } from '../helpers/caddy.js';
-import { expectRowEverywhere, type Gateway, type Row, startGateways } from '../helpers/gateways.js';
+import { expectRowEverywhere, type Gateway, type Row, startGatewayTable } from '../helpers/gateways.js';
 import { nginxInstalled } from '../helpers/nginx.js';
 import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { describeWithTools } from '../helpers/tools.js';
-import { startEchoUpstream } from '../helpers/upstream.js';
 
 const CONFIG = `security:
   systemToken: "${TEST_SYSTEM_TOKEN}"
@@ -31,24 +28,20 @@ const api = { accept: 'application/json', 'sec-fetch-mode': 'cors' };
  * forward_auth, an Envoy ext_authz HTTP gateway and a Gateway API ExternalAuth gateway).
  */
 describeWithTools('the shared decision table through every gateway adapter', { nginx: nginxInstalled, caddy: caddyInstalled }, () => {
-  let airy: AiryProcess;
-  let upstream: Awaited<ReturnType<typeof startEchoUpstream>>;
+  let table: Awaited<ReturnType<typeof startGatewayTable>>;
   const gateways: Gateway[] = [];
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    const key = compileAiryYaml(CONFIG).policy!.sessionKey!;
+    table = await startGatewayTable(CONFIG);
+    gateways.push(...table.gateways);
+    const key = table.key;
     tokens.alice = await mintSession(key, { sub: 'alice-id', email: 'alice@example.com' }, 600, Date.now());
     tokens.expired = await mintSession(key, { sub: 'alice-id', email: 'alice@example.com' }, 60, Date.now() - 3_600_000);
     tokens.mallory = await mintSession(key, { sub: 'mallory-id', email: 'mallory@elsewhere.io' }, 600, Date.now());
-    upstream = await startEchoUpstream();
-    airy = await startAiry(CONFIG);
-    gateways.push(...(await startGateways(airy, upstream.port)));
   }, 60_000);
   afterAll(async () => {
-    await Promise.all(gateways.map((g) => g.close()));
-    await airy?.stop();
-    await upstream?.close();
+    await table?.close();
   });
 
   const ROWS: Row[] = [

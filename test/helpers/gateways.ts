@@ -1,9 +1,11 @@
 import { request } from 'undici';
 import { expect } from 'vitest';
-import type { AiryProcess } from './airy-process.js';
+import { compileAiryYaml } from '../../src/config/load.js';
+import { type AiryProcess, startAiry } from './airy-process.js';
 import { startCaddy } from './caddy.js';
 import { startEnvoyLikeGateway, startGatewayApiLikeGateway } from './envoy-ext-authz.js';
 import { startNginx } from './nginx.js';
+import { startEchoUpstream } from './upstream.js';
 
 /** A gateway in front of the echo upstream, asking airy-auth about every request. */
 export interface Gateway {
@@ -146,4 +148,21 @@ export async function expectRowEverywhere(gateways: readonly Gateway[], row: Row
           : String(row.decision);
   }
   expect(outcomes).toEqual(expected);
+}
+
+/** airy-auth with `config`, the echo upstream, and every gateway in front (selecting `policy` when given). */
+export async function startGatewayTable(config: string, policy?: string) {
+  const upstream = await startEchoUpstream();
+  const airy = await startAiry(config);
+  const gateways = await startGateways(airy, upstream.port, policy);
+  return {
+    airy,
+    gateways,
+    key: compileAiryYaml(config).policy!.sessionKey!,
+    async close() {
+      await Promise.all(gateways.map((g) => g.close()));
+      await airy.stop();
+      await upstream.close();
+    },
+  };
 }

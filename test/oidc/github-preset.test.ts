@@ -31,13 +31,9 @@ const USERS: GithubUser[] = [
   { id: 1004, login: 'outsider', name: 'Out Sider', emails: [{ email: 'out@elsewhere.io', primary: true, verified: true, visibility: 'private' }] },
 ];
 
-describeWithTools('GitHub preset against a GitHub test double', { openssl: ensureTestCa() !== undefined }, () => {
-  let gh: Awaited<ReturnType<typeof startGithubDouble>>;
-  let srv: Awaited<ReturnType<typeof startLoginServer>>;
-  beforeAll(async () => {
-    gh = await startGithubDouble({ clientId: 'gh-client-id', clientSecret: 'gh-client-secret', users: USERS });
-    // GitHub Enterprise style: the preset with its three URIs overridden.
-    srv = await startLoginServer(`  oidc:
+/** airy-auth with the GitHub preset, GitHub Enterprise style: its three URIs pointed at the double. */
+function githubLoginServer(gh: { url: string }, before = '') {
+  return startLoginServer(`${before}  oidc:
     provider: github
     clientId: gh-client-id
     clientSecret: gh-client-secret
@@ -46,6 +42,14 @@ describeWithTools('GitHub preset against a GitHub test double', { openssl: ensur
     tokenUri: ${gh.url}/login/oauth/access_token
     userInfoUri: ${gh.url}/user
 `);
+}
+
+describeWithTools('GitHub preset against a GitHub test double', { openssl: ensureTestCa() !== undefined }, () => {
+  let gh: Awaited<ReturnType<typeof startGithubDouble>>;
+  let srv: Awaited<ReturnType<typeof startLoginServer>>;
+  beforeAll(async () => {
+    gh = await startGithubDouble({ clientId: 'gh-client-id', clientSecret: 'gh-client-secret', users: USERS });
+    srv = await githubLoginServer(gh);
   });
   afterAll(async () => {
     await srv?.close();
@@ -131,17 +135,7 @@ describeWithTools('GitHub orgs and teams as groups', { openssl: ensureTestCa() !
   let srv: Awaited<ReturnType<typeof startLoginServer>>;
   beforeAll(async () => {
     gh = await startGithubDouble({ clientId: 'gh-client-id', clientSecret: 'gh-client-secret', users });
-    srv = await startLoginServer(`  policies:
-    sre: {allowedGroups: "acme:sre"}
-  oidc:
-    provider: github
-    clientId: gh-client-id
-    clientSecret: gh-client-secret
-    allowedEmailPatterns: "*@example.com"
-    authorizationUri: ${gh.url}/login/oauth/authorize
-    tokenUri: ${gh.url}/login/oauth/access_token
-    userInfoUri: ${gh.url}/user
-`);
+    srv = await githubLoginServer(gh, '  policies:\n    sre: {allowedGroups: "acme:sre"}\n');
   });
   afterAll(async () => {
     await srv?.close();

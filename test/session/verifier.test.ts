@@ -30,7 +30,10 @@ describe('session verifier', () => {
       principal: JSON.stringify({ id: 'u1', name: 'Ann', avatarUrl: null }),
     });
     expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
-    expect(await verifier.verify(token, NOW)).toEqual({ ok: true, session: { sub: 'u1', email: 'a@example.com', exp, nbf: undefined } });
+    expect(await verifier.verify(token, NOW)).toEqual({
+      ok: true,
+      session: { sub: 'u1', email: 'a@example.com', exp, nbf: undefined, iat: exp - 3600, groups: undefined },
+    });
   });
 
   it("verifies a token shaped like Airy Core's (header {alg: HS256}, no email)", async () => {
