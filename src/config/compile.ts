@@ -89,6 +89,9 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     if (publicUrl === undefined)
       issues.error(path('publicUrl'), `"${publicUrlText}" is not a scheme and host`, { allowed: 'https://auth.example.com (no path)' });
   }
+  const recheckText = str('sessionRecheck');
+  const sessionRecheckSeconds =
+    recheckText === undefined ? undefined : durationSetting(recheckText, path('sessionRecheck'), issues, { min: 60, max: 366 * 86400, fallback: 3600 });
   const sessionTtlSeconds = durationSetting(str('sessionTtl'), path('sessionTtl'), issues, {
     min: 60,
     max: 366 * 86400,
@@ -139,6 +142,7 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     machineIssuers,
     machineClaims: { subject: str('machineSubjectClaim') ?? 'sub', email: str('machineEmailClaim') ?? 'email' },
     sessionTtlSeconds,
+    sessionRecheckSeconds,
     loginSuccessUrl: str('loginSuccessUrl') ?? '/',
     logoutSuccessUrl: str('logoutSuccessUrl') ?? '/',
     fingerprint: fingerprintOf(settings),

@@ -107,6 +107,12 @@ export const OIDC_KEYS = {
   logoutSuccessUrl: { description: 'Where `/logout` lands: a path, or a URL on an allowed origin.', default: '`/`' },
   loginSuccessUrl: { description: 'Where a login without `rd=` lands: a path, or a URL on an allowed origin.', default: '`/`' },
   sessionTtl: { description: 'Session lifetime, such as `30d`, `12h`, `90m`.', default: '`30d`' },
+  sessionRecheck: {
+    description:
+      'After this long (`1h`, `15m`), a session is re-checked with the provider: the next page load goes through /login, which renews it ' +
+      'with the refresh token (no user interaction) or ends it when the provider refuses.',
+    default: 'off',
+  },
   scope: { description: 'Comma-separated scopes; a generic provider must include `openid`.', default: "the preset's, else `openid,email,profile`" },
   clientAuthenticationMethod: {
     description: 'How the client authenticates at the token endpoint (`none`: PKCE only).',

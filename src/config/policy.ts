@@ -46,6 +46,8 @@ export interface Policy {
   /** CORS preflights from allowed origins pass without credentials. */
   readonly skipPreflight: boolean;
   readonly sessionTtlSeconds: number;
+  /** sessionRecheck in seconds; undefined: sessions are not re-checked with the provider. */
+  readonly sessionRecheckSeconds: number | undefined;
   readonly loginSuccessUrl: string;
   readonly logoutSuccessUrl: string;
   /** A hash per set key, to name changed keys on reload without ever logging a value. */

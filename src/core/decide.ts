@@ -51,13 +51,13 @@ export function decide(facts: Facts, policy: Policy | undefined, nowMs: number, 
       return { status: 200, reason: 'system_token', user: SYSTEM_TOKEN_USER, ...label };
     }
     return andThen(verify(policy, presented, nowMs), (result): MaybePromise<Decision> => {
-      if (result.ok) return allowSession(result.session, 'session_token', policy, rule);
+      if (result.ok) return allowSession(result.session, 'session_token', policy, rule, nowMs);
       // Not HS256, so not an Airy session: a machine token from a configured issuer, perhaps.
       if (machine !== undefined && result.problem === 'alg_not_allowed') {
         return andThen(
           machine.verify(presented, nowMs),
           (m): Decision =>
-            m.ok ? allowSession(m.session, 'machine_token', policy, rule) : { status: 401, reason: 'invalid_token', tokenProblem: m.problem, ...label },
+            m.ok ? allowSession(m.session, 'machine_token', policy, rule, nowMs) : { status: 401, reason: 'invalid_token', tokenProblem: m.problem, ...label },
         );
       }
       return { status: 401, reason: 'invalid_token', tokenProblem: result.problem, ...label };
@@ -85,7 +85,7 @@ function firstValidCookie(
   if (i >= cookies.length) return { status: 401, reason: 'invalid_cookie', tokenProblem: firstProblem ?? 'malformed', ...(rule ? { rule: rule.label } : {}) };
   return andThen(verify(policy, cookies[i]!, nowMs), (result) =>
     result.ok
-      ? allowSession(result.session, 'session_cookie', policy, rule)
+      ? allowSession(result.session, 'session_cookie', policy, rule, nowMs)
       : firstValidCookie(cookies, i + 1, firstProblem ?? result.problem, policy, rule, nowMs),
   );
 }
@@ -116,9 +116,18 @@ function emailAllowedByRule(email: string | undefined, rule: RouteRule): boolean
 }
 
 /** Emails and groups are re-checked on every request, so removing one locks its users out at once. */
-function allowSession(session: Session, reason: 'session_token' | 'session_cookie' | 'machine_token', policy: Policy, rule: RouteRule | undefined): Decision {
+function allowSession(
+  session: Session,
+  reason: 'session_token' | 'session_cookie' | 'machine_token',
+  policy: Policy,
+  rule: RouteRule | undefined,
+  nowMs: number,
+): Decision {
   const label = rule === undefined ? {} : { rule: rule.label };
   if (policy.revocation !== undefined && revoked(session, policy.revocation)) return { status: 401, reason: 'session_revoked', ...label };
+  // Due for a re-check with the provider: a 401 sends a browser through /login, which renews it.
+  if (policy.sessionRecheckSeconds !== undefined && session.recheckAt !== undefined && session.recheckAt <= nowMs / 1000)
+    return { status: 401, reason: 'recheck_due', ...label };
   if (session.email !== undefined && policy.emails && !policy.emails.matches(session.email)) {
     return { status: 403, reason: 'email_not_allowed', email: session.email, ...label };
   }

@@ -17,6 +17,7 @@ export type Reason =
   | 'email_not_allowed'
   | 'group_not_allowed'
   | 'session_revoked'
+  | 'recheck_due'
   | 'invalid_rule';
 
 /** Which route rule decided (a policy name or `query`), for the metric; absent when none applied. */

@@ -3,8 +3,8 @@ import type { Policy } from '../config/policy.js';
 import { safeRedirect } from '../core/redirect-target.js';
 import type { Identity } from '../oidc/identity.js';
 import { describeCause, LoginError, statusOf } from '../oidc/login-error.js';
-import { callbackPath, endSessionUrl, finishLogin, startLogin } from '../oidc/login-flow.js';
-import { LOGIN_STATE_TTL_SECONDS, stateCookieName } from '../oidc/login-state.js';
+import { callbackPath, endSessionUrl, finishLogin, refreshLogin, startLogin } from '../oidc/login-flow.js';
+import { LOGIN_STATE_TTL_SECONDS, openRefreshToken, REFRESH_COOKIE, REFRESH_COOKIE_PATH, sealRefreshToken, stateCookieName } from '../oidc/login-state.js';
 import { providerClient } from '../oidc/provider-client.js';
 import { SESSION_COOKIE } from '../session/claims.js';
 import { cookieValues, serializeCookie } from '../session/cookies.js';
@@ -60,12 +60,62 @@ function showLoginError(res: ServerResponse, err: LoginError, extraCookies: stri
 }
 
 /** GET /login?rd=URL → /oauth2/authorization/{provider}?rd=URL (Airy Core's path). */
-const login: Handler = (req, res, deps) => {
+const login: Handler = async (req, res, deps) => {
   const ctx = loginContext(req, res, deps);
   if (!ctx) return;
   const rd = landing(query(req).get('rd'), ctx.origin, ctx.policy);
+  if (await renewed(req, res, deps, ctx, rd)) return;
   redirect(res, `${ctx.origin}/oauth2/authorization/${ctx.policy.oidc!.provider}?rd=${encodeURIComponent(rd)}`);
 };
+
+/**
+ * sessionRecheck: a browser whose session is due comes back through /login with its sealed
+ * refresh token, and is renewed without any interaction; when the provider refuses (a disabled
+ * user), the session ends here and the page says so. True when the answer has been written.
+ */
+async function renewed(req: IncomingMessage, res: ServerResponse, deps: ServerDeps, ctx: { policy: Policy; origin: string }, rd: string): Promise<boolean> {
+  const { policy, origin } = ctx;
+  const sealed = cookieValues(req.headers.cookie, REFRESH_COOKIE)[0];
+  if (policy.sessionRecheckSeconds === undefined || sealed === undefined) return false;
+  const refreshToken = await openRefreshToken(policy.sessionKey!, sealed, deps.now());
+  if (refreshToken === undefined) return false;
+  const oidc = policy.oidc!;
+  const secure = origin.startsWith('https:');
+  try {
+    const renewal = await refreshLogin(policy, providerClient(oidc, { metrics: deps.metrics }), refreshToken);
+    const token = await sessionThatFits(policy, renewal.identity, deps);
+    const cookies = [
+      serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: policy.sessionTtlSeconds, secure, domain: policy.cookieDomain }),
+      ...(await refreshCookie(policy, renewal.refreshToken, secure, deps)),
+    ];
+    deps.metrics.logins.inc({ provider: oidc.provider, result: 'renewed' });
+    deps.logger.log('info', 'session renewed with the provider', { provider: oidc.provider, user: renewal.identity.sub, email: renewal.identity.email });
+    redirect(res, rd, cookies);
+    return true;
+  } catch (err) {
+    const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the session could not be renewed', undefined, { cause: err });
+    deps.metrics.logins.inc({ provider: oidc.provider, result: e.problem });
+    deps.logger.log('info', 'session renewal refused', { provider: oidc.provider, reason: e.problem, detail: e.detail });
+    if (statusOf(e.problem) === 502) return false; // the provider failed: let the person log in again
+    const end = { maxAgeSeconds: 0, secure };
+    showLoginError(res, e, [
+      serializeCookie(SESSION_COOKIE, '', { ...end, domain: policy.cookieDomain }),
+      serializeCookie(REFRESH_COOKIE, '', { ...end, path: REFRESH_COOKIE_PATH }),
+    ]);
+    return true;
+  }
+}
+
+/** The sealed refresh token as a cookie for the login paths, when sessions are re-checked and it fits. */
+async function refreshCookie(policy: Policy, refreshToken: string | undefined, secure: boolean, deps: ServerDeps): Promise<string[]> {
+  if (policy.sessionRecheckSeconds === undefined || refreshToken === undefined) return [];
+  const sealed = await sealRefreshToken(policy.sessionKey!, refreshToken, policy.sessionTtlSeconds, deps.now());
+  if (REFRESH_COOKIE.length + 1 + sealed.length > COOKIE_LIMIT) {
+    deps.logger.log('warn', 'the refresh token is too large for a cookie; sessions will be re-checked by a new login instead', {});
+    return [];
+  }
+  return [serializeCookie(REFRESH_COOKIE, sealed, { maxAgeSeconds: policy.sessionTtlSeconds, secure, path: REFRESH_COOKIE_PATH })];
+}
 
 /** GET /oauth2/authorization/{provider} → the provider, with the sealed state in a cookie. */
 const authorize: Handler = async (req, res, deps) => {
@@ -106,13 +156,14 @@ const callback: Handler = async (req, res, deps) => {
   const sealed = q.get('state') ? cookieValues(req.headers.cookie, stateName)[0] : undefined;
   const dropState = serializeCookie(stateName, '', { maxAgeSeconds: 0, secure, path: callbackPath(oidc.provider) });
   try {
-    const { identity, rd } = await finishLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), q, sealed, deps.now());
+    const { identity, rd, refreshToken } = await finishLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), q, sealed, deps.now());
     const token = await sessionThatFits(ctx.policy, identity, deps);
     const session = serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: ctx.policy.sessionTtlSeconds, secure, domain: ctx.policy.cookieDomain });
+    const refresh = await refreshCookie(ctx.policy, refreshToken, secure, deps);
     deps.metrics.logins.inc({ provider: oidc.provider, result: 'success' });
     deps.logger.log('info', 'login succeeded', { provider: oidc.provider, user: identity.sub, email: identity.email });
     // rd was checked when the login started and is sealed since; check again against today's policy.
-    redirect(res, landing(rd, ctx.origin, ctx.policy), [session, dropState]);
+    redirect(res, landing(rd, ctx.origin, ctx.policy), [session, ...refresh, dropState]);
   } catch (err) {
     const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the login could not be finished', undefined, { cause: err });
     if (e.cause !== undefined) deps.logger.log('error', 'login callback failed unexpectedly', { error: describeCause(e.cause) });
@@ -199,7 +250,8 @@ const COOKIE_LIMIT = 4096;
  * another group then refuses this user until the groups are fewer.
  */
 async function sessionThatFits(policy: Policy, identity: Identity, deps: ServerDeps): Promise<string> {
-  const mint = (groups: readonly string[] | undefined) => mintSession(policy.sessionKey!, { ...identity, groups }, policy.sessionTtlSeconds, deps.now());
+  const mint = (groups: readonly string[] | undefined) =>
+    mintSession(policy.sessionKey!, { ...identity, groups, recheckAfterSeconds: policy.sessionRecheckSeconds }, policy.sessionTtlSeconds, deps.now());
   const fits = (token: string) => SESSION_COOKIE.length + 1 + token.length <= COOKIE_LIMIT;
   const full = await mint(identity.groups);
   if (fits(full) || identity.groups === undefined) return full;

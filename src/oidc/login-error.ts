@@ -11,7 +11,8 @@ export type LoginProblem =
   | 'email_missing'
   | 'email_unverified'
   | 'email_malformed'
-  | 'email_not_allowed';
+  | 'email_not_allowed'
+  | 'session_ended';
 
 /** A login failure from untrusted input (the browser or the IdP); never a programming error. */
 export class LoginError extends Error {
@@ -45,6 +46,7 @@ export function statusOf(problem: LoginProblem): 400 | 403 | 502 {
     case 'email_unverified':
     case 'email_malformed':
     case 'email_not_allowed':
+    case 'session_ended':
       return 403;
     default:
       return 502;

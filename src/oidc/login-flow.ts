@@ -69,7 +69,7 @@ export async function finishLogin(
   query: URLSearchParams,
   sealed: string | undefined,
   nowMs: number,
-): Promise<{ identity: Identity; rd: string }> {
+): Promise<{ identity: Identity; rd: string; refreshToken: string | undefined }> {
   const settings = pc.settings;
   const idpError = query.get('error');
   if (idpError !== null) {
@@ -104,6 +104,43 @@ export async function finishLogin(
     throw classifyIdpError(err, 'code exchange');
   }
 
+  const identity = await identityFromTokens(policy, pc, config, tokens);
+  return { identity, rd: st.rd, refreshToken: tokens.refresh_token };
+}
+
+/**
+ * A session renewed without the person: the refresh token for new tokens, then the same identity
+ * and the same checks as a login. Throws LoginError only; `session_ended` when the provider refuses
+ * the refresh token (a disabled user, a revoked grant).
+ */
+export async function refreshLogin(
+  policy: Policy,
+  pc: ProviderClient,
+  refreshToken: string,
+): Promise<{ identity: Identity; refreshToken: string | undefined }> {
+  let config: client.Configuration;
+  let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
+  try {
+    config = await pc.configuration();
+    tokens = await client.refreshTokenGrant(config, refreshToken);
+  } catch (err) {
+    const e = classifyIdpError(err, 'refresh');
+    if (err instanceof client.ResponseBodyError && err.error === 'invalid_grant') {
+      throw new LoginError('session_ended', 'the provider ended this session (the account may be disabled, or its access revoked)', undefined, { cause: err });
+    }
+    throw e;
+  }
+  return { identity: await identityFromTokens(policy, pc, config, tokens), refreshToken: tokens.refresh_token ?? refreshToken };
+}
+
+/** Who the tokens are for: ID token claims and userinfo (or GitHub's endpoints), and the login's checks. */
+async function identityFromTokens(
+  policy: Policy,
+  pc: ProviderClient,
+  config: client.Configuration,
+  tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
+): Promise<Identity> {
+  const settings = pc.settings;
   const idClaims = (tokens.claims() ?? {}) as Record<string, unknown>;
   const userInfoUri = pc.userInfoUri(config);
   let attrs: Record<string, unknown> = idClaims;
@@ -111,7 +148,8 @@ export async function finishLogin(
     const info = await fetchJson(pc, userInfoUri, tokens.access_token, settings.userInfoAuth, 'userinfo');
     if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new LoginError('idp_error', 'userinfo did not return a JSON object');
     const userinfo = info as Record<string, unknown>;
-    if (settings.protocol === 'oidc' && userinfo.sub !== idClaims.sub) throw new LoginError('id_token_invalid', 'userinfo "sub" differs from the ID token\'s');
+    if (settings.protocol === 'oidc' && idClaims.sub !== undefined && userinfo.sub !== idClaims.sub)
+      throw new LoginError('id_token_invalid', 'userinfo "sub" differs from the ID token\'s');
     attrs = { ...idClaims, ...userinfo };
   }
   let identity: Identity;
@@ -132,7 +170,7 @@ export async function finishLogin(
   if (!policy.emails?.matches(identity.email)) {
     throw new LoginError('email_not_allowed', `${identity.email} is not in the list of allowed email addresses`, identity.email);
   }
-  return { identity, rd: st.rd };
+  return identity;
 }
 
 /** At most this many pages of 100 are read: 1,000 orgs or teams is more than any rule needs. */

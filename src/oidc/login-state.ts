@@ -15,16 +15,52 @@ export interface LoginState {
   readonly redirectUri: string;
 }
 
-const stateKeys = new WeakMap<KeyObject, KeyObject>();
+const derivedKeys = new Map<string, WeakMap<KeyObject, KeyObject>>();
 
-/** A key of its own for login state, derived from jwtSecret, so a state blob is never a session. */
-function stateKey(sessionKey: KeyObject): KeyObject {
-  let key = stateKeys.get(sessionKey);
+/** A key of its own per purpose, derived from jwtSecret, so a sealed blob is never a session (nor the other blob). */
+function derivedKey(sessionKey: KeyObject, purpose: string): KeyObject {
+  let perKey = derivedKeys.get(purpose);
+  if (!perKey) {
+    perKey = new WeakMap();
+    derivedKeys.set(purpose, perKey);
+  }
+  let key = perKey.get(sessionKey);
   if (!key) {
-    key = createSecretKey(Buffer.from(hkdfSync('sha256', sessionKey.export(), Buffer.alloc(0), 'airy-auth login state v1', 32)));
-    stateKeys.set(sessionKey, key);
+    key = createSecretKey(Buffer.from(hkdfSync('sha256', sessionKey.export(), Buffer.alloc(0), purpose, 32)));
+    perKey.set(sessionKey, key);
   }
   return key;
+}
+
+const stateKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth login state v1');
+const refreshKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth refresh token v1');
+
+/** The refresh token cookie: sent only to the login paths, where a session is renewed. */
+export const REFRESH_COOKIE = 'airy_auth_refresh';
+export const REFRESH_COOKIE_PATH = '/login';
+
+/** Seals the provider's refresh token (dir + A256GCM): the browser keeps it but cannot read it. */
+export async function sealRefreshToken(sessionKey: KeyObject, refreshToken: string, ttlSeconds: number, nowMs: number): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
+  return new EncryptJWT({ rt: refreshToken })
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ttlSeconds)
+    .encrypt(refreshKey(sessionKey));
+}
+
+export async function openRefreshToken(sessionKey: KeyObject, sealed: string, nowMs: number): Promise<string | undefined> {
+  try {
+    const { payload } = await jwtDecrypt(sealed, refreshKey(sessionKey), {
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+      currentDate: new Date(nowMs),
+      requiredClaims: ['exp'],
+    });
+    return typeof payload.rt === 'string' ? payload.rt : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

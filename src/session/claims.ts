@@ -23,6 +23,8 @@ export interface Session {
   readonly nbf: number | undefined;
   /** When it was issued (seconds); revocation by `sessionsNotBefore` compares it. */
   readonly iat: number | undefined;
+  /** `rck`: after this (seconds), the session is re-checked with the provider (sessionRecheck). */
+  readonly recheckAt?: number | undefined;
 }
 
 /** Why a token was refused: codes for untrusted input, never thrown. */

@@ -9,6 +9,8 @@ export interface SessionSubject {
   readonly avatarUrl?: string | undefined;
   /** Groups for per-app rules; left out of the token when undefined (Airy Core's shape). */
   readonly groups?: readonly string[] | undefined;
+  /** Seconds after issue when the session is re-checked with the provider (an `rck` claim); Airy Core ignores it. */
+  readonly recheckAfterSeconds?: number | undefined;
 }
 
 /**
@@ -23,6 +25,7 @@ export async function mintSession(key: KeyObject, subject: SessionSubject, ttlSe
   const claims: Record<string, unknown> = { principal };
   if (subject.email !== undefined) claims.email = subject.email;
   if (subject.groups !== undefined) claims.groups = [...subject.groups];
+  if (subject.recheckAfterSeconds !== undefined) claims.rck = iat + subject.recheckAfterSeconds;
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setJti(randomUUID())

@@ -83,14 +83,15 @@ function sensibleTime(value: unknown, nowSeconds: number): value is number {
 }
 
 function toSession(payload: Record<string, unknown>, nowSeconds: number): Session | undefined {
-  const { sub, email, exp, nbf, iat, groups } = payload;
+  const { sub, email, exp, nbf, iat, groups, rck } = payload;
   if (typeof sub !== 'string' || sub === '' || sub === SYSTEM_TOKEN_USER || !sensibleTime(exp, nowSeconds)) return undefined;
   if (email !== undefined && typeof email !== 'string') return undefined;
   if (nbf !== undefined && !sensibleTime(nbf, nowSeconds)) return undefined;
   if (iat !== undefined && !sensibleTime(iat, nowSeconds)) return undefined;
   // Anything but an array of strings is no groups: a rule that asks for a group then refuses.
   const groupList = Array.isArray(groups) && groups.every((g) => typeof g === 'string') ? (groups as string[]) : undefined;
-  return { sub, email, exp, nbf, iat, groups: groupList };
+  if (rck !== undefined && !sensibleTime(rck, nowSeconds)) return undefined;
+  return { sub, email, exp, nbf, iat, groups: groupList, ...(rck === undefined ? {} : { recheckAt: rck }) };
 }
 
 function problemOf(err: unknown): TokenProblem {

@@ -61,13 +61,14 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
     clients: options.clients.map(({ machine, ...c }) =>
       machine
         ? { ...c, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }
-        : { ...c, grant_types: ['authorization_code'], response_types: ['code'] },
+        : { ...c, grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] },
     ),
     jwks: { keys: [privateJwk] },
-    findAccount: async (_ctx: unknown, sub: string) => ({
-      accountId: sub,
-      claims: async () => ({ sub, ...(options.accounts[sub] ?? {}) }),
-    }),
+    // An account removed from `accounts` is gone: its refresh tokens are refused (invalid_grant).
+    findAccount: async (_ctx: unknown, sub: string) =>
+      Object.hasOwn(options.accounts, sub) ? { accountId: sub, claims: async () => ({ sub, ...options.accounts[sub] }) } : undefined,
+    // Refresh tokens for every login (no offline_access consent dance), as providers configured for it do.
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) => client.grantTypeAllowed('refresh_token'),
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
     pkce: { required: () => true },
     acceptQueryParamAccessTokens: true,

@@ -18,6 +18,7 @@ const ACCOUNTS = {
   unverified: { email: 'unverified@example.com', email_verified: false },
   twoats: { email: 'a@b@example.com', email_verified: true },
   oncall: { email: 'oncall@example.com', email_verified: true, groups: ['sre', 'oncall'] },
+  renewable: { email: 'renewable@example.com', email_verified: true },
   stringy: { email: 'stringy@example.com', email_verified: true, groups: 'sre' },
   noemail: {},
 };
@@ -381,6 +382,46 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
     // A host outside redirectDomains falls back to loginSuccessUrl.
     const elsewhere = await login(srv, 'alice', 'https://evil.example.net/');
     expect(elsewhere.last.location).toBe(`${srv.url}/`);
+  });
+
+  it('re-checks a session with the provider after sessionRecheck: renewed without interaction, ended when the provider refuses', async () => {
+    let clock = Date.now();
+    const srv = await airy({ ...basic, sessionRecheck: '10m' }, () => clock);
+    const { jar, session } = await login(srv, 'renewable', 'http://app.example.com/inbox');
+    const sealed = jar.get('127.0.0.1', 'airy_auth_refresh');
+    expect(sealed).toMatch(/^eyJhbGciOiJkaXIi/); // a JWE: the browser cannot read the refresh token
+    const ask = async (token: string | undefined) => {
+      const res = await request(`${srv.url}/auth`, {
+        headers: { cookie: `airy_auth_token=${token}`, 'x-original-url': 'http://app.example.com/inbox', 'x-original-method': 'GET' },
+      });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    expect(await ask(session)).toBe(200);
+    clock += 11 * 60_000;
+    expect(await ask(session)).toBe(401); // due: the browser goes through /login
+    const renew = await request(`${srv.url}/login?rd=${encodeURIComponent('http://app.example.com/inbox')}`, {
+      headers: { cookie: jar.header(`${srv.url}/login`) },
+    });
+    await renew.body.dump();
+    expect(renew.statusCode).toBe(302);
+    expect(renew.headers.location).toBe('http://app.example.com/inbox'); // no trip to the provider's pages
+    jar.store(`${srv.url}/login`, renew.headers['set-cookie']);
+    const renewed = jar.get('127.0.0.1', 'airy_auth_token');
+    expect(renewed).not.toBe(session);
+    expect(await ask(renewed)).toBe(200);
+    expect(srv.logger.lines.some((l) => l.msg === 'session renewed with the provider')).toBe(true);
+
+    // The provider disables the account: the next re-check ends the session, and says so.
+    delete (ACCOUNTS as Record<string, unknown>).renewable;
+    clock += 11 * 60_000;
+    expect(await ask(renewed)).toBe(401);
+    const ended = await request(`${srv.url}/login?rd=%2F`, { headers: { cookie: jar.header(`${srv.url}/login`) } });
+    const page = await ended.body.text();
+    expect(ended.statusCode).toBe(403);
+    expect(page).toContain('Your session has ended');
+    expect(String(ended.headers['set-cookie'])).toMatch(/airy_auth_token=; .*Max-Age=0/);
+    expect(String(ended.headers['set-cookie'])).toMatch(/airy_auth_refresh=; Path=\/login; Max-Age=0/);
   });
 
   it('logs out by POST and by a same-site GET: clears the cookie, ends the IdP session (RP-initiated logout), then lands on logoutSuccessUrl', async () => {
