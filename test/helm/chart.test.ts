@@ -249,6 +249,13 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     expect(r.stderr).toMatch(message);
   });
 
+  it('NOTES send the browser to the one login host when publicUrl names it', () => {
+    expect(renderNotes()).toContain('nginx.ingress.kubernetes.io/auth-signin: "https://$host/login"');
+    expect(renderNotes(['--set', 'security.publicUrl=https://auth.example.com/'])).toContain(
+      'nginx.ingress.kubernetes.io/auth-signin: "https://auth.example.com/login"',
+    );
+  });
+
   it('names the missing CRD and how to install it, instead of failing in the apiserver; missingCrds=skip leaves it out and NOTES say so', () => {
     for (const [value, gvk] of [
       ['serviceMonitor.enabled', 'monitoring.coreos.com/v1/ServiceMonitor'],

@@ -10,8 +10,8 @@ export const chromiumInstalled = hasProgram(CHROMIUM, ['--version']);
 /** Where e2e tests leave screenshots for people to look at (git-ignored). */
 export const SCREENSHOTS = join(REPO_ROOT, 'test-output', 'screenshots');
 
-/** Debian's Chromium, headless, with the flags this closed network needs. */
-export async function launchChromium(): Promise<Browser> {
+/** Debian's Chromium, headless, with the flags this closed network needs (and `extraArgs`, such as host mappings). */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -24,6 +24,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
       '--no-first-run',
       '--disable-quic',
+      ...extraArgs,
     ],
   });
 }

@@ -16,7 +16,7 @@ WARNING: no Secret and no jwtSecret: authentication stays OFF until systemToken 
 1. Protect an Ingress. Pages (browsers are sent to the login when they have no session):
 
     nginx.ingress.kubernetes.io/auth-url: "{{ include "airy-auth.authUrl" . }}"
-    nginx.ingress.kubernetes.io/auth-signin: "https://$host/login"
+    nginx.ingress.kubernetes.io/auth-signin: "{{ if .Values.security.publicUrl }}{{ trimSuffix "/" .Values.security.publicUrl }}/login{{ else }}https://$host/login{{ end }}"
     nginx.ingress.kubernetes.io/auth-response-headers: "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups"
 
    APIs called by scripts and single-page apps (a 401 instead of a redirect):
