@@ -53,10 +53,15 @@ async function airy(config: string): Promise<{ url: string; counted: Counted }> 
   return { url, counted: await underCallgrind(args, answers(`${url}/healthz`)) };
 }
 
-/** Instructions per request for `n` requests after a warm-up of the same requests. */
+/**
+ * Instructions per request after a warm-up of the same requests: the lower of two counted
+ * windows, since a garbage collection or a JIT tier-up lands in one window or the other.
+ */
 async function perRequest(c: Counted, url: string, headers: Record<string, string>): Promise<number> {
   await sendSequential(url, WARMUP, headers);
-  return (await c.count(() => sendSequential(url, COUNTED, headers))) / COUNTED;
+  const first = await c.count(() => sendSequential(url, COUNTED, headers));
+  const second = await c.count(() => sendSequential(url, COUNTED, headers));
+  return Math.min(first, second) / COUNTED;
 }
 
 async function jwksServer() {
@@ -67,8 +72,13 @@ async function jwksServer() {
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks`, privateKey, close: () => server.close() };
 }
 
-const row = (name: string, floor: number, cost: number, goal: number) =>
-  `${name.padEnd(44)} ${(cost / 1000).toFixed(1).padStart(8)}k ${(floor / 1000).toFixed(1).padStart(8)}k   ${(floor / cost).toFixed(3)}  ≥${goal.toFixed(2)}  ${floor / cost >= goal ? 'met' : 'NOT MET'}`;
+const row = (name: string, floor: number, cost: number, goal: number) => {
+  const k = (n: number) => `${(n / 1000).toFixed(1).padStart(8)}k`;
+  const verdict = floor / cost >= goal ? 'met' : 'NOT MET';
+  const line = `${name.padEnd(44)} ${k(cost)} ${k(floor)}   ${(floor / cost).toFixed(3)}  ≥${goal.toFixed(2)}  ${verdict}`;
+  console.log(line); // as soon as measured: a long run that fails late still reports what it measured
+  return line;
+};
 
 async function main(): Promise<void> {
   const issuer = await jwksServer();

@@ -23,7 +23,8 @@ export const SECURITY_KEYS = {
   },
   jwtSecret: {
     description:
-      'Base64 key (standard or url-safe alphabet, at least 32 decoded bytes) that signs session JWTs (HS256). The decoded bytes are the HMAC key, as in Airy Core.',
+      'Base64 key (standard or url-safe alphabet, at least 32 decoded bytes) that signs session JWTs (HS256). ' +
+      'The decoded bytes are the HMAC key, as in Airy Core.',
     default: 'unset',
     secret: true,
   },
@@ -42,7 +43,8 @@ export const SECURITY_KEYS = {
   publicUrl: { description: '`https://host` of airy-auth as browsers see it; pins the login redirect URI.', default: 'from the request' },
   allowedGroups: {
     description:
-      'Comma-separated groups (IdP groups, GitHub `org` or `org:team`); a session must be in one of them. Airy Core tokens, which carry no groups, are refused.',
+      'Comma-separated groups (IdP groups, GitHub `org` or `org:team`); a session must be in one of them. ' +
+      'Airy Core tokens, which carry no groups, are refused.',
     default: 'none (no group rule)',
   },
   policies: {

@@ -39,6 +39,14 @@ export function compileOrigins(entries: readonly string[], path: string, issues:
     else if (compiled !== undefined) wildcards.push(compiled);
   }
   if (any && entries.length > 1) issues.warn(path, '"*" allows every origin, so the other entries have no effect');
+  // `https://*.example.com` (one leading "*") is the common shape: indexed by what follows the
+  // star, so a thousand of them cost a look-up per label of the origin, not a match each.
+  const leading = new Set<string>();
+  const general: WildcardOrigin[] = [];
+  for (const w of wildcards) {
+    if (w.labels[0] === '*' && !w.labels.slice(1).includes('*')) leading.add(`${w.prefix}|${w.port}|${w.labels.slice(1).join('.')}`);
+    else general.push(w);
+  }
   return {
     any,
     patterns: entries,
@@ -48,7 +56,15 @@ export function compileOrigins(entries: readonly string[], path: string, issues:
       if (wildcards.length === 0) return false;
       const parts = splitOrigin(origin);
       if (parts === undefined) return false;
-      for (const w of wildcards) if (w.prefix === parts.prefix && w.port === parts.port && labelsMatch(w.labels, parts.labels)) return true;
+      if (leading.size > 0) {
+        // The star takes one label or more: try every suffix that leaves at least one label to it.
+        let suffix = parts.labels.join('.');
+        for (let i = 0; i < parts.labels.length - 1; i++) {
+          suffix = suffix.slice(parts.labels[i]!.length + 1);
+          if (leading.has(`${parts.prefix}|${parts.port}|${suffix}`)) return true;
+        }
+      }
+      for (const w of general) if (w.prefix === parts.prefix && w.port === parts.port && labelsMatch(w.labels, parts.labels)) return true;
       return false;
     },
   };

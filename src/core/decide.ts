@@ -97,10 +97,25 @@ function originAllowed(facts: Facts, policy: Policy, rule: RouteRule | undefined
   return policy.origins.matches(origin) && (rule?.origins === undefined || rule.origins.matches(origin));
 }
 
-/** In at least one group of `allowed`. */
+/**
+ * A session's groups as a set, made once per verified token (the verifier's memo keeps the same
+ * array), so a rule of one group costs one look-up even for a user in a thousand groups.
+ */
+const groupSetOf = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/** In at least one group of `allowed`: the smaller side is walked, the other looked up. */
 function inAnyGroup(groups: readonly string[] | undefined, allowed: ReadonlySet<string>): boolean {
   if (groups === undefined) return false;
-  for (const g of groups) if (allowed.has(g)) return true;
+  if (groups.length <= allowed.size) {
+    for (const g of groups) if (allowed.has(g)) return true;
+    return false;
+  }
+  let mine = groupSetOf.get(groups);
+  if (mine === undefined) {
+    mine = new Set(groups);
+    groupSetOf.set(groups, mine);
+  }
+  for (const g of allowed) if (mine.has(g)) return true;
   return false;
 }
 

@@ -227,19 +227,8 @@ function isConfiguredProvider(req: IncomingMessage, res: ServerResponse, prefix:
   return false;
 }
 
-/** Routes of the login; the ingress sends these paths to airy-auth directly, without auth. */
-export function loginRoutes(): { exact: [string, Handler][]; prefixes: [string, Handler][] } {
-  return {
-    exact: [
-      ['/login', login],
-      ['/logout', logout],
-    ],
-    prefixes: [
-      ['/oauth2/authorization/', authorize],
-      ['/login/oauth2/code/', callback],
-    ],
-  };
-}
+/** The handlers of the login routes; the ingress sends these paths to airy-auth directly, without auth. */
+export const loginHandlers = { login, logout, authorize, callback };
 
 /** Browsers drop a cookie whose name and value exceed 4096 bytes; the session must never be one. */
 const COOKIE_LIMIT = 4096;

@@ -48,7 +48,8 @@ export function accessDeniedPage(res: ServerResponse, refusedEmail: string | und
   const groups =
     missingGroups === undefined
       ? ''
-      : `<p>This service is for members of ${missingGroups.map((g) => `<strong>${escapeHtml(g)}</strong>`).join(' or ')}, and your account is in none of them.</p>`;
+      : `<p>This service is for members of ${missingGroups.map((g) => `<strong>${escapeHtml(g)}</strong>`).join(' or ')}, ` +
+        'and your account is in none of them.</p>';
   const body =
     refusedEmail === undefined && missingGroups === undefined
       ? '<p>This request is not allowed from where it was made.</p>'

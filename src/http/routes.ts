@@ -5,7 +5,7 @@ import { writeDecision } from './decision-response.js';
 import { decisionRoute } from './decision-route.js';
 import type { Handler } from './deps.js';
 import { forwardAuthFacts } from './forward-auth.js';
-import { loginRoutes } from './login-routes.js';
+import { loginRoutes } from './login-routes-lazy.js';
 import { gatewayFabricFacts, policyPrefixedFacts, prefixedFacts } from './prefixed-request.js';
 import { coreRoutes, type Routes } from './server.js';
 

@@ -77,7 +77,9 @@ function carryRules(query: string, target: Target, detail: string, airy: boolean
   if (!airy || unknown.length > 0) {
     return {
       outcome: 'changed',
-      detail: `${detail}; its query (${query.slice(0, 80)}) is not a rule airy-auth reads (${unknown.join(', ') || 'another auth service'}): check that every route still gets the rule it had`,
+      detail:
+        `${detail}; its query (${query.slice(0, 80)}) is not a rule airy-auth reads (${unknown.join(', ') || 'another auth service'}): ` +
+        'check that every route still gets the rule it had',
     };
   }
   if (target === 'traefik') return { outcome: 'translated', detail: `${detail}, with the rules ${query.slice(0, 80)} kept on the address` };

@@ -1,4 +1,4 @@
-import { type Dispatcher, EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Metrics } from '../metrics/metrics.js';
 
 /** The fetch shape openid-client accepts as `customFetch`. */
@@ -17,9 +17,12 @@ let sharedDispatcher: Dispatcher | undefined;
  * connect, header and body time so a hanging provider turns into a 502, never a stuck login.
  * TLS trusts Node's CA store, which includes NODE_EXTRA_CA_CERTS.
  */
-function dispatcher(timeoutMs: number): Dispatcher {
-  sharedDispatcher ??= new EnvHttpProxyAgent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  return sharedDispatcher;
+async function dispatcher(timeoutMs: number): Promise<{ dispatcher: Dispatcher; fetch: typeof import('undici').fetch }> {
+  // undici is loaded on the first call to a provider (it is 20 MiB of RSS an install without
+  // login or machine tokens would carry for nothing).
+  const undici = await import('undici');
+  sharedDispatcher ??= new undici.EnvHttpProxyAgent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  return { dispatcher: sharedDispatcher, fetch: undici.fetch };
 }
 
 export function createIdpFetch(provider: string, metrics: Metrics, labelOf: EndpointLabeler, timeoutMs = 10_000): IdpFetch {
@@ -27,7 +30,8 @@ export function createIdpFetch(provider: string, metrics: Metrics, labelOf: Endp
     const started = performance.now();
     const endpoint = labelOf(url);
     try {
-      return (await undiciFetch(url, { ...(init as object), dispatcher: dispatcher(timeoutMs) })) as unknown as Response;
+      const d = await dispatcher(timeoutMs);
+      return (await d.fetch(url, { ...(init as object), dispatcher: d.dispatcher })) as unknown as Response;
     } finally {
       metrics.idpDuration.observe({ provider, endpoint }, (performance.now() - started) / 1000);
     }

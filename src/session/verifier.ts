@@ -11,7 +11,7 @@ export interface SessionVerifier {
 }
 
 /** Compact JWS in base64url; anything else is refused before any crypto runs. */
-const COMPACT_JWS = /^[A-Za-z0-9_-]{2,1024}\.[A-Za-z0-9_-]{2,6000}\.[A-Za-z0-9_-]{2,512}$/;
+const COMPACT_JWS = /^[A-Za-z0-9_-]{2,1024}\.[A-Za-z0-9_-]{2,30000}\.[A-Za-z0-9_-]{2,512}$/;
 /**
  * The memo keeps whole tokens (to compare them exactly), so it is bounded by their total size,
  * not by their count: distinct large tokens cannot grow the process past its memory limit.
@@ -38,6 +38,8 @@ export function createSessionVerifier(key: KeyObject): SessionVerifier {
       const known = memo.get(token.slice(token.lastIndexOf('.') + 1));
       if (known !== undefined && known.token === token) return checkTime(known.session, nowSeconds);
       if (!COMPACT_JWS.test(token)) return { ok: false, problem: 'malformed' };
+      // Not HS256 (a machine token, or an attack): refused without the cost of jose throwing.
+      if (headerAlg(token.slice(0, token.indexOf('.'))) !== 'HS256') return { ok: false, problem: 'alg_not_allowed' };
       return verifyFirstTime(token, nowSeconds);
     },
   };
@@ -100,4 +102,21 @@ function problemOf(err: unknown): TokenProblem {
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'bad_signature';
   if (err instanceof errors.JWTClaimValidationFailed) return err.claim === 'nbf' ? 'not_yet_valid' : 'bad_claims';
   return 'malformed';
+}
+
+/** The `alg` of a JWS header segment; the few distinct headers seen are remembered. */
+const headerAlgs = new Map<string, string | undefined>();
+function headerAlg(segment: string): string | undefined {
+  let alg = headerAlgs.get(segment);
+  if (alg === undefined && !headerAlgs.has(segment)) {
+    try {
+      const parsed = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as { alg?: unknown };
+      alg = typeof parsed.alg === 'string' ? parsed.alg : undefined;
+    } catch {
+      alg = undefined;
+    }
+    if (headerAlgs.size >= 256) headerAlgs.clear();
+    headerAlgs.set(segment, alg);
+  }
+  return alg;
 }

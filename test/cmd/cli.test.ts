@@ -168,7 +168,8 @@ describe('airy-auth check for CI and the Helm layout', () => {
     const config = file('helm-layout.yaml', securityYaml({ allowedOrigins: 'https://app.example.com' }));
     const secret = file(
       'secret.yaml',
-      `apiVersion: v1\nkind: Secret\nmetadata: {name: airy-auth}\ndata:\n  jwtSecret: ${Buffer.from(PROTECTED.jwtSecret).toString('base64')}\nstringData:\n  systemToken: "${PROTECTED.systemToken}"\n`,
+      `apiVersion: v1\nkind: Secret\nmetadata: {name: airy-auth}\ndata:\n  jwtSecret: ${Buffer.from(PROTECTED.jwtSecret).toString('base64')}\n` +
+        `stringData:\n  systemToken: "${PROTECTED.systemToken}"\n`,
     );
     const r = run('check', '--strict', config, '--secret-file', secret);
     expect(r.status, r.stdout).toBe(0);
@@ -209,7 +210,8 @@ describe('airy-auth check with named policies', () => {
       'check',
       file(
         'policies.yaml',
-        `${securityYaml(PROTECTED)}  policies:\n    Bad Name: {allowedGroups: x}\n    sre:\n      allowedGroup: sre\n      allowedOrigins: "example.com"\n    empty: {}\n    listy: [a]\n`,
+        `${securityYaml(PROTECTED)}  policies:\n    Bad Name: {allowedGroups: x}\n    sre:\n      allowedGroup: sre\n      allowedOrigins: "example.com"\n` +
+          '    empty: {}\n    listy: [a]\n',
       ),
     );
     expect(r.status).toBe(1);
@@ -237,7 +239,8 @@ describe('airy-auth check --ingresses', () => {
       `apiVersion: v1\nkind: List\nitems:\n${urls
         .map(
           (u, i) =>
-            `- apiVersion: networking.k8s.io/v1\n  kind: Ingress\n  metadata:\n    name: app-${i}\n    namespace: shop\n    annotations:\n      nginx.ingress.kubernetes.io/auth-url: "${u}"\n  spec: {}\n`,
+            `- apiVersion: networking.k8s.io/v1\n  kind: Ingress\n  metadata:\n    name: app-${i}\n    namespace: shop\n` +
+            `    annotations:\n      nginx.ingress.kubernetes.io/auth-url: "${u}"\n  spec: {}\n`,
         )
         .join('')}`;
     const base = 'http://airy-auth.airy-auth.svc.cluster.local:8080/auth';

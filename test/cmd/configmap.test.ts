@@ -28,7 +28,7 @@ it('refuses an invalid airy.yaml with the errors check prints', () => {
   expect(r.stderr).toContain('error: security.jwtSecret:');
 });
 
-it("never puts secret keys in a ConfigMap: without --secret-name it refuses with the fix; with it, writes the Secret beside it, in Airy Core's flat format", () => {
+it("never puts secret keys in a ConfigMap: refused without --secret-name; with it, the Secret beside it, in Airy Core's flat format", () => {
   const source = file(
     'good.yaml',
     `security:

@@ -156,6 +156,7 @@ it(`answers ${REQUESTS} fuzzed requests on every adapter: 0 crashes, 0 5xx, 0 al
   expect(counts.allowedWithout.slice(0, 5)).toEqual([]);
   expect(counts.sent).toBeGreaterThanOrEqual(REQUESTS - counts.notSent);
   console.log(
-    `request fuzz: ${counts.sent} requests answered (${counts.notSent} not sendable), by status ${JSON.stringify(Object.fromEntries([...counts.byStatus].sort()))}; 0 5xx, 0 allows without credentials, process alive`,
+    `request fuzz: ${counts.sent} requests answered (${counts.notSent} not sendable), ` +
+      `by status ${JSON.stringify(Object.fromEntries([...counts.byStatus].sort()))}; 0 5xx, 0 allows without credentials, process alive`,
   );
 }, 600_000);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/repo.js';
@@ -42,3 +42,16 @@ it('npm run typecheck covers tests: a type error in a test file fails it', () =>
     rmSync(dir, { recursive: true, force: true });
   }
 }, 120_000);
+
+it('keeps every source line within 160 characters', () => {
+  const listed = spawnSync('git', ['ls-files', '*.ts', '*.mjs', '*.mts'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const long: string[] = [];
+  for (const file of listed) {
+    readFileSync(join(REPO_ROOT, file), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (line.length > 160) long.push(`${file}:${i + 1} (${line.length})`);
+      });
+  }
+  expect(long).toEqual([]);
+});
