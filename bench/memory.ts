@@ -46,11 +46,15 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'airy-bench-mem-'));
   const configPath = join(dir, 'airy.yaml');
   writeFileSync(configPath, securityYaml(PROTECTED));
-  const [barePort, airyPort] = [await freePort(), await freePort()];
+  const [barePort, airyPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   const bare = spawn(process.execPath, ['-e', `require('node:http').createServer((q, s) => { s.writeHead(200); s.end(); }).listen(${barePort}, '127.0.0.1')`]);
-  const airy = spawn(process.execPath, [CLI, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(airyPort), '--metrics-port', '0'], {
-    stdio: 'ignore',
-  });
+  const airy = spawn(
+    process.execPath,
+    [CLI, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(airyPort), '--metrics-port', String(metricsPort)],
+    {
+      stdio: 'ignore',
+    },
+  );
   try {
     await waitForHttp(`http://127.0.0.1:${barePort}/`);
     await waitForHttp(`http://127.0.0.1:${airyPort}/healthz`);
@@ -76,7 +80,23 @@ async function main(): Promise<void> {
       // Flip a harmless key: every reload is a real one (a new policy), never a change of who gets in.
       writeFileSync(configPath, securityYaml({ ...PROTECTED, publicPaths: reloads % 2 ? '/webhooks/**,/healthz,/status' : PROTECTED.publicPaths }));
     }, 10_000);
-    const sample = setInterval(() => samples.push({ t: Date.now() - started, rss: rssOf(airy.pid!) }), 5_000);
+    const heapUsed = async () => {
+      const text = await new Promise<string>((resolve) => {
+        request(`http://127.0.0.1:${metricsPort}/metrics`, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve(body));
+        })
+          .on('error', () => resolve(''))
+          .end();
+      });
+      return Number(/^nodejs_heap_size_used_bytes (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+    };
+    const heap: { t: number; used: number }[] = [];
+    const sample = setInterval(() => {
+      samples.push({ t: Date.now() - started, rss: rssOf(airy.pid!) });
+      void heapUsed().then((used) => heap.push({ t: Date.now() - started, used }));
+    }, 5_000);
     const worker = async () => {
       while (Date.now() - started < SOAK_SECONDS * 1000) {
         const kind = sent % 4;
@@ -103,6 +123,9 @@ async function main(): Promise<void> {
     const last = samples.filter((s) => s.t >= SOAK_SECONDS * 1000 - 60_000).map((s) => s.rss);
     const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const drift = avg(last) / avg(warm) - 1;
+    const heapWarm = avg(heap.filter((s) => s.t >= 60_000 && s.t < 120_000).map((s) => s.used));
+    const heapLast = avg(heap.filter((s) => s.t >= SOAK_SECONDS * 1000 - 60_000).map((s) => s.used));
+    console.log(`P4 soak: V8 heap in use ${mib(heapWarm)} MiB in the 2nd minute, ${mib(heapLast)} MiB in the last (live data, not RSS)`);
     console.log(
       `P4 soak ${SOAK_SECONDS} s: ${sent} requests, ${reloads} reloads, ${failed} failed, ${wrong} wrong; RSS ${mib(avg(warm))} MiB in the 2nd minute, ` +
         `${mib(avg(last))} MiB in the last: ${(drift * 100).toFixed(1)} % (goal within ±5 %) ${Math.abs(drift) <= 0.05 && failed === 0 && wrong === 0 ? 'met' : 'NOT MET'}`,
