@@ -13,7 +13,10 @@ export class RequestHeaders {
 
   constructor(req: IncomingMessage, wanted: ReadonlySet<string>) {
     const raw = req.rawHeaders;
+    const lengths = lengthsOf(wanted);
     for (let i = 0; i < raw.length; i += 2) {
+      // Most headers are of no interest: a length no wanted name has rules them out before any lower-casing.
+      if (!lengths.has(raw[i]!.length)) continue;
       const name = raw[i]!.toLowerCase();
       if (!wanted.has(name)) continue;
       const list = this.#values.get(name);
@@ -58,4 +61,15 @@ export function validHost(text: string): string | undefined {
 /** An HTTP method token (RFC 9110), upper-cased. */
 export function validMethod(text: string): string | undefined {
   return /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}$/.test(text) ? text.toUpperCase() : undefined;
+}
+
+/** The lengths of a set of header names, computed once per set (the sets are made once per adapter). */
+const lengthCache = new WeakMap<ReadonlySet<string>, ReadonlySet<number>>();
+function lengthsOf(names: ReadonlySet<string>): ReadonlySet<number> {
+  let lengths = lengthCache.get(names);
+  if (!lengths) {
+    lengths = new Set([...names].map((n) => n.length));
+    lengthCache.set(names, lengths);
+  }
+  return lengths;
 }

@@ -14,10 +14,21 @@ export interface RequestLogSettings {
   readonly idHeader: string;
 }
 
-/** A request id as the gateway sent it, when it is a sane one; otherwise a new one. */
+/**
+ * A request id as the gateway sent it, when it is a sane one; otherwise a new one. Read from the
+ * raw headers (`header` is lower case): `req.headers` would build an object of every header.
+ */
 export function requestIdOf(req: IncomingMessage, header: string): string {
-  const sent = req.headers[header];
-  return typeof sent === 'string' && /^[\x21-\x7e]{1,128}$/.test(sent) ? sent : randomUUID();
+  const raw = req.rawHeaders;
+  let sent: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === header.length && name.toLowerCase() === header) {
+      if (sent !== undefined) return randomUUID(); // sent twice: ambiguous, so not echoed
+      sent = raw[i + 1]!;
+    }
+  }
+  return sent !== undefined && /^[\x21-\x7e]{1,128}$/.test(sent) ? sent : randomUUID();
 }
 
 /**
