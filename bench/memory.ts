@@ -62,7 +62,8 @@ async function main(): Promise<void> {
     const airyIdle = await settle(airy.pid!);
     const ratio = airyIdle / bareIdle;
     console.log(
-      `\nP4 idle RSS: airy-auth ${mib(airyIdle)} MiB, bare node:http ${mib(bareIdle)} MiB: ${ratio.toFixed(2)}× (goal ≤ 1.50×) ${ratio <= 1.5 ? 'met' : 'NOT MET'}`,
+      `\nP4 idle RSS: airy-auth ${mib(airyIdle)} MiB, bare node:http ${mib(bareIdle)} MiB: ${ratio.toFixed(2)}× (goal ≤ 1.50×) ` +
+        (ratio <= 1.5 ? 'met' : 'NOT MET'),
     );
 
     const key = compileAiryYaml(securityYaml(PROTECTED)).policy!.sessionKey!;
@@ -128,7 +129,8 @@ async function main(): Promise<void> {
     console.log(`P4 soak: V8 heap in use ${mib(heapWarm)} MiB in the 2nd minute, ${mib(heapLast)} MiB in the last (live data, not RSS)`);
     console.log(
       `P4 soak ${SOAK_SECONDS} s: ${sent} requests, ${reloads} reloads, ${failed} failed, ${wrong} wrong; RSS ${mib(avg(warm))} MiB in the 2nd minute, ` +
-        `${mib(avg(last))} MiB in the last: ${(drift * 100).toFixed(1)} % (goal within ±5 %) ${Math.abs(drift) <= 0.05 && failed === 0 && wrong === 0 ? 'met' : 'NOT MET'}`,
+        `${mib(avg(last))} MiB in the last: ${(drift * 100).toFixed(1)} % (goal within ±5 %) ` +
+        (Math.abs(drift) <= 0.05 && failed === 0 && wrong === 0 ? 'met' : 'NOT MET'),
     );
   } finally {
     bare.kill('SIGKILL');
