@@ -39,68 +39,65 @@ const refreshKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth 
 export const REFRESH_COOKIE = 'airy_auth_refresh';
 export const REFRESH_COOKIE_PATH = '/login';
 
-/** Seals the provider's refresh token (dir + A256GCM): the browser keeps it but cannot read it. */
-export async function sealRefreshToken(sessionKey: KeyObject, refreshToken: string, ttlSeconds: number, nowMs: number): Promise<string> {
+/** Encrypted and authenticated (dir + A256GCM), with an expiry: the browser holds it but can neither read nor change it. */
+async function seal(key: KeyObject, payload: Record<string, unknown>, ttlSeconds: number, nowMs: number): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  return new EncryptJWT({ rt: refreshToken })
+  return new EncryptJWT(payload)
     .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
     .setIssuedAt(iat)
     .setExpirationTime(iat + ttlSeconds)
-    .encrypt(refreshKey(sessionKey));
+    .encrypt(key);
 }
 
-export async function openRefreshToken(sessionKey: KeyObject, sealed: string, nowMs: number): Promise<string | undefined> {
+type Opened = { ok: true; payload: Record<string, unknown> } | { ok: false; problem: 'expired' | 'invalid' };
+
+/** The payload of `seal`, or why it is not usable; nothing here throws. */
+async function open(key: KeyObject, sealed: string, nowMs: number): Promise<Opened> {
   try {
-    const { payload } = await jwtDecrypt(sealed, refreshKey(sessionKey), {
+    const { payload } = await jwtDecrypt(sealed, key, {
       keyManagementAlgorithms: ['dir'],
       contentEncryptionAlgorithms: ['A256GCM'],
       currentDate: new Date(nowMs),
       requiredClaims: ['exp'],
     });
-    return typeof payload.rt === 'string' ? payload.rt : undefined;
-  } catch {
-    return undefined;
+    return { ok: true, payload };
+  } catch (err) {
+    return { ok: false, problem: (err as { code?: string }).code === 'ERR_JWT_EXPIRED' ? 'expired' : 'invalid' };
   }
 }
 
-/**
- * Seals the login state into an encrypted, authenticated JWT (dir + A256GCM): the browser holds
- * it for any replica to finish the login, but can neither read the PKCE verifier nor change rd.
- */
-export async function sealLoginState(sessionKey: KeyObject, state: LoginState, nowMs: number): Promise<string> {
-  const iat = Math.floor(nowMs / 1000);
-  return new EncryptJWT({ ...state })
-    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + LOGIN_STATE_TTL_SECONDS)
-    .encrypt(stateKey(sessionKey));
+/** Seals the provider's refresh token for its cookie. */
+export function sealRefreshToken(sessionKey: KeyObject, refreshToken: string, ttlSeconds: number, nowMs: number): Promise<string> {
+  return seal(refreshKey(sessionKey), { rt: refreshToken }, ttlSeconds, nowMs);
+}
+
+export async function openRefreshToken(sessionKey: KeyObject, sealed: string, nowMs: number): Promise<string | undefined> {
+  const opened = await open(refreshKey(sessionKey), sealed, nowMs);
+  return opened.ok && typeof opened.payload.rt === 'string' ? opened.payload.rt : undefined;
+}
+
+/** Seals the login state: any replica can finish the login, and the browser can neither read the PKCE verifier nor change rd. */
+export function sealLoginState(sessionKey: KeyObject, state: LoginState, nowMs: number): Promise<string> {
+  return seal(stateKey(sessionKey), { ...state }, LOGIN_STATE_TTL_SECONDS, nowMs);
 }
 
 export type OpenedState = { ok: true; state: LoginState } | { ok: false; problem: 'expired' | 'invalid' };
 
 export async function openLoginState(sessionKey: KeyObject, sealed: string, nowMs: number): Promise<OpenedState> {
-  try {
-    const { payload } = await jwtDecrypt(sealed, stateKey(sessionKey), {
-      keyManagementAlgorithms: ['dir'],
-      contentEncryptionAlgorithms: ['A256GCM'],
-      currentDate: new Date(nowMs),
-      requiredClaims: ['exp'],
-    });
-    const { state, nonce, codeVerifier, rd, provider, redirectUri } = payload;
-    if (
-      typeof state !== 'string' ||
-      typeof codeVerifier !== 'string' ||
-      typeof rd !== 'string' ||
-      typeof provider !== 'string' ||
-      typeof redirectUri !== 'string'
-    ) {
-      return { ok: false, problem: 'invalid' };
-    }
-    if (nonce !== undefined && typeof nonce !== 'string') return { ok: false, problem: 'invalid' };
-    return { ok: true, state: { state, nonce, codeVerifier, rd, provider, redirectUri } };
-  } catch (err) {
-    return { ok: false, problem: (err as { code?: string }).code === 'ERR_JWT_EXPIRED' ? 'expired' : 'invalid' };
+  const opened = await open(stateKey(sessionKey), sealed, nowMs);
+  if (!opened.ok) return opened;
+  const { state, nonce, codeVerifier, rd, provider, redirectUri } = opened.payload;
+  if (
+    typeof state !== 'string' ||
+    typeof codeVerifier !== 'string' ||
+    typeof rd !== 'string' ||
+    typeof provider !== 'string' ||
+    typeof redirectUri !== 'string'
+  ) {
+    return { ok: false, problem: 'invalid' };
   }
+  if (nonce !== undefined && typeof nonce !== 'string') return { ok: false, problem: 'invalid' };
+  return { ok: true, state: { state, nonce, codeVerifier, rd, provider, redirectUri } };
 }
 
 /**
