@@ -20,6 +20,13 @@ export interface Counted {
   stop(): void;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Kills every process still under callgrind: a failed run must end, not wait on its children. */
+export function stopAll(): void {
+  for (const c of running) c.kill('SIGKILL');
+}
+
 export async function underCallgrind(nodeArgs: string[], ready: () => Promise<boolean>): Promise<Counted> {
   const dir = mkdtempSync(join(tmpdir(), 'airy-callgrind-'));
   const child = spawn(
@@ -35,6 +42,8 @@ export async function underCallgrind(nodeArgs: string[], ready: () => Promise<bo
     if (Date.now() > deadline) throw new Error(`under callgrind, the process did not start: ${stderr.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   const pid = child.pid!;
   let dumps = 0;
   return {
@@ -58,19 +67,37 @@ export async function underCallgrind(nodeArgs: string[], ready: () => Promise<bo
   };
 }
 
-/** `n` requests, one after another on one keep-alive connection; every answer must have `status`. */
+/** Requests sent again because a kept-alive socket was reset under them; reported with the figures. */
+export const resent = { count: 0 };
+
+function once(url: string, agent: Agent, headers: Record<string, string>, status: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const req = request(url, { agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === status ? resolve() : reject(new Error(`${url}: ${res.statusCode}, not ${status}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * `n` requests, one after another on one keep-alive connection; every answer must have `status`.
+ * A reset of a reused socket (the server closed it as the request went out; node:http never
+ * retries) is sent once more on a new socket and counted, so it cannot hang or end a long run.
+ */
 export async function sendSequential(url: string, n: number, headers: Record<string, string>, status = 200): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     for (let i = 0; i < n; i++) {
-      await new Promise<void>((resolve, reject) => {
-        const req = request(url, { agent, headers }, (res) => {
-          res.resume();
-          res.on('end', () => (res.statusCode === status ? resolve() : reject(new Error(`${url}: ${res.statusCode}, not ${status}`))));
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      try {
+        await once(url, agent, headers, status);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ECONNRESET' && code !== 'EPIPE') throw err;
+        resent.count++;
+        await once(url, agent, headers, status);
+      }
     }
   } finally {
     agent.destroy();

@@ -21,7 +21,7 @@ import { freePort } from '../test/helpers/net.js';
 import { startNginx } from '../test/helpers/nginx.js';
 import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../test/helpers/policies.js';
 import { CLI } from '../test/helpers/repo.js';
-import { type Counted, sendSequential, underCallgrind } from './callgrind.js';
+import { type Counted, resent, sendSequential, stopAll, underCallgrind } from './callgrind.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 const COUNTED = Number(process.env.BENCH_COUNTED ?? 4000);
@@ -191,9 +191,11 @@ ${Array.from({ length: 100 }, (_, i) => `    p${i}: {allowedGroups: "g${i}", all
   console.log(`\ninstructions per request (callgrind; ${WARMUP} warm-up, ${COUNTED} counted, sequential keep-alive):\n`);
   console.log(`${'row'.padEnd(44)} ${'airy-auth'.padStart(9)} ${'floor'.padStart(9)}   ratio  goal`);
   for (const l of lines) console.log(l);
+  console.log(`\nrequests sent again after a reset of a kept-alive socket: ${resent.count}`);
 }
 
 main().catch((err) => {
   console.error(err);
+  stopAll();
   process.exitCode = 1;
 });
