@@ -17,6 +17,20 @@ function groupSafe(group: string): string {
 }
 
 /**
+ * The groups header for one session's groups, built once: the array belongs to the memoized
+ * session, and encoding a long list on every request cost more than the decision itself.
+ */
+const groupsHeaderOf = new WeakMap<readonly string[], string>();
+function groupsHeader(groups: readonly string[]): string {
+  let value = groupsHeaderOf.get(groups);
+  if (value === undefined) {
+    value = groups.map(groupSafe).join(',');
+    groupsHeaderOf.set(groups, value);
+  }
+  return value;
+}
+
+/**
  * Both identity headers on every allow, empty when there is no identity (a public path, auth off).
  * Gateways copy them over whatever the client sent: Envoy and Caddy only replace a header that the
  * answer carries, so leaving one out would let a client's forged X-Auth-Request-User through.
@@ -26,7 +40,7 @@ function identityHeaders(decision: Decision): Record<string, string> {
   return {
     [USER_HEADER]: headerSafe(decision.user ?? ''),
     [EMAIL_HEADER]: headerSafe(decision.email ?? ''),
-    [GROUPS_HEADER]: decision.groups === undefined ? '' : decision.groups.map(groupSafe).join(','),
+    [GROUPS_HEADER]: decision.groups === undefined ? '' : groupsHeader(decision.groups),
   };
 }
 
