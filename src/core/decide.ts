@@ -48,7 +48,7 @@ export function decide(facts: Facts, policy: Policy | undefined, nowMs: number, 
   if (facts.authorization !== undefined) {
     const presented = facts.authorization.replace(BEARER, '').trim();
     if (presented !== '' && policy.systemToken && secretEquals(presented, policy.systemToken)) {
-      return { status: 200, reason: 'system_token', user: SYSTEM_TOKEN_USER, ...label };
+      return { status: 200, reason: 'system_token', user: SYSTEM_TOKEN_USER, email: undefined, groups: undefined, rule: rule?.label };
     }
     return andThen(verify(policy, presented, nowMs), (result): MaybePromise<Decision> => {
       if (result.ok) return allowSession(result.session, 'session_token', policy, rule, nowMs);
@@ -163,14 +163,8 @@ function allowSession(
       };
     }
   }
-  return {
-    status: 200,
-    reason,
-    user: session.sub,
-    ...(session.email === undefined ? {} : { email: session.email }),
-    ...(session.groups === undefined ? {} : { groups: session.groups }),
-    ...label,
-  };
+  // Every field named, none spread: one object shape for every allow, cheaper to build and to read.
+  return { status: 200, reason, user: session.sub, email: session.email, groups: session.groups, rule: rule?.label };
 }
 
 /** Revoked by time (issued before notBefore, or with no issue time), by subject or by email. */

@@ -22,11 +22,20 @@ export type Reason =
 
 /** Which route rule decided (a policy name or `query`), for the metric; absent when none applied. */
 interface RuleLabel {
-  readonly rule?: string;
+  readonly rule?: string | undefined;
 }
 
+/** Every field is always present on an allow made from a session, undefined or not: one object shape. */
+export type Allow = {
+  readonly status: 200;
+  readonly reason: Reason;
+  readonly user?: string | undefined;
+  readonly email?: string | undefined;
+  readonly groups?: readonly string[] | undefined;
+} & RuleLabel;
+
 export type Decision =
-  | ({ readonly status: 200; readonly reason: Reason; readonly user?: string; readonly email?: string; readonly groups?: readonly string[] } & RuleLabel)
+  | Allow
   | ({ readonly status: 401; readonly reason: Reason; readonly tokenProblem?: TokenProblem } & RuleLabel)
   | ({
       readonly status: 403;

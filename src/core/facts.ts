@@ -15,7 +15,7 @@ export interface Facts {
   /** Every `airy_auth_token` cookie value, in the order sent. */
   readonly sessionCookies: readonly string[];
   /** The request carries Access-Control-Request-Method: with method OPTIONS, a CORS preflight. */
-  readonly preflight?: boolean;
+  readonly preflight?: boolean | undefined;
   /**
    * The route's own rules, as the gateway sent them: the auth URL's query (oauth2-proxy's
    * allowed_groups, allowed_emails, allowed_email_domains, and policy=NAME). Undefined: none.

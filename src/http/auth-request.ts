@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import type { Facts } from '../core/facts.js';
 import { CREDENTIAL_HEADER_NAMES, credentialFacts, type FactsResult } from './credentials.js';
-import { isPrintableAscii, REPEATED, RequestHeaders, splitAbsoluteUrl, validHost, validMethod } from './request-headers.js';
+import type { Adapter } from './decision-route.js';
+import { isPrintableAscii, REPEATED, type RequestHeaders, splitAbsoluteUrl, validHost, validMethod } from './request-headers.js';
 
 const AUTH_REQUEST_HEADERS = new Set<string>([...CREDENTIAL_HEADER_NAMES, 'x-original-url', 'x-original-method', 'host']);
 
@@ -9,8 +11,7 @@ const AUTH_REQUEST_HEADERS = new Set<string>([...CREDENTIAL_HEADER_NAMES, 'x-ori
  * X-Original-URL and X-Original-Method. Called directly (no X-Original-URL), the request itself is
  * the original. X-Forwarded-Host/-Uri are client-settable through ingress-nginx and never read here.
  */
-export function authRequestFacts(req: IncomingMessage): FactsResult {
-  const headers = new RequestHeaders(req, AUTH_REQUEST_HEADERS);
+export function authRequestFacts(req: IncomingMessage, headers: RequestHeaders): FactsResult {
   const c = credentialFacts(headers);
   if (!c.ok) return c;
   const originalUrl = headers.single('x-original-url');
@@ -37,8 +38,11 @@ export function authRequestFacts(req: IncomingMessage): FactsResult {
     if (!path.startsWith('/') || !isPrintableAscii(path)) return { ok: false, why: 'bad request target' };
   }
   if (host === undefined) return { ok: false, why: 'missing or malformed Host' };
-  return { ok: true, facts: { method, scheme, host, path, ...c.creds, ruleQuery } };
+  const { authorization, origin, sessionCookies, preflight } = c.creds;
+  return { ok: true, facts: { method, scheme, host, path, authorization, origin, sessionCookies, preflight, ruleQuery } };
 }
+
+export const authRequestAdapter: Adapter<Facts> = { name: 'auth', headers: AUTH_REQUEST_HEADERS, facts: authRequestFacts };
 
 /** The query of a request target, or undefined when it has none. */
 export function queryOf(url: string | undefined): string | undefined {

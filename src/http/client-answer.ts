@@ -4,6 +4,7 @@ import type { Decision } from '../core/decision.js';
 import type { ClientFacts } from './client-facts.js';
 import { writeAllow, writeDecision } from './decision-response.js';
 import { accessDeniedPage } from './pages.js';
+import type { HeaderPair } from './request-log.js';
 
 /**
  * For gateways that pass airy-auth's denial to the browser as it is (Traefik ForwardAuth, Caddy,
@@ -11,11 +12,16 @@ import { accessDeniedPage } from './pages.js';
  * Location because Traefik rewrites relative ones against the auth server's address; a script or
  * API client gets the plain 401 with WWW-Authenticate; a refused navigation gets a readable page.
  */
-export function respondToClient(res: ServerResponse, decision: Decision, facts: ClientFacts, policy: Policy | undefined): void {
-  if (decision.status === 200) return writeAllow(res, decision);
+export function respondToClient(res: ServerResponse, decision: Decision, facts: ClientFacts, policy: Policy | undefined, echo: HeaderPair): void {
+  if (decision.status === 200) return writeAllow(res, decision, echo);
   if (decision.status === 401 && facts.navigation && policy?.oidc) {
     const loginOrigin = policy.publicUrl ?? `${facts.scheme}://${facts.host}`;
-    res.writeHead(302, { Location: `${loginOrigin}/login?rd=${encodeURIComponent(facts.originalUrl)}`, 'Cache-Control': 'no-store', 'Content-Length': '0' });
+    res.writeHead(302, {
+      Location: `${loginOrigin}/login?rd=${encodeURIComponent(facts.originalUrl)}`,
+      'Cache-Control': 'no-store',
+      'Content-Length': '0',
+      [echo[0]]: echo[1],
+    });
     res.end();
     return;
   }
@@ -24,8 +30,9 @@ export function respondToClient(res: ServerResponse, decision: Decision, facts: 
       res,
       decision.reason === 'email_not_allowed' || decision.reason === 'group_not_allowed' ? decision.email : undefined,
       decision.missingGroups,
+      { [echo[0]]: echo[1] },
     );
     return;
   }
-  writeDecision(res, decision);
+  writeDecision(res, decision, echo);
 }

@@ -32,15 +32,22 @@ export function clientFacts(
   headers: RequestHeaders,
   reported: (headers: RequestHeaders) => ReportedRequest | { why: string },
   what: string,
+  ruleQuery?: string,
 ): FactsResult<ClientFacts> {
   const c = credentialFacts(headers);
   if (!c.ok) return c;
   const original = reported(headers);
   if ('why' in original) return { ok: false, why: original.why };
-  return buildClientFacts(original, c.creds, headers, what);
+  return buildClientFacts(original, c.creds, headers, what, ruleQuery);
 }
 
-function buildClientFacts(original: ReportedRequest, creds: Credentials, headers: RequestHeaders, what: string): FactsResult<ClientFacts> {
+function buildClientFacts(
+  original: ReportedRequest,
+  creds: Credentials,
+  headers: RequestHeaders,
+  what: string,
+  ruleQuery: string | undefined,
+): FactsResult<ClientFacts> {
   const method = validMethod(original.method);
   const host = validHost(original.host.split(',', 1)[0]!.trim());
   const scheme = original.scheme.split(',', 1)[0]!.trim().toLowerCase();
@@ -53,7 +60,13 @@ function buildClientFacts(original: ReportedRequest, creds: Credentials, headers
       scheme,
       host,
       path: original.target.split('?', 1)[0]!,
-      ...creds,
+      // Named one by one, not spread: every facts object then has one shape, which the decision's
+      // compiled code reads without a generic property look-up.
+      authorization: creds.authorization,
+      origin: creds.origin,
+      sessionCookies: creds.sessionCookies,
+      preflight: creds.preflight,
+      ruleQuery,
       navigation: isBrowserNavigation(method, headers),
       originalUrl: `${scheme}://${host}${original.target}`,
     },

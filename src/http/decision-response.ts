@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import type { Decision } from '../core/decision.js';
+import type { Allow, Decision } from '../core/decision.js';
 import { EMAIL_HEADER, GROUPS_HEADER, USER_HEADER } from './gateway-headers.js';
+import type { HeaderPair } from './request-log.js';
 
 /**
  * Header values must not carry control or non-ASCII characters, so such a value is
@@ -30,20 +31,6 @@ function groupsHeader(groups: readonly string[]): string {
   return value;
 }
 
-/**
- * Both identity headers on every allow, empty when there is no identity (a public path, auth off).
- * Gateways copy them over whatever the client sent: Envoy and Caddy only replace a header that the
- * answer carries, so leaving one out would let a client's forged X-Auth-Request-User through.
- */
-function identityHeaders(decision: Decision): Record<string, string> {
-  if (decision.status !== 200) return {};
-  return {
-    [USER_HEADER]: headerSafe(decision.user ?? ''),
-    [EMAIL_HEADER]: headerSafe(decision.email ?? ''),
-    [GROUPS_HEADER]: decision.groups === undefined ? '' : groupsHeader(decision.groups),
-  };
-}
-
 /** The challenge for a 401: RFC 6750 error code when a token was presented but refused. */
 function wwwAuthenticate(decision: Decision): string {
   return decision.status === 401 && decision.reason === 'invalid_token' ? 'Bearer realm="airy-auth", error="invalid_token"' : 'Bearer realm="airy-auth"';
@@ -51,20 +38,38 @@ function wwwAuthenticate(decision: Decision): string {
 
 /**
  * An allow, for every adapter: gateways read only the status and identity headers, and every
- * extra header or body byte measurably costs throughput on this hot path (see bench/).
+ * extra header or body byte measurably costs throughput on this hot path (see bench/). All three
+ * identity headers are always sent, empty when there is no identity (a public path, auth off):
+ * Envoy and Caddy only replace a header that the answer carries, so leaving one out would let a
+ * client's forged X-Auth-Request-User through. A flat array is the cheapest form writeHead takes.
  */
-export function writeAllow(res: ServerResponse, decision: Decision): void {
-  res.writeHead(200, { ...identityHeaders(decision), 'Content-Length': '0' });
+export function writeAllow(res: ServerResponse, decision: Allow, echo: HeaderPair): void {
+  res.writeHead(200, [
+    USER_HEADER,
+    headerSafe(decision.user ?? ''),
+    EMAIL_HEADER,
+    headerSafe(decision.email ?? ''),
+    GROUPS_HEADER,
+    decision.groups === undefined ? '' : groupsHeader(decision.groups),
+    'Content-Length',
+    '0',
+    echo[0],
+    echo[1],
+  ]);
   res.end();
 }
 
 /** The plain answer used by auth_request-style gateways, which read only the status and headers. */
-export function writeDecision(res: ServerResponse, decision: Decision): void {
-  if (decision.status === 200) return writeAllow(res, decision);
-  const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...identityHeaders(decision) };
-  if (decision.status === 401) headers['WWW-Authenticate'] = wwwAuthenticate(decision);
+export function writeDecision(res: ServerResponse, decision: Decision, echo: HeaderPair): void {
+  if (decision.status === 200) return writeAllow(res, decision, echo);
   const body = `${decision.status} ${decision.reason}\n`;
-  headers['Content-Length'] = String(Buffer.byteLength(body));
+  const headers: Record<string, string> = {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Length': String(Buffer.byteLength(body)),
+    [echo[0]]: echo[1],
+  };
+  if (decision.status === 401) headers['WWW-Authenticate'] = wwwAuthenticate(decision);
   res.writeHead(decision.status, headers);
   res.end(body);
 }

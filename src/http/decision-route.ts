@@ -6,27 +6,48 @@ import type { Facts } from '../core/facts.js';
 import type { FactsResult } from './credentials.js';
 import type { Handler } from './deps.js';
 import { plain } from './pages.js';
-import { logDecision, requestIdOf } from './request-log.js';
+import { RequestHeaders } from './request-headers.js';
+import { type HeaderPair, logDecision, requestIdOf } from './request-log.js';
 
-/** Writes the answer; `policy` is the snapshot the decision was made on, never a later one. */
-export type Responder<F extends Facts> = (res: ServerResponse, decision: Decision, facts: F, policy: Policy | undefined) => void;
+/**
+ * Writes the answer; `policy` is the snapshot the decision was made on, never a later one, and
+ * `echo` (the request id) goes on the answer whatever it is. Headers are given to one writeHead:
+ * a setHeader before it sends Node down its slower merging path on every request.
+ */
+export type Responder<F extends Facts> = (res: ServerResponse, decision: Decision, facts: F, policy: Policy | undefined, echo: HeaderPair) => void;
+
+/** A gateway protocol: the headers it reads (lower case), and how it makes facts of them. */
+export interface Adapter<F extends Facts> {
+  readonly name: string;
+  readonly headers: ReadonlySet<string>;
+  facts(req: IncomingMessage, headers: RequestHeaders): FactsResult<F>;
+}
 
 /**
  * The shape every gateway adapter shares: request → facts (adapter), facts → decision (core),
  * decision → answer (adapter), with the decision counted, timed and logged in one place, and
- * the request id echoed so the gateway can log the same id.
+ * the request id echoed so the gateway can log the same id. The headers are read in one pass,
+ * the request id's with the adapter's.
  */
-export function decisionRoute<F extends Facts>(adapter: string, extract: (req: IncomingMessage) => FactsResult<F>, respond: Responder<F>): Handler {
+export function decisionRoute<F extends Facts>(adapter: Adapter<F>, respond: Responder<F>): Handler {
+  const wantedWithId = new Map<string, ReadonlySet<string>>();
   return (req, res, deps) => {
     const started = performance.now();
-    const id = requestIdOf(req, deps.requestLog.idHeader);
-    res.setHeader(deps.requestLog.idHeader, id);
-    const facts = extract(req);
+    const idHeader = deps.requestLog.idHeader;
+    let wanted = wantedWithId.get(idHeader);
+    if (wanted === undefined) {
+      wanted = new Set([...adapter.headers, idHeader]);
+      wantedWithId.set(idHeader, wanted);
+    }
+    const headers = new RequestHeaders(req, wanted);
+    const id = requestIdOf(headers, idHeader);
+    const echo: HeaderPair = [idHeader, id];
+    const facts = adapter.facts(req, headers);
     if (!facts.ok) {
       deps.metrics.countDecision(400, 'bad_request');
       logDecision(deps.logger, deps.requestLog, {
         id,
-        adapter,
+        adapter: adapter.name,
         req,
         facts: undefined,
         status: 400,
@@ -34,7 +55,7 @@ export function decisionRoute<F extends Facts>(adapter: string, extract: (req: I
         decision: undefined,
         startedMs: started,
       });
-      plain(res, 400, `400 bad_request: ${facts.why}\n`);
+      plain(res, 400, `400 bad_request: ${facts.why}\n`, { [idHeader]: id });
       return;
     }
     // Read the policy once: a reload during this request (even during an asynchronous verify)
@@ -47,10 +68,10 @@ export function decisionRoute<F extends Facts>(adapter: string, extract: (req: I
       if (d.rule !== undefined) deps.metrics.countRuleDecision(d.rule, d.status);
       if (d.status === 403 && d.ruleProblem !== undefined) reportRuleProblem(deps, d.ruleProblem);
       deps.metrics.decisionDuration.observe((performance.now() - started) / 1000);
-      respond(res, d, facts.facts, policy);
+      respond(res, d, facts.facts, policy, echo);
       logDecision(deps.logger, deps.requestLog, {
         id,
-        adapter,
+        adapter: adapter.name,
         req,
         facts: facts.facts,
         status: res.statusCode,

@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import { queryOf } from './auth-request.js';
 import { type ClientFacts, clientFacts, clientHeaderNames } from './client-facts.js';
 import type { FactsResult } from './credentials.js';
-import { REPEATED, RequestHeaders } from './request-headers.js';
+import type { Adapter } from './decision-route.js';
+import { REPEATED, type RequestHeaders } from './request-headers.js';
 
 const FORWARD_HEADERS = clientHeaderNames(['x-forwarded-method', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-uri']);
 
@@ -11,11 +12,11 @@ const FORWARD_HEADERS = clientHeaderNames(['x-forwarded-method', 'x-forwarded-pr
  * X-Forwarded-Method/-Proto/-Host/-Uri, which these gateways set themselves. Only this endpoint
  * trusts them; `/auth` never does.
  */
-export function forwardAuthFacts(req: IncomingMessage): FactsResult<ClientFacts> {
+export function forwardAuthFacts(req: IncomingMessage, headers: RequestHeaders): FactsResult<ClientFacts> {
   const facts = clientFacts(
-    new RequestHeaders(req, FORWARD_HEADERS),
-    (headers) => {
-      const [method, proto, host, uri] = ['x-forwarded-method', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-uri'].map((n) => headers.single(n));
+    headers,
+    (h) => {
+      const [method, proto, host, uri] = ['x-forwarded-method', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-uri'].map((n) => h.single(n));
       if (method === REPEATED || proto === REPEATED || host === REPEATED || uri === REPEATED) return { why: 'repeated X-Forwarded-* header' };
       if (host === undefined || uri === undefined) return { why: 'X-Forwarded-Host and X-Forwarded-Uri are required on /forward-auth' };
       return { method: method ?? req.method ?? 'GET', host, scheme: proto ?? 'http', target: uri };
@@ -25,6 +26,8 @@ export function forwardAuthFacts(req: IncomingMessage): FactsResult<ClientFacts>
   const ruleQuery = rulesOf(req.url, facts.ok ? facts.facts.originalUrl : undefined);
   return facts.ok && ruleQuery !== undefined ? { ok: true, facts: { ...facts.facts, ruleQuery } } : facts;
 }
+
+export const forwardAuthAdapter: Adapter<ClientFacts> = { name: 'forward-auth', headers: FORWARD_HEADERS, facts: forwardAuthFacts };
 
 const RULE_PARAMS = new Set(['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy']);
 

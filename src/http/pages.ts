@@ -43,7 +43,12 @@ function logoutForm(label = 'Log out'): string {
 }
 
 /** A navigation that is known but refused: the account (when that is why) and a way to switch. */
-export function accessDeniedPage(res: ServerResponse, refusedEmail: string | undefined, missingGroups?: readonly string[]): void {
+export function accessDeniedPage(
+  res: ServerResponse,
+  refusedEmail: string | undefined,
+  missingGroups: readonly string[] | undefined,
+  headers: Record<string, string> = {},
+): void {
   const who = refusedEmail === undefined ? '' : `<p>You are signed in as <strong>${escapeHtml(refusedEmail)}</strong>, which may not use this service.</p>`;
   const groups =
     missingGroups === undefined
@@ -54,7 +59,7 @@ export function accessDeniedPage(res: ServerResponse, refusedEmail: string | und
     refusedEmail === undefined && missingGroups === undefined
       ? '<p>This request is not allowed from where it was made.</p>'
       : `${who}${groups}${logoutForm('Log out and try another account')}`;
-  sendPage(res, 403, 'Access denied', body);
+  sendPage(res, 403, 'Access denied', body, headers);
 }
 
 export function loginNotConfiguredPage(res: ServerResponse): void {

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { type ClientFacts, clientFacts, clientHeaderNames } from './client-facts.js';
 import type { FactsResult } from './credentials.js';
-import { REPEATED, RequestHeaders } from './request-headers.js';
+import type { Adapter } from './decision-route.js';
+import { REPEATED, type RequestHeaders } from './request-headers.js';
 
 const PREFIXED_HEADERS = clientHeaderNames(['host', 'x-forwarded-proto']);
 const NGF_HEADERS = clientHeaderNames(['host', 'x-forwarded-proto', 'path', 'method']);
@@ -12,18 +13,22 @@ const NGF_HEADERS = clientHeaderNames(['host', 'x-forwarded-proto', 'path', 'met
  * The scheme comes from X-Forwarded-Proto when the gateway forwards it, else https (these
  * gateways terminate TLS); configure `publicUrl` when that is not so.
  */
-export function prefixedFacts(prefix: string): (req: IncomingMessage) => FactsResult<ClientFacts> {
-  return (req) =>
-    clientFacts(
-      new RequestHeaders(req, PREFIXED_HEADERS),
-      (headers) => {
-        const host = headers.single('host');
-        const proto = headers.single('x-forwarded-proto');
-        if (host === REPEATED || proto === REPEATED) return { why: 'repeated Host or X-Forwarded-Proto header' };
-        return { method: req.method ?? '', host: host ?? '', scheme: proto ?? 'https', target: (req.url ?? '').slice(prefix.length) };
-      },
-      `request to ${prefix}`,
-    );
+function prefixedFacts(req: IncomingMessage, headers: RequestHeaders, prefix: string, ruleQuery?: string): FactsResult<ClientFacts> {
+  return clientFacts(
+    headers,
+    (h) => {
+      const host = h.single('host');
+      const proto = h.single('x-forwarded-proto');
+      if (host === REPEATED || proto === REPEATED) return { why: 'repeated Host or X-Forwarded-Proto header' };
+      return { method: req.method ?? '', host: host ?? '', scheme: proto ?? 'https', target: (req.url ?? '').slice(prefix.length) };
+    },
+    `request to ${prefix}`,
+    ruleQuery,
+  );
+}
+
+export function prefixedAdapter(name: string, prefix: string): Adapter<ClientFacts> {
+  return { name, headers: PREFIXED_HEADERS, facts: (req, headers) => prefixedFacts(req, headers, prefix) };
 }
 
 /**
@@ -31,19 +36,26 @@ export function prefixedFacts(prefix: string): (req: IncomingMessage) => FactsRe
  * sends the original path and method as `Path:` and `Method:`. Only this endpoint reads those
  * headers: on a prefixed path a client could send them to pass for another path.
  */
-export function gatewayFabricFacts(req: IncomingMessage, calledPath = '/gateway-api'): FactsResult<ClientFacts> {
+function gatewayFabricFacts(req: IncomingMessage, headers: RequestHeaders, calledPath: string, ruleQuery?: string): FactsResult<ClientFacts> {
   return clientFacts(
-    new RequestHeaders(req, NGF_HEADERS),
-    (headers) => {
-      const [path, method, host, proto] = ['path', 'method', 'host', 'x-forwarded-proto'].map((n) => headers.single(n));
+    headers,
+    (h) => {
+      const [path, method, host, proto] = ['path', 'method', 'host', 'x-forwarded-proto'].map((n) => h.single(n));
       if (path === REPEATED || method === REPEATED || host === REPEATED || proto === REPEATED) {
         return { why: 'repeated Host, Path, Method or X-Forwarded-Proto header' };
       }
       return { method: method ?? req.method ?? '', host: host ?? '', scheme: proto ?? 'https', target: path ?? (req.url ?? '').slice(calledPath.length) };
     },
     `request to ${calledPath}`,
+    ruleQuery,
   );
 }
+
+export const gatewayFabricAdapter: Adapter<ClientFacts> = {
+  name: 'gateway-api',
+  headers: NGF_HEADERS,
+  facts: (req, headers) => gatewayFabricFacts(req, headers, '/gateway-api'),
+};
 
 /** `PREFIX/NAME/original path`: the policy's name, and the request as prefixedFacts reads it after the name. */
 function splitPolicy(url: string, prefix: string): { name: string; rest: string } | undefined {
@@ -60,13 +72,18 @@ function splitPolicy(url: string, prefix: string): { name: string; rest: string 
  * filter's `path: /gateway-api-policy/NAME` (with the original path after it, or, from NGINX
  * Gateway Fabric, nothing after it and the original in `Path:`/`Method:`).
  */
-export function policyPrefixedFacts(prefix: string, gatewayFabric: boolean): (req: IncomingMessage) => FactsResult<ClientFacts> {
-  return (req) => {
-    const url = req.url ?? '';
-    const parts = splitPolicy(url, prefix);
-    if (parts === undefined) return { ok: false, why: `expected ${prefix}/POLICY/original-path` };
-    const inner = `${prefix}/${parts.name}`;
-    const facts = gatewayFabric && parts.rest === '' ? gatewayFabricFacts(req, inner) : prefixedFacts(inner)(req);
-    return facts.ok ? { ok: true, facts: { ...facts.facts, ruleQuery: `policy=${parts.name}` } } : facts;
+export function policyPrefixedAdapter(name: string, prefix: string, gatewayFabric: boolean): Adapter<ClientFacts> {
+  return {
+    name,
+    // Path and Method are read only when the request is NGINX Gateway Fabric's (nothing after the name).
+    headers: gatewayFabric ? NGF_HEADERS : PREFIXED_HEADERS,
+    facts(req, headers) {
+      const url = req.url ?? '';
+      const parts = splitPolicy(url, prefix);
+      if (parts === undefined) return { ok: false, why: `expected ${prefix}/POLICY/original-path` };
+      const inner = `${prefix}/${parts.name}`;
+      const ruleQuery = `policy=${parts.name}`;
+      return gatewayFabric && parts.rest === '' ? gatewayFabricFacts(req, headers, inner, ruleQuery) : prefixedFacts(req, headers, inner, ruleQuery);
+    },
   };
 }

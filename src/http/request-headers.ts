@@ -9,7 +9,8 @@ export const REPEATED = Symbol('repeated header');
  * this keeps every value, so a repeated header can be refused, and is cheaper on the hot path.
  */
 export class RequestHeaders {
-  readonly #values = new Map<string, string[]>();
+  /** A header sent once is kept as its string; only a repeated one costs an array. */
+  readonly #values = new Map<string, string | string[]>();
 
   constructor(req: IncomingMessage, wanted: ReadonlySet<string>) {
     const raw = req.rawHeaders;
@@ -19,22 +20,24 @@ export class RequestHeaders {
       if (!lengths.has(raw[i]!.length)) continue;
       const name = raw[i]!.toLowerCase();
       if (!wanted.has(name)) continue;
-      const list = this.#values.get(name);
-      if (list) list.push(raw[i + 1]!);
-      else this.#values.set(name, [raw[i + 1]!]);
+      const value = raw[i + 1]!;
+      const seen = this.#values.get(name);
+      if (seen === undefined) this.#values.set(name, value);
+      else if (typeof seen === 'string') this.#values.set(name, [seen, value]);
+      else seen.push(value);
     }
   }
 
   /** The one value of a header; REPEATED when it was sent more than once. */
   single(name: string): string | undefined | typeof REPEATED {
-    const values = this.#values.get(name);
-    if (values === undefined) return undefined;
-    return values.length === 1 ? values[0] : REPEATED;
+    const value = this.#values.get(name);
+    return typeof value === 'object' ? REPEATED : value;
   }
 
   /** Every value joined as HTTP/2 and proxies split Cookie headers: with "; ". */
   cookie(): string | undefined {
-    return this.#values.get('cookie')?.join('; ');
+    const value = this.#values.get('cookie');
+    return typeof value === 'object' ? value.join('; ') : value;
   }
 }
 

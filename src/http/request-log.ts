@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Decision } from '../core/decision.js';
 import type { Facts } from '../core/facts.js';
 import type { Logger } from '../log.js';
+import type { RequestHeaders } from './request-headers.js';
 
 /** Which decisions get a request log line: none, the refusals (the default), or all. */
 export type RequestLogMode = 'none' | 'denied' | 'all';
@@ -14,21 +15,24 @@ export interface RequestLogSettings {
   readonly idHeader: string;
 }
 
+/** A header to put on an answer, as writeHead takes it. */
+export type HeaderPair = readonly [name: string, value: string];
+
+/** A request id as the gateway sent it, when it is a sane one (sent once, visible ASCII); otherwise a new one. */
+export function requestIdOf(headers: RequestHeaders, header: string): string {
+  const sent = headers.single(header);
+  return typeof sent === 'string' && /^[\x21-\x7e]{1,128}$/.test(sent) ? sent : newRequestId();
+}
+
 /**
- * A request id as the gateway sent it, when it is a sane one; otherwise a new one. Read from the
- * raw headers (`header` is lower case): `req.headers` would build an object of every header.
+ * A new id in the shape of a UUID: a random prefix drawn once per process and a counter. Ids
+ * need to be unique, not secret, and a random UUID per request was a measurable cost.
  */
-export function requestIdOf(req: IncomingMessage, header: string): string {
-  const raw = req.rawHeaders;
-  let sent: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === header.length && name.toLowerCase() === header) {
-      if (sent !== undefined) return randomUUID(); // sent twice: ambiguous, so not echoed
-      sent = raw[i + 1]!;
-    }
-  }
-  return sent !== undefined && /^[\x21-\x7e]{1,128}$/.test(sent) ? sent : randomUUID();
+const ID_PREFIX = randomUUID().slice(0, 24);
+let idCounter = 0;
+function newRequestId(): string {
+  idCounter = (idCounter + 1) % 0x1000000000000;
+  return ID_PREFIX + idCounter.toString(16).padStart(12, '0');
 }
 
 /**

@@ -4,16 +4,17 @@ import { respondToClient } from './client-answer.js';
 import { writeDecision } from './decision-response.js';
 import { decisionRoute } from './decision-route.js';
 import type { Handler } from './deps.js';
-import { forwardAuthFacts } from './forward-auth.js';
+import { forwardAuthAdapter } from './forward-auth.js';
 import { loginRoutes } from './login-routes-lazy.js';
-import { gatewayFabricFacts, policyPrefixedFacts, prefixedFacts } from './prefixed-request.js';
+import { gatewayFabricAdapter, policyPrefixedAdapter, prefixedAdapter } from './prefixed-request.js';
+import type { HeaderPair } from './request-log.js';
 import { coreRoutes, type Routes } from './server.js';
 
 /** Path prefixes of the gateway adapters whose request path carries the original path. */
 const ENVOY_PREFIX = '/envoy';
 const GATEWAY_API_PREFIX = '/gateway-api';
 
-const writePlain = (res: ServerResponse, decision: Decision) => writeDecision(res, decision);
+const writePlain = (res: ServerResponse, decision: Decision, _facts: unknown, _policy: unknown, echo: HeaderPair) => writeDecision(res, decision, echo);
 
 /**
  * Every route of the public port: one decision, one adapter per gateway protocol (chosen by the
@@ -27,20 +28,17 @@ const writePlain = (res: ServerResponse, decision: Decision) => writeDecision(re
  */
 export function allRoutes(): Routes {
   const exact = coreRoutes();
-  exact.set('/forward-auth', decisionRoute('forward-auth', forwardAuthFacts, respondToClient));
-  exact.set(
-    GATEWAY_API_PREFIX,
-    decisionRoute('gateway-api', (req) => gatewayFabricFacts(req), writePlain),
-  );
+  exact.set('/forward-auth', decisionRoute(forwardAuthAdapter, respondToClient));
+  exact.set(GATEWAY_API_PREFIX, decisionRoute(gatewayFabricAdapter, writePlain));
   const login = loginRoutes();
   for (const [path, handler] of login.exact) exact.set(path, handler);
   const prefixes: [string, Handler][] = [
     ...login.prefixes,
-    [`${ENVOY_PREFIX}/`, decisionRoute('envoy', prefixedFacts(ENVOY_PREFIX), respondToClient)],
-    [`${GATEWAY_API_PREFIX}/`, decisionRoute('gateway-api', prefixedFacts(GATEWAY_API_PREFIX), writePlain)],
+    [`${ENVOY_PREFIX}/`, decisionRoute(prefixedAdapter('envoy', ENVOY_PREFIX), respondToClient)],
+    [`${GATEWAY_API_PREFIX}/`, decisionRoute(prefixedAdapter('gateway-api', GATEWAY_API_PREFIX), writePlain)],
     // A named policy for gateways that cannot put a query on the auth call.
-    [`${ENVOY_PREFIX}-policy/`, decisionRoute('envoy', policyPrefixedFacts(`${ENVOY_PREFIX}-policy`, false), respondToClient)],
-    [`${GATEWAY_API_PREFIX}-policy/`, decisionRoute('gateway-api', policyPrefixedFacts(`${GATEWAY_API_PREFIX}-policy`, true), writePlain)],
+    [`${ENVOY_PREFIX}-policy/`, decisionRoute(policyPrefixedAdapter('envoy', `${ENVOY_PREFIX}-policy`, false), respondToClient)],
+    [`${GATEWAY_API_PREFIX}-policy/`, decisionRoute(policyPrefixedAdapter('gateway-api', `${GATEWAY_API_PREFIX}-policy`, true), writePlain)],
   ];
   prefixes.sort((a, b) => b[0].length - a[0].length);
   return { exact, prefixes };

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { authRequestFacts } from './auth-request.js';
+import { authRequestAdapter } from './auth-request.js';
 import { writeDecision } from './decision-response.js';
 import { decisionRoute } from './decision-route.js';
 import type { Handler, ServerDeps } from './deps.js';
@@ -16,7 +16,7 @@ export interface Routes {
 /** The routes of the core service; other features add theirs to these. */
 export function coreRoutes(): Map<string, Handler> {
   return new Map<string, Handler>([
-    ['/auth', decisionRoute('auth', authRequestFacts, (res, decision) => writeDecision(res, decision))],
+    ['/auth', decisionRoute(authRequestAdapter, (res, decision, _facts, _policy, echo) => writeDecision(res, decision, echo))],
     ['/healthz', (_req, res) => plain(res, 200, 'ok\n')],
     [
       '/readyz',

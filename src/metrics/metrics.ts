@@ -1,4 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import { FastHistogram } from './fast-histogram.js';
+import { LabelTally } from './tally.js';
 
 /**
  * Every metric airy-auth exports, registered on the registry the caller passes in (never the
@@ -12,6 +14,9 @@ export function createMetrics(registry: Registry) {
     registry.removeSingleMetric(name);
   }
   const registers = [registry];
+  // Decisions are counted in tallies and handed to their counters when scraped (see LabelTally).
+  const decisionTally = new LabelTally<number, string>();
+  const ruleTally = new LabelTally<string, number>();
   const metrics = {
     registry,
     decisions: new Counter({
@@ -19,13 +24,16 @@ export function createMetrics(registry: Registry) {
       help: 'Auth decisions by HTTP status and reason.',
       labelNames: ['status', 'reason'] as const,
       registers,
+      collect() {
+        decisionTally.flush((status, reason, n) => this.inc({ status: String(status), reason }, n));
+      },
     }),
-    decisionDuration: new Histogram({
-      name: 'airy_auth_decision_duration_seconds',
-      help: 'Time from request to decision, in seconds.',
-      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.2],
-      registers,
-    }),
+    decisionDuration: new FastHistogram(
+      'airy_auth_decision_duration_seconds',
+      'Time from request to decision, in seconds.',
+      [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.2],
+      registry,
+    ),
     enabled: new Gauge({ name: 'airy_auth_enabled', help: '1 when authentication is on, 0 when the config turns it off.', registers }),
     configGeneration: new Gauge({ name: 'airy_auth_config_generation', help: 'Number of configs applied since start.', registers }),
     configReloads: new Counter({
@@ -58,32 +66,16 @@ export function createMetrics(registry: Registry) {
       help: 'Decisions under a route rule, by policy name (or "query" for auth URL parameters alone) and status.',
       labelNames: ['policy', 'status'] as const,
       registers,
+      collect() {
+        ruleTally.flush((policy, status, n) => this.inc({ policy, status: String(status) }, n));
+      },
     }),
     sourceUp: new Gauge({ name: 'airy_auth_config_source_up', help: '1 while the config source (file or apiserver) is reachable.', registers }),
   };
   for (const result of ['applied', 'invalid', 'unchanged', 'deleted']) metrics.configReloads.inc({ result }, 0);
-  // Label lookups hash their label object on every call; the decision path keeps the children.
-  const decisionChildren = new Map<string, { inc(): void }>();
-  const countDecision = (status: number, reason: string): void => {
-    const key = `${status} ${reason}`;
-    let child = decisionChildren.get(key);
-    if (!child) {
-      child = metrics.decisions.labels(String(status), reason);
-      decisionChildren.set(key, child);
-    }
-    child.inc();
-  };
-  const ruleChildren = new Map<string, { inc(): void }>();
+  const countDecision = (status: number, reason: string): void => decisionTally.add(status, reason);
   /** Only configured policy names and "query" reach this label: never raw query text. */
-  const countRuleDecision = (policy: string, status: number): void => {
-    const key = `${policy} ${status}`;
-    let child = ruleChildren.get(key);
-    if (!child) {
-      child = metrics.ruleDecisions.labels(policy, String(status));
-      ruleChildren.set(key, child);
-    }
-    child.inc();
-  };
+  const countRuleDecision = (policy: string, status: number): void => ruleTally.add(policy, status);
   return { ...metrics, countDecision, countRuleDecision };
 }
 
