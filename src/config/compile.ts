@@ -12,7 +12,7 @@ import type { MachineIssuer, Policy, Revocation } from './policy.js';
 import { compilePublicPaths } from './public-paths.js';
 import { compileRedirectDomains } from './redirect-domains.js';
 import { compileRouteRules } from './route-rules.js';
-import { secretDigest } from './secret-digest.js';
+import { SECRET_MAX_CHARS, secretDigest } from './secret-digest.js';
 import type { Settings } from './settings.js';
 import { booleanValue, listValue, stringValue } from './values.js';
 
@@ -35,6 +35,11 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
   const systemTokenText = str('systemToken');
   if (systemTokenText !== undefined && systemTokenText.length < 16) {
     issues.warn(path('systemToken'), `is only ${systemTokenText.length} characters; anyone who guesses it has full API access`, {
+      fix: 'use a random value such as `openssl rand -hex 32`',
+    });
+  }
+  if (systemTokenText !== undefined && systemTokenText.length > SECRET_MAX_CHARS) {
+    issues.error(path('systemToken'), `is ${systemTokenText.length} characters; at most ${SECRET_MAX_CHARS} are allowed`, {
       fix: 'use a random value such as `openssl rand -hex 32`',
     });
   }

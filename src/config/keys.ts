@@ -17,7 +17,7 @@ export const SECURITY_KEYS = {
   systemToken: {
     description:
       'Static API token, accepted as `Authorization: Bearer <token>` and as the raw header value (what the airy CLI sends). ' +
-      'Compared in constant time. Upstreams see the user `system-token`.',
+      'Compared in constant time; at most 4096 characters. Upstreams see the user `system-token`.',
     default: 'unset',
     secret: true,
   },

@@ -45,6 +45,14 @@ describe('compileAiryYaml', () => {
     expect(e!.fix).toContain('openssl rand -base64 48');
   });
 
+  it('refuses a systemToken over 4096 characters, and keeps one of exactly 4096', () => {
+    const long = compileAiryYaml(securityYaml({ systemToken: 'x'.repeat(4097), jwtSecret: TEST_JWT_SECRET }));
+    expect(errors(long.issues)).toMatchObject([{ path: 'security.systemToken', problem: 'is 4097 characters; at most 4096 are allowed' }]);
+    expect(long.policy).toBeUndefined();
+    const longest = compileAiryYaml(securityYaml({ systemToken: 'x'.repeat(4096), jwtSecret: TEST_JWT_SECRET }));
+    expect(errors(longest.issues)).toEqual([]);
+  });
+
   it('refuses a jwtSecret that is not base64', () => {
     const r = compileAiryYaml(securityYaml({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: 'not base64 at all!!' }));
     expect(errors(r.issues)[0]!.problem).toContain('is not base64');

@@ -71,6 +71,11 @@ describe('decide', () => {
         expect(await decide(facts({ authorization }), policy, NOW)).toMatchObject({ status: 401, reason: 'invalid_token' });
       }
     });
+    it('accepts a systemToken of the longest allowed length, and refuses one character more', async () => {
+      const longest = policyOf({ ...PROTECTED, systemToken: 'y'.repeat(4096) });
+      expect(await decide(facts({ authorization: `Bearer ${'y'.repeat(4096)}` }), longest, NOW)).toMatchObject({ status: 200, reason: 'system_token' });
+      expect(await decide(facts({ authorization: `Bearer ${'y'.repeat(4097)}` }), longest, NOW)).toMatchObject({ status: 401, reason: 'invalid_token' });
+    });
     it('accepts a session JWT in the header', async () => {
       expect(await decide(facts({ authorization: `Bearer ${await session('u1', 'ann@example.com')}` }), policy, NOW)).toEqual({
         status: 200,
