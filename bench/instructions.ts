@@ -41,18 +41,22 @@ function answers(url: string): () => Promise<boolean> {
 }
 
 /**
- * The floor: a bare node:http server answering 200. `sameHeaders` makes it write the very headers of
- * an airy-auth allow (three identity headers and the request id), which says what answering costs
+ * The floor: a bare node:http server answering 200 with Content-Length only, or with `answer` (a
+ * flat header list): the very headers of an airy-auth allow, which says what answering costs
  * apart from deciding.
  */
-async function bare(sameHeaders = false): Promise<{ url: string; counted: Counted }> {
+async function bare(answer?: readonly string[]): Promise<{ url: string; counted: Counted }> {
   const port = await freePort();
-  const identity = ['X-Auth-Request-User', 'bench', 'X-Auth-Request-Email', 'bench@example.com', 'X-Auth-Request-Groups', 'sre'];
-  const id = ['x-request-id', '0b7e4c1a-3f2d-4e6b-9a8c-000000000001'];
-  const headers = sameHeaders ? JSON.stringify([...identity, 'Content-Length', '0', ...id]) : `{ 'Content-Length': '0' }`;
+  const headers = answer === undefined ? `{ 'Content-Length': '0' }` : JSON.stringify(answer);
   const code = `require('node:http').createServer((q, s) => { s.writeHead(200, ${headers}); s.end(); }).listen(${port}, '127.0.0.1');`;
   const url = `http://127.0.0.1:${port}`;
   return { url, counted: await underCallgrind(['-e', code], answers(url)) };
+}
+
+/** The headers of an allow for `groups`, as airy-auth writes them (the test groups need no encoding). */
+function allowHeaders(groups: readonly string[]): string[] {
+  const identity = ['X-Auth-Request-User', 'bench', 'X-Auth-Request-Email', 'bench@example.com', 'X-Auth-Request-Groups', groups.join(',')];
+  return [...identity, 'Content-Length', '0', 'x-request-id', '0b7e4c1a-3f2d-4e6b-9a8c-000000000001'];
 }
 
 async function airy(config: string): Promise<{ url: string; counted: Counted }> {
@@ -167,7 +171,7 @@ async function main(): Promise<void> {
     return cost;
   };
   // Not a goal: the floor that also writes an allow's headers, against the first row.
-  const sameAnswer = await bare(true);
+  const sameAnswer = await bare(allowHeaders(['sre']));
   const first = adapters['/auth']!;
   const firstHeaders = { ...first.headers, ...credentials['session cookie'] };
   const firstCost = await p1('P1 /auth, session cookie', first.path, firstHeaders);
@@ -240,6 +244,18 @@ ${Array.from({ length: 100 }, (_, i) => `    p${i}: {allowedGroups: "g${i}", all
   // The two halves of P3 apart, so a miss says which one it is.
   lines.push(row('P3 (part) large configuration only', smallCost, await cost(bigAiry, smallSession), 0.91));
   lines.push(row('P3 (part) 1,000 groups in the session only', smallCost, await cost(smallAiry, bigSession), 0.91));
+  // Not a goal: what node:http alone pays to take the 24 KB request and write the 17 KB answer.
+  const smallWire = await bare(allowHeaders(['g99']));
+  const bigWire = await bare(allowHeaders(groups));
+  const wire = async (server: typeof smallWire, session: string) =>
+    perRequest(server.counted, `${server.url}/auth?policy=p99`, { ...p3, authorization: `Bearer ${session}` });
+  const smallWireCost = await wire(smallWire, smallSession);
+  const bigWireCost = await wire(bigWire, bigSession);
+  for (const p of [smallWire, bigWire]) p.counted.stop();
+  const wireLine =
+    `reference (no goal): a bare node:http server taking the same requests and writing the same answers costs ${k(smallWireCost)} ` +
+    `with one group and ${k(bigWireCost)} with 1,000 (ratio ${(smallWireCost / bigWireCost).toFixed(3)}): the P3 floor set by the bytes on the wire`;
+  console.log(wireLine);
 
   for (const p of [floor, candidate, smallAiry, bigAiry]) p.counted.stop();
   issuer.close();
@@ -248,6 +264,7 @@ ${Array.from({ length: 100 }, (_, i) => `    p${i}: {allowedGroups: "g${i}", all
   console.log(`${'row'.padEnd(44)} ${'airy-auth'.padStart(9)} ${'floor'.padStart(9)}   ratio  goal`);
   for (const l of lines) console.log(l);
   console.log(`\n${reference}`);
+  console.log(wireLine);
   console.log(`\nrequests sent again after a reset of a kept-alive socket: ${resent.count}`);
   if (unsteady.length > 0) console.log(`never steady within ${MAX_WINDOWS} windows (figures may include compilation): ${unsteady.join(', ')}`);
 }
