@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import type { ServerDeps } from '../src/http/deps.js';
+import { isReservedHeader } from '../src/http/gateway-headers.js';
 import { REQUEST_LOG_MODES, type RequestLogSettings } from '../src/http/request-log.js';
 import { allRoutes } from '../src/http/routes.js';
 import { createAuthServer } from '../src/http/server.js';
@@ -144,5 +145,6 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
 function requestIdHeader(name: string | undefined): string {
   const header = (name ?? 'X-Request-ID').toLowerCase();
   if (!/^[a-z0-9-]{1,64}$/.test(header)) throw usageError(SERVE, `--request-id-header must be a header name, got "${name}"`);
+  if (isReservedHeader(header)) throw usageError(SERVE, `--request-id-header cannot be ${name}: airy-auth reads or writes that header for its own purpose`);
   return header;
 }

@@ -30,3 +30,35 @@ export const IDENTITY_HEADERS = [USER_HEADER, EMAIL_HEADER, GROUPS_HEADER] as co
 export function lowerCased(names: readonly string[]): string[] {
   return names.map((n) => n.toLowerCase());
 }
+
+/**
+ * Headers that may not carry the request id: a credential would be echoed on every answer and
+ * written to every log line, and an answer or protocol header would be overwritten.
+ */
+const RESERVED = new Set(
+  lowerCased([
+    ...HEADERS_TO_AUTH,
+    ...IDENTITY_HEADERS,
+    'Proxy-Authorization',
+    'Set-Cookie',
+    'Host',
+    'Connection',
+    'Content-Length',
+    'Content-Type',
+    'Transfer-Encoding',
+    'Cache-Control',
+    'Location',
+    'WWW-Authenticate',
+    'X-Original-URL',
+    'X-Original-Method',
+    'X-Forwarded-Method',
+    'X-Forwarded-Host',
+    'X-Forwarded-Uri',
+    'Path',
+    'Method',
+  ]),
+);
+
+export function isReservedHeader(name: string): boolean {
+  return RESERVED.has(name.toLowerCase());
+}

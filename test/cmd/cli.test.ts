@@ -150,6 +150,17 @@ describe('the command line', () => {
   });
 });
 
+describe('serve --request-id-header', () => {
+  it.each(['Authorization', 'cookie', 'X-Auth-Request-User', 'Content-Length', 'X-Original-URL'])(
+    'refuses %s, which would echo or log a credential or overwrite a header it writes',
+    (header) => {
+      const r = run('serve', '--config', 'airy.yaml', '--request-id-header', header);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`--request-id-header cannot be ${header}`);
+    },
+  );
+});
+
 describe('airy-auth check for CI and the Helm layout', () => {
   const weak = securityYaml({ ...PROTECTED, systemToken: 'short-token' });
 
