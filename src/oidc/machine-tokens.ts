@@ -68,6 +68,10 @@ function issuerKeys(issuer: MachineIssuer, fetch: IdpFetch): IssuerKeys {
   };
 }
 
+function signatureOf(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
+}
+
 function problemOf(err: unknown): TokenProblem {
   if (err instanceof errors.JWTExpired) return 'expired';
   if (err instanceof errors.JOSEAlgNotAllowed) return 'alg_not_allowed';
@@ -77,7 +81,9 @@ function problemOf(err: unknown): TokenProblem {
 }
 
 function machineVerifier(issuers: { config: MachineIssuer; keys: IssuerKeys }[], policy: Policy): MachineTokenVerifier {
-  const memo = new Map<string, Session>();
+  // Keyed by the signature segment, as the session memo is: hashing a whole token of 500 characters
+  // and more on every request cost thousands of instructions. The entry keeps the whole token.
+  const memo = new Map<string, { token: string; session: Session }>();
   let memoChars = 0;
   const { subject, email } = policy.machineClaims;
 
@@ -118,24 +124,27 @@ function machineVerifier(issuers: { config: MachineIssuer; keys: IssuerKeys }[],
       nbf: typeof nbf === 'number' ? nbf : undefined,
       iat: typeof iat === 'number' ? iat : undefined,
     };
-    memo.set(token, session);
+    const signature = signatureOf(token);
+    const replaced = memo.get(signature);
+    if (replaced) memoChars -= replaced.token.length;
+    memo.set(signature, { token, session });
     memoChars += token.length;
-    for (const [old] of memo) {
+    for (const [oldKey, old] of memo) {
       if (memoChars <= MEMO_MAX_CHARS) break;
-      memo.delete(old);
-      memoChars -= old.length;
+      memo.delete(oldKey);
+      memoChars -= old.token.length;
     }
     return { ok: true, session };
   }
 
   return {
     verify(token, nowMs) {
-      const known = memo.get(token);
-      if (known !== undefined) {
+      const known = memo.get(signatureOf(token));
+      if (known !== undefined && known.token === token) {
         // Time claims are checked on every request, as for sessions.
         const now = Math.floor(nowMs / 1000);
-        if (known.exp + CLOCK_LEEWAY_SECONDS <= now) return { ok: false, problem: 'expired' };
-        return { ok: true, session: known };
+        if (known.session.exp + CLOCK_LEEWAY_SECONDS <= now) return { ok: false, problem: 'expired' };
+        return { ok: true, session: known.session };
       }
       return verifyFirstTime(token, nowMs);
     },

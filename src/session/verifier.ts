@@ -37,9 +37,14 @@ export function createSessionVerifier(key: KeyObject): SessionVerifier {
       const nowSeconds = Math.floor(nowMs / 1000);
       const known = memo.get(token.slice(token.lastIndexOf('.') + 1));
       if (known !== undefined && known.token === token) return checkTime(known.session, nowSeconds);
+      // A header seen before with another algorithm (a machine token's, on every request) is
+      // refused here without the pattern test over the whole token: it is not a session either way.
+      const header = token.slice(0, token.indexOf('.'));
+      const seenAlg = headerAlgs.get(header);
+      if (seenAlg !== undefined && seenAlg !== 'HS256') return { ok: false, problem: 'alg_not_allowed' };
       if (!COMPACT_JWS.test(token)) return { ok: false, problem: 'malformed' };
       // Not HS256 (a machine token, or an attack): refused without the cost of jose throwing.
-      if (headerAlg(token.slice(0, token.indexOf('.'))) !== 'HS256') return { ok: false, problem: 'alg_not_allowed' };
+      if (headerAlg(header) !== 'HS256') return { ok: false, problem: 'alg_not_allowed' };
       return verifyFirstTime(token, nowSeconds);
     },
   };
