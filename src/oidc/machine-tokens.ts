@@ -3,6 +3,7 @@ import type { MachineIssuer, Policy } from '../config/policy.js';
 import type { MachineTokenVerifier } from '../core/machine-token.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { CLOCK_LEEWAY_SECONDS, type Session, SYSTEM_TOKEN_USER, type TokenProblem, type VerifyResult } from '../session/claims.js';
+import { TokenMemo } from '../session/token-memo.js';
 import { groupsOf } from './identity.js';
 import { createIdpFetch, type IdpFetch } from './idp-fetch.js';
 
@@ -68,10 +69,6 @@ function issuerKeys(issuer: MachineIssuer, fetch: IdpFetch): IssuerKeys {
   };
 }
 
-function signatureOf(token: string): string {
-  return token.slice(token.lastIndexOf('.') + 1);
-}
-
 function problemOf(err: unknown): TokenProblem {
   if (err instanceof errors.JWTExpired) return 'expired';
   if (err instanceof errors.JOSEAlgNotAllowed) return 'alg_not_allowed';
@@ -81,10 +78,9 @@ function problemOf(err: unknown): TokenProblem {
 }
 
 function machineVerifier(issuers: { config: MachineIssuer; keys: IssuerKeys }[], policy: Policy): MachineTokenVerifier {
-  // Keyed by the signature segment, as the session memo is: hashing a whole token of 500 characters
-  // and more on every request cost thousands of instructions. The entry keeps the whole token.
-  const memo = new Map<string, { token: string; session: Session }>();
-  let memoChars = 0;
+  // Keyed by signature, as the session memo is: hashing a whole token of 500 characters and more
+  // on every request cost thousands of instructions.
+  const memo = new TokenMemo<Session>(MEMO_MAX_CHARS);
   const { subject, email } = policy.machineClaims;
 
   async function verifyFirstTime(token: string, nowMs: number): Promise<VerifyResult> {
@@ -124,27 +120,18 @@ function machineVerifier(issuers: { config: MachineIssuer; keys: IssuerKeys }[],
       nbf: typeof nbf === 'number' ? nbf : undefined,
       iat: typeof iat === 'number' ? iat : undefined,
     };
-    const signature = signatureOf(token);
-    const replaced = memo.get(signature);
-    if (replaced) memoChars -= replaced.token.length;
-    memo.set(signature, { token, session });
-    memoChars += token.length;
-    for (const [oldKey, old] of memo) {
-      if (memoChars <= MEMO_MAX_CHARS) break;
-      memo.delete(oldKey);
-      memoChars -= old.token.length;
-    }
+    memo.set(token, session);
     return { ok: true, session };
   }
 
   return {
     verify(token, nowMs) {
-      const known = memo.get(signatureOf(token));
-      if (known !== undefined && known.token === token) {
+      const known = memo.get(token);
+      if (known !== undefined) {
         // Time claims are checked on every request, as for sessions.
         const now = Math.floor(nowMs / 1000);
-        if (known.session.exp + CLOCK_LEEWAY_SECONDS <= now) return { ok: false, problem: 'expired' };
-        return { ok: true, session: known.session };
+        if (known.exp + CLOCK_LEEWAY_SECONDS <= now) return { ok: false, problem: 'expired' };
+        return { ok: true, session: known };
       }
       return verifyFirstTime(token, nowMs);
     },

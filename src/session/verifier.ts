@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { errors, jwtVerify } from 'jose';
 import { CLOCK_LEEWAY_SECONDS, type Session, SYSTEM_TOKEN_USER, type TokenProblem, type VerifyResult } from './claims.js';
+import { TokenMemo } from './token-memo.js';
 
 export interface SessionVerifier {
   /**
@@ -28,15 +29,12 @@ const MAX_LIFETIME_SECONDS = 10 * 366 * 86400;
  * claims are re-checked against `nowMs` on every call, so a memo entry never outlives `exp`.
  */
 export function createSessionVerifier(key: KeyObject): SessionVerifier {
-  // Keyed by the signature segment (hashing 43 characters is much cheaper than a whole token);
-  // the entry keeps the whole token, which must match exactly for the entry to count.
-  const memo = new Map<string, { token: string; session: Session }>();
-  let memoChars = 0;
+  const memo = new TokenMemo<Session>(MEMO_MAX_CHARS);
   return {
     verify(token, nowMs) {
       const nowSeconds = Math.floor(nowMs / 1000);
-      const known = memo.get(token.slice(token.lastIndexOf('.') + 1));
-      if (known !== undefined && known.token === token) return checkTime(known.session, nowSeconds);
+      const known = memo.get(token);
+      if (known !== undefined) return checkTime(known, nowSeconds);
       // A header seen before with another algorithm (a machine token's, on every request) is
       // refused here without the pattern test over the whole token: it is not a session either way.
       const header = token.slice(0, token.indexOf('.'));
@@ -63,17 +61,7 @@ export function createSessionVerifier(key: KeyObject): SessionVerifier {
     }
     const session = toSession(payload, nowSeconds);
     if (!session) return { ok: false, problem: 'bad_claims' };
-    const signature = token.slice(token.lastIndexOf('.') + 1);
-    const replaced = memo.get(signature);
-    if (replaced) memoChars -= replaced.token.length;
-    memo.set(signature, { token, session });
-    memoChars += token.length;
-    // Map iteration is insertion order: the oldest entries go first.
-    for (const [oldKey, old] of memo) {
-      if (memoChars <= MEMO_MAX_CHARS) break;
-      memo.delete(oldKey);
-      memoChars -= old.token.length;
-    }
+    memo.set(token, session);
     return { ok: true, session };
   }
 }
