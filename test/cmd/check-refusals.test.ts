@@ -34,7 +34,8 @@ describe('check refuses a cookieDomain that cannot work', () => {
 
   it('one that does not cover the publicUrl host, which the server refuses too (the config compiler)', () => {
     expect(problemsOf({ cookieDomain: '.example.com', publicUrl: 'https://auth.example.net' })).toEqual([
-      'security.cookieDomain: ".example.com" does not cover the publicUrl host auth.example.net: the login there would set a cookie its browser never sends back',
+      'security.cookieDomain: ".example.com" does not cover the publicUrl host auth.example.net: ' +
+        'the login there would set a cookie its browser never sends back',
     ]);
     expect(problemsOf({ cookieDomain: '.example.com', publicUrl: 'https://notexample.com' })).toHaveLength(1);
     expect(problemsOf({ cookieDomain: '.example.com', publicUrl: 'https://auth.example.com' })).toEqual([]);
@@ -74,12 +75,15 @@ describe('check --ingresses with hostile items', () => {
   it('reports every Ingress: an item with metadata: null or a non-string auth-url is an error, and the others are still checked', () => {
     const config = file(`${securityYaml(PROTECTED)}  policies:\n    sre: {allowedGroups: sre}\n`);
     const base = 'http://airy-auth.airy-auth.svc.cluster.local:8080/auth';
+    const ing = (name: string, authUrl: string) =>
+      `- {apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: ${name}, namespace: shop, ` +
+      `annotations: {nginx.ingress.kubernetes.io/auth-url: ${authUrl}}}}`;
     const items = [
       '- {apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: null}',
-      `- {apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: numeric, namespace: shop, annotations: {nginx.ingress.kubernetes.io/auth-url: 7}}}`,
+      ing('numeric', '7'),
       '- null',
-      `- {apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: unknown, namespace: shop, annotations: {nginx.ingress.kubernetes.io/auth-url: "${base}?policy=nope"}}}`,
-      `- {apiVersion: networking.k8s.io/v1, kind: Ingress, metadata: {name: known, namespace: shop, annotations: {nginx.ingress.kubernetes.io/auth-url: "${base}?policy=sre"}}}`,
+      ing('unknown', `"${base}?policy=nope"`),
+      ing('known', `"${base}?policy=sre"`),
     ];
     const r = run(config, '--ingresses', file(`apiVersion: v1\nkind: List\nitems:\n${items.join('\n')}\n`));
     expect(r.status, r.stderr).toBe(1);

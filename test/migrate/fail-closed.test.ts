@@ -98,7 +98,8 @@ describe('airy-auth migrate fails closed', () => {
     const hostile = [
       'apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: null\n',
       'apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: numeric\n  annotations:\n    nginx.ingress.kubernetes.io/auth-url: 42\n',
-      `apiVersion: v1\nkind: List\nitems:\n  - null\n  - {kind: Ingress, metadata: {name: badrules, namespace: shop}, spec: {rules: [{host: x, http: {paths: [{path: /}]}}]}}\n`,
+      'apiVersion: v1\nkind: List\nitems:\n  - null\n' +
+        '  - {kind: Ingress, metadata: {name: badrules, namespace: shop}, spec: {rules: [{host: x, http: {paths: [{path: /}]}}]}}\n',
     ];
     const r = run(write([GOOD, ...hostile].join('---\n')), '--to', 'traefik', '--allow-partial');
     expect(r.status).toBe(1);
