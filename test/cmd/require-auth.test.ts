@@ -28,7 +28,7 @@ const start = async (p: Promise<AiryProcess>) => {
 };
 
 describe('serve --require-auth', () => {
-  it('without it, a config without secrets lets every request in (the seed rule); with it, that config is invalid: 503, not ready, a log line, a metric', async () => {
+  it('without it, a config without secrets allows every request (the seed rule); with it, that config is invalid: 503, not ready, log, metric', async () => {
     const open = await start(startAiry(AUTH_OFF));
     await waitFor(async () => (await get(`${open.url}/readyz`)).status === 200, 'the auth-off config to load');
     expect((await get(`${open.url}/auth`)).status).toBe(200);
