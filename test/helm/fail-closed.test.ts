@@ -18,8 +18,9 @@ const refusal = (args: string[]) => {
 
 describeWithTools('the chart never starts airy-auth with authentication off by accident (real helm 3)', { helm: ensureHelm() !== undefined }, () => {
   it('passes --require-auth to serve, and keeps security.allowUnauthenticated out of the ConfigMap', () => {
-    const objs = renderChart();
+    const objs = renderChart(['--set', 'security.allowedOrigins=https://a.example.com']);
     expect(container(objs).args).toContain('--require-auth');
+    expect(kinds(objs, 'ConfigMap')[0]!.data).toEqual({ allowedOrigins: 'https://a.example.com' });
     const off = renderChart(['--set', 'security.allowUnauthenticated=true', '--set', 'security.allowedOrigins=https://a.example.com']);
     expect(container(off).args).not.toContain('--require-auth');
     expect(kinds(off, 'ConfigMap')[0]!.data).toEqual({ allowedOrigins: 'https://a.example.com' });
