@@ -38,7 +38,8 @@ export async function migrateCommand(argv: string[], out: (s: string) => void, e
   if (values.to === 'traefik' && gatewayFlags.length > 0)
     throw usageError(
       MIGRATE,
-      `--${gatewayFlags.join(' and --')} ${gatewayFlags.length === 1 ? 'applies' : 'apply'} only to --to gateway-api; Traefik Middlewares have no parent Gateway`,
+      `--${gatewayFlags.join(' and --')} ${gatewayFlags.length === 1 ? 'applies' : 'apply'} only to --to gateway-api; ` +
+        'Traefik Middlewares have no parent Gateway',
     );
   const result = migrate(await readFile(positionals[0]!, 'utf8'), {
     target: values.to,

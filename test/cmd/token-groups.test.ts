@@ -12,9 +12,10 @@ const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'token', ..
 
 /** The Helm layout: airy.yaml without secrets, and the Secret holding them (base64 under data, as kubectl get -o yaml shows it). */
 const SECRET = join(dir, 'secret.yaml');
+const b64 = (s: string) => Buffer.from(s).toString('base64');
 writeFileSync(
   SECRET,
-  `apiVersion: v1\nkind: Secret\nmetadata:\n  name: airy-auth\ndata:\n  systemToken: ${Buffer.from(TEST_SYSTEM_TOKEN).toString('base64')}\n  jwtSecret: ${Buffer.from(TEST_JWT_SECRET).toString('base64')}\n`,
+  `apiVersion: v1\nkind: Secret\nmetadata:\n  name: airy-auth\ndata:\n  systemToken: ${b64(TEST_SYSTEM_TOKEN)}\n  jwtSecret: ${b64(TEST_JWT_SECRET)}\n`,
 );
 const CONFIG = `security:
   systemToken: "${TEST_SYSTEM_TOKEN}"
