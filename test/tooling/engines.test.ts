@@ -39,7 +39,7 @@ function comparator(v: Version, c: string): boolean {
   }
 }
 
-export function satisfies(version: string, range: string): boolean {
+function satisfies(version: string, range: string): boolean {
   const v = parse(version.replace(/^v/, '')).v;
   return range.split('||').some((alt) => {
     const comps = alt
