@@ -33,7 +33,9 @@ export function landingAfter(kind: 'login' | 'logout', rd: string | null | undef
   const configured = check(kind === 'login' ? policy.loginSuccessUrl : policy.logoutSuccessUrl);
   if (!onLoginHost(origin, policy) || (configured !== undefined && configured !== '/')) return configured ?? '/';
   const app = firstAppHost(policy);
-  if (app !== undefined) return `${new URL(origin).protocol}//${app}/`;
+  // With the login host's scheme and port: in development both hosts are served on one port.
+  const login = new URL(origin);
+  if (app !== undefined) return `${login.protocol}//${app}${login.port ? `:${login.port}` : ''}/`;
   return kind === 'login' ? SIGNED_IN_PATH : SIGNED_OUT_PATH;
 }
 

@@ -51,6 +51,13 @@ describe('a login host (publicUrl + cookieDomain): login and logout without rd l
     expect(await logoutLanding(server)).toBe('https://wiki.example.test/');
   });
 
+  it('keeps the login host scheme and port (in development every host is served on one port)', async () => {
+    server = await startLoginServer(
+      `  publicUrl: "http://auth.example.test:8443"\n  cookieDomain: ".example.test"\n  redirectDomains: "wiki.example.test"\n${oidc()}`,
+    );
+    expect(await loginLanding(server)).toBe('http://wiki.example.test:8443/');
+  });
+
   it("on the login host's own signed-in and signed-out pages when redirectDomains names no single host", async () => {
     server = await startLoginServer(loginHost('*.apps.example.test'));
     const afterLogin = await loginLanding(server);
