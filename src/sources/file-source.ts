@@ -3,6 +3,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CompileResult } from '../config/compile.js';
 import { compileAiryYaml } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -32,9 +33,18 @@ export interface FileSource {
  * A file is read only once its writing is over: `cp` or an editor writes in pieces, and each
  * piece fires an event, so a file modified less than `settleMs` ago, or that changed while it was
  * being read, is read again once it has settled. Reporting the half-written text would log a
- * false "config rejected".
+ * false "config rejected". And since a writer may stall longer than that, text that `complete`
+ * refuses (a config that does not compile) is only reported once the file has not changed for
+ * `patienceMs`: before, it is read again.
  */
-export function watchFile(path: string, events: FileSourceEvents, pollMs = 2000, settleMs = 250): FileSource {
+export function watchFile(
+  path: string,
+  events: FileSourceEvents,
+  pollMs = 2000,
+  settleMs = 250,
+  complete?: (text: string) => boolean,
+  patienceMs = 2000,
+): FileSource {
   let lastHash: string | undefined;
   let lastState: 'text' | 'missing' | 'error' | undefined;
   let everRead = false;
@@ -45,6 +55,7 @@ export function watchFile(path: string, events: FileSourceEvents, pollMs = 2000,
   /** Reads the file and reports it; or answers how many ms to wait while it is still being written. */
   async function readOnce(): Promise<number | undefined> {
     let text: string;
+    let modifiedMs: number;
     try {
       const before = await stat(path);
       const age = Date.now() - before.mtimeMs;
@@ -52,6 +63,7 @@ export function watchFile(path: string, events: FileSourceEvents, pollMs = 2000,
       text = await readFile(path, 'utf8');
       const after = await stat(path);
       if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return settleMs;
+      modifiedMs = after.mtimeMs;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
       if (code === 'ENOENT') {
@@ -69,6 +81,10 @@ export function watchFile(path: string, events: FileSourceEvents, pollMs = 2000,
     }
     const hash = createHash('sha256').update(text).digest('hex');
     if (hash === lastHash) return undefined;
+    if (complete !== undefined && !complete(text)) {
+      const age = Date.now() - modifiedMs;
+      if (age >= 0 && age < patienceMs) return Math.max(settleMs, patienceMs - age);
+    }
     lastHash = hash;
     lastState = 'text';
     everRead = true;
@@ -88,7 +104,8 @@ export function watchFile(path: string, events: FileSourceEvents, pollMs = 2000,
         try {
           const wait = await readOnce();
           if (wait !== undefined && !closed) {
-            await sleep(wait, undefined, { ref: false });
+            // Referenced: at start-up nothing else may keep the process alive while it waits.
+            await sleep(wait);
             again = true;
           }
         } catch {
@@ -140,21 +157,35 @@ export interface SourceDeps {
 
 /** Live config from a file (a mounted ConfigMap included): every change recompiles, the store keeps the last good one. */
 export function startFileSource(path: string, { store, metrics, logger }: SourceDeps): RunningSource & { refresh(): Promise<void> } {
-  const source = watchFile(path, {
-    onText: (text) => {
-      metrics.sourceUp.set(1);
-      store.apply(compileAiryYaml(text, path), path);
+  // The last text compiled, so the completeness check and the apply compile it once.
+  let compiled: { text: string; result: CompileResult } | undefined;
+  const compile = (text: string): CompileResult => {
+    if (compiled?.text !== text) compiled = { text, result: compileAiryYaml(text, path) };
+    return compiled.result;
+  };
+  const source = watchFile(
+    path,
+    {
+      onText: (text) => {
+        metrics.sourceUp.set(1);
+        store.apply(compile(text), path);
+        compiled = undefined;
+      },
+      onMissing: (wasRead) => {
+        metrics.sourceUp.set(0);
+        if (wasRead) store.sourceDeleted(path);
+        // Never there (a wrong path, or a volume not mounted yet): not a deletion.
+        else logger.log('error', 'config file not found; no valid config yet, answering 503 until it appears', { source: path, code: 'ENOENT' });
+      },
+      onError: (code) => {
+        metrics.sourceUp.set(0);
+        logger.log('error', 'cannot read config file; keeping the last good config', { source: path, code });
+      },
     },
-    onMissing: (wasRead) => {
-      metrics.sourceUp.set(0);
-      if (wasRead) store.sourceDeleted(path);
-      // Never there (a wrong path, or a volume not mounted yet): not a deletion.
-      else logger.log('error', 'config file not found; no valid config yet, answering 503 until it appears', { source: path, code: 'ENOENT' });
-    },
-    onError: (code) => {
-      metrics.sourceUp.set(0);
-      logger.log('error', 'cannot read config file; keeping the last good config', { source: path, code });
-    },
-  });
+    undefined,
+    undefined,
+    // A config that does not compile may be one still being written: wait before calling it invalid.
+    (text) => compile(text).policy !== undefined,
+  );
   return { name: path, ready: source.check(), stop: () => source.close(), refresh: () => source.check() };
 }

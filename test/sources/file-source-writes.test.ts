@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -8,6 +8,8 @@ import { memoryLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { startFileSource } from '../../src/sources/file-source.js';
 import { PolicyStore } from '../../src/sources/policy-store.js';
+import { CLI } from '../helpers/airy-process.js';
+import { freePort, waitForChildHttp } from '../helpers/net.js';
 import { securityYaml, TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -80,3 +82,39 @@ it('a config file that was never there is "not found", not "deleted"; one delete
   expect(said().filter((l) => l.includes('deleted'))).toEqual(['warn config source deleted; keeping the last good config']);
   rmSync(dir, { recursive: true });
 });
+
+it('serve started while its config file is still being written waits for the write to end, then applies it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'airy-busy-'));
+  const file = join(dir, 'airy.yaml');
+  writeFileSync(file, bigConfig(3, 'busy'));
+  // Keep the file "being written" (its mtime fresh) while the process starts and for a while after.
+  let writing = true;
+  const toucher = (async () => {
+    while (writing) {
+      const now = new Date();
+      utimesSync(file, now, now);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', file, '--host', '127.0.0.1', '--port', String(port), '--metrics-port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  try {
+    // The source is deferring its read; the process must stay up meanwhile.
+    await waitFor(() => log.includes('"msg":"airy-auth listening"') || child.exitCode !== null, 'the listening line (or an exit)');
+    expect(child.exitCode, log).toBeNull();
+    writing = false;
+    await toucher;
+    await waitForChildHttp(child, `http://127.0.0.1:${port}/readyz`, () => log, 'airy-auth serve');
+    await waitFor(() => log.includes('"msg":"config applied"'), 'the config, once its write ended');
+    expect(log).not.toContain('rejected');
+  } finally {
+    writing = false;
+    child.kill('SIGTERM');
+  }
+  rmSync(dir, { recursive: true });
+}, 60_000);
