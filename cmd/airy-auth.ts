@@ -16,6 +16,12 @@ commands:
 `;
 
 const out = (s: string) => void process.stdout.write(s);
+// A reader that stops early (`airy-auth check FILE | head -1`) closes the pipe: stop quietly, as
+// Unix tools do, instead of crashing with a stack trace on the next write.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
 const err = (s: string) => void process.stderr.write(s);
 
 function version(): string {

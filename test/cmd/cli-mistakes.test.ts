@@ -65,3 +65,11 @@ describe('migrate --gateway belongs to Gateway API', () => {
     expect(r.stdout).toContain('namespace: gw');
   });
 });
+
+it('a reader that stops early (| head) ends the command quietly, without a stack trace', () => {
+  const example = join(REPO_ROOT, 'examples', 'airy.yaml');
+  // check prints two lines; head takes one and closes the pipe before the second is written.
+  const r = spawnSync('bash', ['-c', `for i in 1 2 3 4 5; do node ${CLI} check ${example} | head -c 10 >/dev/null; done`], { encoding: 'utf8' });
+  expect(r.stderr).not.toContain('EPIPE');
+  expect(r.stderr).toBe('');
+});
