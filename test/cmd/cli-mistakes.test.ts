@@ -25,6 +25,13 @@ describe('a mistyped flag names the nearest one', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('a mistyped command names the nearest one too', () => {
+    const r = run('chek', 'airy.yaml');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('unknown command "chek"; did you mean check?');
+    expect(run('frobnicate').stderr).not.toContain('did you mean');
+  });
+
   it('suggests nothing when no flag is close', () => {
     const r = run('serve', '--xyzzy');
     expect(r.status).toBe(2);
