@@ -61,7 +61,8 @@ function secretKeys(doc: unknown): Record<string, string> | string {
   return out;
 }
 
-async function readSecretFile(path: string): Promise<{ settings: Settings; issues: readonly ConfigIssue[] }> {
+/** Also read by `token --secret-file`: the one reader of a Secret manifest on disk. */
+export async function readSecretFile(path: string): Promise<{ settings: Settings; issues: readonly ConfigIssue[] }> {
   let parsed: unknown;
   try {
     parsed = yaml.load(await readFile(path, 'utf8'), { schema: yaml.CORE_SCHEMA });
