@@ -42,10 +42,14 @@ export function compileOrigins(entries: readonly string[], path: string, issues:
   // `https://*.example.com` (one leading "*") is the common shape: indexed by what follows the
   // star, so a thousand of them cost a look-up per label of the origin, not a match each.
   const leading = new Set<string>();
+  // The most labels a leading pattern's fixed part has: only that many suffixes of an origin can match.
+  let leadingMaxLabels = 0;
   const general: WildcardOrigin[] = [];
   for (const w of wildcards) {
-    if (w.labels[0] === '*' && !w.labels.slice(1).includes('*')) leading.add(`${w.prefix}|${w.port}|${w.labels.slice(1).join('.')}`);
-    else general.push(w);
+    if (w.labels[0] === '*' && !w.labels.slice(1).includes('*')) {
+      leading.add(`${w.prefix}|${w.port}|${w.labels.slice(1).join('.')}`);
+      leadingMaxLabels = Math.max(leadingMaxLabels, w.labels.length - 1);
+    } else general.push(w);
   }
   return {
     any,
@@ -57,11 +61,16 @@ export function compileOrigins(entries: readonly string[], path: string, issues:
       const parts = splitOrigin(origin);
       if (parts === undefined) return false;
       if (leading.size > 0) {
-        // The star takes one label or more: try every suffix that leaves at least one label to it.
-        let suffix = parts.labels.join('.');
-        for (let i = 0; i < parts.labels.length - 1; i++) {
-          suffix = suffix.slice(parts.labels[i]!.length + 1);
-          if (leading.has(`${parts.prefix}|${parts.port}|${suffix}`)) return true;
+        // The star takes one label or more: try the suffixes of at most leadingMaxLabels labels
+        // that leave at least one label to it, from the shortest. Each look-up hashes a suffix,
+        // so trying every suffix of a 30 KB host of dots was quadratic in its length; this is
+        // linear (leadingMaxLabels is a property of the config, not of the request).
+        const host = parts.host;
+        let dot = host.length;
+        for (let n = 1; n <= leadingMaxLabels; n++) {
+          dot = host.lastIndexOf('.', dot - 1);
+          if (dot <= 0) break;
+          if (leading.has(`${parts.prefix}|${parts.port}|${host.slice(dot + 1)}`)) return true;
         }
       }
       for (const w of general) if (w.prefix === parts.prefix && w.port === parts.port && labelsMatch(w.labels, parts.labels)) return true;
@@ -77,10 +86,10 @@ interface WildcardOrigin {
   readonly labels: readonly string[];
 }
 
-/** A normalized origin as scheme prefix, host labels and port (empty for the default). */
-function splitOrigin(origin: string): { prefix: string; labels: string[]; port: string } | undefined {
+/** A normalized origin as scheme prefix, host (and its labels) and port (empty for the default). */
+function splitOrigin(origin: string): { prefix: string; host: string; labels: string[]; port: string } | undefined {
   const m = /^(https?:\/\/)([^:/]+)(?::(\d+))?$/.exec(origin);
-  return m ? { prefix: m[1]!, labels: m[2]!.split('.'), port: m[3] ?? '' } : undefined;
+  return m ? { prefix: m[1]!, host: m[2]!, labels: m[2]!.split('.'), port: m[3] ?? '' } : undefined;
 }
 
 /**
