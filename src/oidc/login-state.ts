@@ -35,9 +35,14 @@ function derivedKey(sessionKey: KeyObject, purpose: string): KeyObject {
 const stateKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth login state v1');
 const refreshKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth refresh token v1');
 
-/** The refresh token cookie: sent only to the login paths, where a session is renewed. */
+/**
+ * The refresh token cookie: sent only to the login paths, where a session is renewed, and to
+ * /logout, where the refresh token is revoked at the provider. One cookie of the name per path,
+ * so no request carries it twice, and the apps behind the gateway never see it.
+ */
 export const REFRESH_COOKIE = 'airy_auth_refresh';
 export const REFRESH_COOKIE_PATH = '/login';
+export const REFRESH_COOKIE_PATHS = [REFRESH_COOKIE_PATH, '/logout'] as const;
 
 /** Encrypted and authenticated (dir + A256GCM), with an expiry: the browser holds it but can neither read nor change it. */
 async function seal(key: KeyObject, payload: Record<string, unknown>, ttlSeconds: number, nowMs: number): Promise<string> {
@@ -66,14 +71,23 @@ async function open(key: KeyObject, sealed: string, nowMs: number): Promise<Open
   }
 }
 
-/** Seals the provider's refresh token for its cookie. */
-export function sealRefreshToken(sessionKey: KeyObject, refreshToken: string, ttlSeconds: number, nowMs: number): Promise<string> {
-  return seal(refreshKey(sessionKey), { rt: refreshToken }, ttlSeconds, nowMs);
+/** A sealed refresh token, and when the person logged in (seconds), carried through every renewal. */
+export interface SealedRefresh {
+  readonly refreshToken: string;
+  /** The login with the provider this token comes from: `sessionsNotBefore` refuses it when older. Undefined in cookies of older versions. */
+  readonly loginTime: number | undefined;
 }
 
-export async function openRefreshToken(sessionKey: KeyObject, sealed: string, nowMs: number): Promise<string | undefined> {
+/** Seals the provider's refresh token for its cookie, with the time of the login it comes from. */
+export function sealRefreshToken(sessionKey: KeyObject, refresh: SealedRefresh, ttlSeconds: number, nowMs: number): Promise<string> {
+  return seal(refreshKey(sessionKey), { rt: refresh.refreshToken, ...(refresh.loginTime === undefined ? {} : { lt: refresh.loginTime }) }, ttlSeconds, nowMs);
+}
+
+export async function openRefreshToken(sessionKey: KeyObject, sealed: string, nowMs: number): Promise<SealedRefresh | undefined> {
   const opened = await open(refreshKey(sessionKey), sealed, nowMs);
-  return opened.ok && typeof opened.payload.rt === 'string' ? opened.payload.rt : undefined;
+  if (!opened.ok || typeof opened.payload.rt !== 'string') return undefined;
+  const lt = opened.payload.lt;
+  return { refreshToken: opened.payload.rt, loginTime: typeof lt === 'number' && Number.isFinite(lt) ? lt : undefined };
 }
 
 /** Seals the login state: any replica can finish the login, and the browser can neither read the PKCE verifier nor change rd. */
@@ -110,6 +124,9 @@ export async function openLoginState(sessionKey: KeyObject, sealed: string, nowM
  */
 export const STATE_COOKIE_SLOTS = 3;
 export const STATE_COOKIE_MAX_BYTES = 2000;
+
+/** Every name a login state cookie can have, so logout can clear them all. */
+export const STATE_COOKIE_NAMES: readonly string[] = Array.from({ length: STATE_COOKIE_SLOTS }, (_, i) => `${STATE_COOKIE_PREFIX}${i}`);
 
 export function stateCookieName(state: string): string {
   let h = 0;
