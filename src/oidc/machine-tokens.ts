@@ -107,7 +107,10 @@ function machineVerifier(issuers: IssuerKeys[], policy: Policy): MachineTokenVer
     if (typeof alg !== 'string' || !ALGORITHMS.includes(alg)) return refused('alg_not_allowed', 'algorithm');
     const keys = issuers.find((i) => i.issuer.issuer === iss);
     if (keys === undefined) return refused('bad_claims', 'issuer');
-    if (keys.due(nowMs)) await keys.refresh(nowMs);
+    // No keys yet: this request waits for them (within the fetch deadline). Keys due for their
+    // scheduled refresh are refreshed in the background: no request waits on a slow issuer for that.
+    if (keys.getKey === undefined) await keys.refresh(nowMs);
+    else if (keys.due(nowMs)) void keys.refresh(nowMs);
     let payload: Record<string, unknown> | undefined;
     for (let attempt = 0; payload === undefined; attempt++) {
       const version = keys.version;
@@ -153,8 +156,10 @@ function machineVerifier(issuers: IssuerKeys[], policy: Policy): MachineTokenVer
   return {
     verify(token, nowMs) {
       const known = memo.get(token);
-      // Verified with the key set still in force, which is not due for its refresh: answered from memory.
-      if (known !== undefined && known.version === known.keys.version && !known.keys.due(nowMs)) {
+      // Verified with the key set still in force: answered from memory (a refresh that falls due
+      // starts in the background; a new key set makes every entry verify again).
+      if (known !== undefined && known.version === known.keys.version) {
+        if (known.keys.due(nowMs)) void known.keys.refresh(nowMs);
         // Time claims are checked on every request, as for sessions.
         const now = Math.floor(nowMs / 1000);
         if (known.session.exp + CLOCK_LEEWAY_SECONDS <= now) return refused('expired', 'expiry');
