@@ -259,6 +259,16 @@ const logout: Handler = async (req, res, deps) => {
   const origin = externalOrigin(req, policy) ?? 'http://invalid';
   if (!sameSiteLogout(req, origin, policy)) return confirmLogoutPage(res);
   const secure = origin.startsWith('https:');
+  // Compared by host name alone: a scheme or port the ingress reports differently must not loop.
+  const here = policy.publicUrl === undefined ? undefined : externalOrigin(req, { ...policy, publicUrl: undefined });
+  if (here !== undefined && new URL(here).hostname !== new URL(origin).hostname) {
+    // An app host of a login host: the refresh token and the login state live on the login host,
+    // so it finishes the logout (307 keeps the method; the browser sends this host as Origin,
+    // which the login host counts as same-site). The shared session cookie goes at once.
+    res.writeHead(307, { Location: `${origin}/logout`, 'Cache-Control': 'no-store', 'Content-Length': '0', 'Set-Cookie': clearSessionCookies(policy, secure) });
+    res.end();
+    return;
+  }
   const cleared = [...clearSessionCookies(policy, secure), ...clearRefreshCookies(secure)];
   if (policy.oidc !== undefined) {
     const path = callbackPath(policy.oidc.provider);

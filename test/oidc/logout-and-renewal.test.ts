@@ -153,22 +153,35 @@ describeWithTools(
         { publicUrl: 'http://auth.example.com', cookieDomain: '.example.com', redirectDomains: 'app.example.com,*.apps.corp.test' },
         Date.now,
       );
+      const post = async (host: string, origin: string) => {
+        const res = await request(`${srv.url}/logout`, { method: 'POST', headers: { host, origin } });
+        const body = await res.body.text();
+        return { status: res.statusCode, location: res.headers.location, cleared: [res.headers['set-cookie'] ?? []].flat(), body };
+      };
+      // The app host clears the shared session cookie and hands the logout to the login host, which
+      // holds the refresh token; 307 keeps the POST, and the browser sends the app host as Origin.
+      const handed = await post('app.example.com', 'http://app.example.com');
+      expect(handed).toMatchObject({ status: 307, location: 'http://auth.example.com/logout' });
+      expect(handed.cleared.some((c) => /^airy_auth_token=; .*Max-Age=0.*Domain=example\.com/.test(c))).toBe(true);
+      // The login host takes a POST from any host that shares the session as same-site.
       for (const origin of ['http://app.example.com', 'http://grafana.example.com', 'http://auth.example.com', 'http://wiki.apps.corp.test']) {
-        const res = await request(`${srv.url}/logout`, { method: 'POST', headers: { origin } });
-        await res.body.dump();
-        expect(res.statusCode, origin).toBe(302);
-        const cleared = [res.headers['set-cookie'] ?? []].flat();
+        const done = await post('auth.example.com', origin);
+        expect(done.status, origin).toBe(302);
         expect(
-          cleared.some((c) => /^airy_auth_token=; .*Max-Age=0.*Domain=example\.com/.test(c)),
+          done.cleared.some((c) => /^airy_auth_token=; .*Max-Age=0.*Domain=example\.com/.test(c)),
           origin,
         ).toBe(true);
+        expect(
+          done.cleared.filter((c) => /^airy_auth_refresh=; .*Max-Age=0/.test(c)),
+          origin,
+        ).toHaveLength(2);
       }
+      // Any other site gets the confirmation page, and nothing is cleared.
       for (const origin of ['http://evil.example.net', 'http://example.com.evil.io', 'http://apps.corp.test', 'null']) {
-        const res = await request(`${srv.url}/logout`, { method: 'POST', headers: { origin } });
-        const body = await res.body.text();
-        expect(res.statusCode, origin).toBe(200);
-        expect(res.headers['set-cookie'], origin).toBeUndefined();
-        expect(body).toContain('<form method="post" action="/logout">');
+        const refused = await post('auth.example.com', origin);
+        expect(refused.status, origin).toBe(200);
+        expect(refused.cleared, origin).toEqual([]);
+        expect(refused.body).toContain('<form method="post" action="/logout">');
       }
     });
   },
