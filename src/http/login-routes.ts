@@ -7,10 +7,12 @@ import { describeCause, LoginError, statusOf } from '../oidc/login-error.js';
 import { callbackPath, endSessionUrl, finishLogin, refreshLogin, revokeRefreshToken, startLogin } from '../oidc/login-flow.js';
 import {
   LOGIN_STATE_TTL_SECONDS,
+  logoutHandoffMatches,
   openRefreshToken,
   REFRESH_COOKIE,
   REFRESH_COOKIE_PATHS,
   STATE_COOKIE_NAMES,
+  sealLogoutHandoff,
   sealRefreshToken,
   stateCookieName,
 } from '../oidc/login-state.js';
@@ -257,18 +259,18 @@ const logout: Handler = async (req, res, deps) => {
   const policy = deps.policies.current;
   if (!policy) return plain(res, 503, 'no valid config loaded\n');
   const origin = externalOrigin(req, policy) ?? 'http://invalid';
-  if (!sameSiteLogout(req, origin, policy)) return confirmLogoutPage(res);
+  if (!sameSiteLogout(req, origin, policy) && !(await handedOver(req, policy, deps))) {
+    deps.logger.log('info', 'logout from another site: asked to confirm', {
+      method: req.method,
+      origin: String(req.headers.origin ?? '').slice(0, 200),
+      fetchSite: String(req.headers['sec-fetch-site'] ?? '').slice(0, 40),
+    });
+    return confirmLogoutPage(res);
+  }
   const secure = origin.startsWith('https:');
   // Compared by host name alone: a scheme or port the ingress reports differently must not loop.
   const here = policy.publicUrl === undefined ? undefined : externalOrigin(req, { ...policy, publicUrl: undefined });
-  if (here !== undefined && new URL(here).hostname !== new URL(origin).hostname) {
-    // An app host of a login host: the refresh token and the login state live on the login host,
-    // so it finishes the logout (307 keeps the method; the browser sends this host as Origin,
-    // which the login host counts as same-site). The shared session cookie goes at once.
-    res.writeHead(307, { Location: `${origin}/logout`, 'Cache-Control': 'no-store', 'Content-Length': '0', 'Set-Cookie': clearSessionCookies(policy, secure) });
-    res.end();
-    return;
-  }
+  if (here !== undefined && new URL(here).hostname !== new URL(origin).hostname) return handOver(req, res, policy, origin, secure, deps);
   const cleared = [...clearSessionCookies(policy, secure), ...clearRefreshCookies(secure)];
   if (policy.oidc !== undefined) {
     const path = callbackPath(policy.oidc.provider);
@@ -278,6 +280,30 @@ const logout: Handler = async (req, res, deps) => {
   const landing = safeRedirect(policy.logoutSuccessUrl, origin, policy.origins, policy.redirectDomains) ?? '/';
   redirect(res, (await providerLogout(policy, new URL(landing, origin).href, deps)) ?? landing, cleared);
 };
+
+/**
+ * An app host of a login host: the refresh token and the login state live on the login host, so
+ * it finishes the logout. The browser goes there with a ticket bound to its session cookie (a
+ * redirected POST arrives with `Origin: null`, which proves nothing); the session cookie stays
+ * until the login host clears it, as the ticket is checked against it. Without a session cookie
+ * there is no ticket, and the login host asks the person to confirm.
+ */
+async function handOver(req: IncomingMessage, res: ServerResponse, policy: Policy, loginOrigin: string, secure: boolean, deps: ServerDeps): Promise<void> {
+  const session = cookieValues(req.headers.cookie, SESSION_COOKIE)[0];
+  const ticket = session === undefined || policy.sessionKey === undefined ? undefined : await sealLogoutHandoff(policy.sessionKey, session, deps.now());
+  const location = `${loginOrigin}/logout${ticket === undefined ? '' : `?handoff=${ticket}`}`;
+  // A host-only session cookie of this app host (from a config without cookieDomain) is not sent to the login host.
+  const hostOnly = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure });
+  res.writeHead(303, { Location: location, 'Cache-Control': 'no-store', 'Content-Length': '0', 'Set-Cookie': [hostOnly] });
+  res.end();
+}
+
+/** A logout handed over by an app host: its ticket matches a session cookie this browser sent. */
+async function handedOver(req: IncomingMessage, policy: Policy, deps: ServerDeps): Promise<boolean> {
+  const ticket = query(req).get('handoff');
+  if (ticket === null || policy.sessionKey === undefined) return false;
+  return logoutHandoffMatches(policy.sessionKey, ticket, cookieValues(req.headers.cookie, SESSION_COOKIE), deps.now());
+}
 
 /**
  * The refresh token this browser holds (its cookie at /logout) is revoked at the provider's

@@ -1,4 +1,4 @@
-import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { createHash, createSecretKey, hkdfSync, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 
 /** How long a started login may take before the callback refuses it. */
@@ -34,6 +34,7 @@ function derivedKey(sessionKey: KeyObject, purpose: string): KeyObject {
 
 const stateKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth login state v1');
 const refreshKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth refresh token v1');
+const handoffKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth logout handoff v1');
 
 /**
  * The refresh token cookie: sent only to the login paths, where a session is renewed, and to
@@ -88,6 +89,33 @@ export async function openRefreshToken(sessionKey: KeyObject, sealed: string, no
   if (!opened.ok || typeof opened.payload.rt !== 'string') return undefined;
   const lt = opened.payload.lt;
   return { refreshToken: opened.payload.rt, loginTime: typeof lt === 'number' && Number.isFinite(lt) ? lt : undefined };
+}
+
+/** How long an app host's logout hand-over to the login host is valid. */
+const LOGOUT_HANDOFF_TTL_SECONDS = 60;
+
+/**
+ * The hand-over of a logout from an app host to the login host: sealed, one minute, and bound to
+ * the session cookie the browser holds (its SHA-256), so only that browser can use it: a ticket
+ * someone else got for their own session logs nobody else out.
+ */
+export function sealLogoutHandoff(sessionKey: KeyObject, sessionCookie: string, nowMs: number): Promise<string> {
+  return seal(handoffKey(sessionKey), { h: sessionDigest(sessionCookie) }, LOGOUT_HANDOFF_TTL_SECONDS, nowMs);
+}
+
+/** Whether `ticket` was sealed for one of these session cookies, within the last minute. */
+export async function logoutHandoffMatches(sessionKey: KeyObject, ticket: string, sessionCookies: readonly string[], nowMs: number): Promise<boolean> {
+  const opened = await open(handoffKey(sessionKey), ticket, nowMs);
+  if (!opened.ok || typeof opened.payload.h !== 'string') return false;
+  const sealed = Buffer.from(opened.payload.h, 'base64url');
+  return sessionCookies.some((c) => {
+    const digest = Buffer.from(sessionDigest(c), 'base64url');
+    return digest.length === sealed.length && timingSafeEqual(digest, sealed);
+  });
+}
+
+function sessionDigest(sessionCookie: string): string {
+  return createHash('sha256').update(sessionCookie).digest('base64url');
 }
 
 /** Seals the login state: any replica can finish the login, and the browser can neither read the PKCE verifier nor change rd. */

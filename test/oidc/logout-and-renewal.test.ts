@@ -153,16 +153,34 @@ describeWithTools(
         { publicUrl: 'http://auth.example.com', cookieDomain: '.example.com', redirectDomains: 'app.example.com,*.apps.corp.test' },
         Date.now,
       );
-      const post = async (host: string, origin: string) => {
-        const res = await request(`${srv.url}/logout`, { method: 'POST', headers: { host, origin } });
+      const post = async (host: string, origin: string, cookie = '') => {
+        const res = await request(`${srv.url}/logout`, { method: 'POST', headers: { host, origin, cookie } });
         const body = await res.body.text();
-        return { status: res.statusCode, location: res.headers.location, cleared: [res.headers['set-cookie'] ?? []].flat(), body };
+        return { status: res.statusCode, location: String(res.headers.location), cleared: [res.headers['set-cookie'] ?? []].flat(), body };
       };
-      // The app host clears the shared session cookie and hands the logout to the login host, which
-      // holds the refresh token; 307 keeps the POST, and the browser sends the app host as Origin.
-      const handed = await post('app.example.com', 'http://app.example.com');
-      expect(handed).toMatchObject({ status: 307, location: 'http://auth.example.com/logout' });
-      expect(handed.cleared.some((c) => /^airy_auth_token=; .*Max-Age=0.*Domain=example\.com/.test(c))).toBe(true);
+      const get = async (path: string, cookie: string) => {
+        const res = await request(`${srv.url}${path}`, { headers: { host: 'auth.example.com', cookie } });
+        const body = await res.body.text();
+        return { status: res.statusCode, cleared: [res.headers['set-cookie'] ?? []].flat(), body };
+      };
+      // The app host hands the logout to the login host, which holds the refresh token, with a
+      // ticket bound to the session cookie this browser holds (a redirected POST would arrive
+      // with Origin: null, which proves nothing).
+      const session = 'airy_auth_token=the-session-of-this-browser';
+      const handed = await post('app.example.com', 'http://app.example.com', session);
+      expect(handed.status).toBe(303);
+      expect(handed.location).toMatch(/^http:\/\/auth\.example\.com\/logout\?handoff=[\w.-]+$/);
+      const ticketPath = handed.location.slice('http://auth.example.com'.length);
+      // Someone else's browser (another session, or none) cannot use the ticket: it is asked to confirm.
+      for (const other of ['airy_auth_token=another-session', '']) {
+        const refused = await get(ticketPath, other);
+        expect(refused.status, other).toBe(200);
+        expect(refused.cleared, other).toEqual([]);
+      }
+      const finished = await get(ticketPath, session);
+      expect(finished.status).toBe(302);
+      expect(finished.cleared.some((c) => /^airy_auth_token=; .*Max-Age=0.*Domain=example\.com/.test(c))).toBe(true);
+      expect(finished.cleared.filter((c) => /^airy_auth_refresh=; .*Max-Age=0/.test(c))).toHaveLength(2);
       // The login host takes a POST from any host that shares the session as same-site.
       for (const origin of ['http://app.example.com', 'http://grafana.example.com', 'http://auth.example.com', 'http://wiki.apps.corp.test']) {
         const done = await post('auth.example.com', origin);
