@@ -7,12 +7,12 @@ import { describeCause, LoginError, statusOf } from '../oidc/login-error.js';
 import { callbackPath, endSessionUrl, finishLogin, refreshLogin, revokeRefreshToken, startLogin } from '../oidc/login-flow.js';
 import {
   LOGIN_STATE_TTL_SECONDS,
-  logoutHandoffMatches,
+  logoutTicketMatches,
   openRefreshToken,
   REFRESH_COOKIE,
-  REFRESH_COOKIE_PATHS,
+  REFRESH_COOKIE_PATH,
   STATE_COOKIE_NAMES,
-  sealLogoutHandoff,
+  sealLogoutTicket,
   sealRefreshToken,
   stateCookieName,
 } from '../oidc/login-state.js';
@@ -74,6 +74,10 @@ function showLoginError(res: ServerResponse, err: LoginError, extraCookies: stri
 const login: Handler = async (req, res, deps) => {
   const ctx = loginContext(req, res, deps);
   if (!ctx) return;
+  const ticket = query(req).get('logout');
+  if (ticket !== null && (await logoutTicketMatches(ctx.policy.sessionKey!, ticket, cookieValues(req.headers.cookie, SESSION_COOKIE), deps.now()))) {
+    return finishLogout(req, res, ctx.policy, ctx.origin, deps);
+  }
   const rd = landing(query(req).get('rd'), ctx.origin, ctx.policy);
   const renewal = await renewed(req, res, deps, ctx, rd);
   if (renewal === 'answered') return;
@@ -142,10 +146,10 @@ function clearSessionCookies(policy: Policy, secure: boolean): string[] {
 }
 
 function clearRefreshCookies(secure: boolean): string[] {
-  return REFRESH_COOKIE_PATHS.map((path) => serializeCookie(REFRESH_COOKIE, '', { maxAgeSeconds: 0, secure, path }));
+  return [serializeCookie(REFRESH_COOKIE, '', { maxAgeSeconds: 0, secure, path: REFRESH_COOKIE_PATH })];
 }
 
-/** The sealed refresh token as cookies for /login and /logout, when sessions are re-checked and it fits. */
+/** The sealed refresh token as a cookie for the login paths, when sessions are re-checked and it fits. */
 async function refreshCookies(
   policy: Policy,
   refresh: { readonly refreshToken: string | undefined; readonly loginTime: number | undefined },
@@ -163,7 +167,7 @@ async function refreshCookies(
     deps.logger.log('warn', 'the refresh token is too large for a cookie; sessions will be re-checked by a new login instead', {});
     return [];
   }
-  return REFRESH_COOKIE_PATHS.map((path) => serializeCookie(REFRESH_COOKIE, sealed, { maxAgeSeconds: policy.sessionTtlSeconds, secure, path }));
+  return [serializeCookie(REFRESH_COOKIE, sealed, { maxAgeSeconds: policy.sessionTtlSeconds, secure, path: REFRESH_COOKIE_PATH })];
 }
 
 /** GET /oauth2/authorization/{provider} → the provider, with the sealed state in a cookie. */
@@ -251,15 +255,17 @@ function sameSiteLogout(req: IncomingMessage, origin: string, policy: Policy): b
 }
 
 /**
- * POST /logout, or GET from this site (as Airy Core had it): clears every cookie airy-auth set
- * (the session, host-only and for cookieDomain; the refresh token at each of its paths; the login
- * state slots), revokes the refresh token at the provider, and goes to logoutSuccessUrl.
+ * POST /logout, or GET from this site (as Airy Core had it). With sessionRecheck, the refresh
+ * token lives in a cookie sent only to /login of the login host (one cookie, so the callback's
+ * answer stays small), so the logout is finished there: the browser goes to /login with a ticket
+ * bound to its session cookie. Otherwise, and for a browser without a session cookie, it is
+ * finished here.
  */
 const logout: Handler = async (req, res, deps) => {
   const policy = deps.policies.current;
   if (!policy) return plain(res, 503, 'no valid config loaded\n');
   const origin = externalOrigin(req, policy) ?? 'http://invalid';
-  if (!sameSiteLogout(req, origin, policy) && !(await handedOver(req, policy, deps))) {
+  if (!sameSiteLogout(req, origin, policy)) {
     deps.logger.log('info', 'logout from another site: asked to confirm', {
       method: req.method,
       origin: String(req.headers.origin ?? '').slice(0, 200),
@@ -267,10 +273,26 @@ const logout: Handler = async (req, res, deps) => {
     });
     return confirmLogoutPage(res);
   }
+  const session = cookieValues(req.headers.cookie, SESSION_COOKIE)[0];
+  if (policy.sessionRecheckSeconds !== undefined && policy.oidc !== undefined && policy.sessionKey !== undefined && session !== undefined) {
+    const ticket = await sealLogoutTicket(policy.sessionKey, session, deps.now());
+    // A host-only session cookie of an app host (from a config without cookieDomain) is not sent
+    // to the login host: it goes here. The shared one stays until /login has checked the ticket.
+    const hostOnly = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: origin.startsWith('https:') });
+    res.writeHead(303, { Location: `${origin}/login?logout=${ticket}`, 'Cache-Control': 'no-store', 'Content-Length': '0', 'Set-Cookie': [hostOnly] });
+    res.end();
+    return;
+  }
+  await finishLogout(req, res, policy, origin, deps);
+};
+
+/**
+ * Clears every cookie airy-auth set (the session, host-only and for cookieDomain; the refresh
+ * token; the login state slots), revokes the refresh token at the provider when this request
+ * carries it, and goes to the provider's logout or to logoutSuccessUrl.
+ */
+async function finishLogout(req: IncomingMessage, res: ServerResponse, policy: Policy, origin: string, deps: ServerDeps): Promise<void> {
   const secure = origin.startsWith('https:');
-  // Compared by host name alone: a scheme or port the ingress reports differently must not loop.
-  const here = policy.publicUrl === undefined ? undefined : externalOrigin(req, { ...policy, publicUrl: undefined });
-  if (here !== undefined && new URL(here).hostname !== new URL(origin).hostname) return handOver(req, res, policy, origin, secure, deps);
   const cleared = [...clearSessionCookies(policy, secure), ...clearRefreshCookies(secure)];
   if (policy.oidc !== undefined) {
     const path = callbackPath(policy.oidc.provider);
@@ -279,34 +301,10 @@ const logout: Handler = async (req, res, deps) => {
   await revokeAtProvider(req, policy, deps);
   const landing = safeRedirect(policy.logoutSuccessUrl, origin, policy.origins, policy.redirectDomains) ?? '/';
   redirect(res, (await providerLogout(policy, new URL(landing, origin).href, deps)) ?? landing, cleared);
-};
-
-/**
- * An app host of a login host: the refresh token and the login state live on the login host, so
- * it finishes the logout. The browser goes there with a ticket bound to its session cookie (a
- * redirected POST arrives with `Origin: null`, which proves nothing); the session cookie stays
- * until the login host clears it, as the ticket is checked against it. Without a session cookie
- * there is no ticket, and the login host asks the person to confirm.
- */
-async function handOver(req: IncomingMessage, res: ServerResponse, policy: Policy, loginOrigin: string, secure: boolean, deps: ServerDeps): Promise<void> {
-  const session = cookieValues(req.headers.cookie, SESSION_COOKIE)[0];
-  const ticket = session === undefined || policy.sessionKey === undefined ? undefined : await sealLogoutHandoff(policy.sessionKey, session, deps.now());
-  const location = `${loginOrigin}/logout${ticket === undefined ? '' : `?handoff=${ticket}`}`;
-  // A host-only session cookie of this app host (from a config without cookieDomain) is not sent to the login host.
-  const hostOnly = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure });
-  res.writeHead(303, { Location: location, 'Cache-Control': 'no-store', 'Content-Length': '0', 'Set-Cookie': [hostOnly] });
-  res.end();
-}
-
-/** A logout handed over by an app host: its ticket matches a session cookie this browser sent. */
-async function handedOver(req: IncomingMessage, policy: Policy, deps: ServerDeps): Promise<boolean> {
-  const ticket = query(req).get('handoff');
-  if (ticket === null || policy.sessionKey === undefined) return false;
-  return logoutHandoffMatches(policy.sessionKey, ticket, cookieValues(req.headers.cookie, SESSION_COOKIE), deps.now());
 }
 
 /**
- * The refresh token this browser holds (its cookie at /logout) is revoked at the provider's
+ * The refresh token this browser holds (its cookie at /login) is revoked at the provider's
  * revocation_endpoint, so nobody renews the session with it after the logout. A failure is
  * logged and the local logout goes on: the cookies are cleared either way.
  */

@@ -34,16 +34,14 @@ function derivedKey(sessionKey: KeyObject, purpose: string): KeyObject {
 
 const stateKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth login state v1');
 const refreshKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth refresh token v1');
-const handoffKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth logout handoff v1');
+const logoutKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth logout ticket v1');
 
 /**
- * The refresh token cookie: sent only to the login paths, where a session is renewed, and to
- * /logout, where the refresh token is revoked at the provider. One cookie of the name per path,
- * so no request carries it twice, and the apps behind the gateway never see it.
+ * The refresh token cookie: sent only to the login paths, where a session is renewed (and, at the
+ * end of a logout, revoked); the apps behind the gateway never see it.
  */
 export const REFRESH_COOKIE = 'airy_auth_refresh';
 export const REFRESH_COOKIE_PATH = '/login';
-export const REFRESH_COOKIE_PATHS = [REFRESH_COOKIE_PATH, '/logout'] as const;
 
 /** Encrypted and authenticated (dir + A256GCM), with an expiry: the browser holds it but can neither read nor change it. */
 async function seal(key: KeyObject, payload: Record<string, unknown>, ttlSeconds: number, nowMs: number): Promise<string> {
@@ -91,21 +89,22 @@ export async function openRefreshToken(sessionKey: KeyObject, sealed: string, no
   return { refreshToken: opened.payload.rt, loginTime: typeof lt === 'number' && Number.isFinite(lt) ? lt : undefined };
 }
 
-/** How long an app host's logout hand-over to the login host is valid. */
-const LOGOUT_HANDOFF_TTL_SECONDS = 60;
+/** How long a logout ticket is valid. */
+const LOGOUT_TICKET_TTL_SECONDS = 60;
 
 /**
- * The hand-over of a logout from an app host to the login host: sealed, one minute, and bound to
- * the session cookie the browser holds (its SHA-256), so only that browser can use it: a ticket
- * someone else got for their own session logs nobody else out.
+ * A logout handed from /logout (of any host) to /login of the login host, where the refresh
+ * cookie is sent: sealed, one minute, and bound to the session cookie the browser holds (its
+ * SHA-256), so only that browser can use it: a ticket someone got for their own session logs
+ * nobody else out.
  */
-export function sealLogoutHandoff(sessionKey: KeyObject, sessionCookie: string, nowMs: number): Promise<string> {
-  return seal(handoffKey(sessionKey), { h: sessionDigest(sessionCookie) }, LOGOUT_HANDOFF_TTL_SECONDS, nowMs);
+export function sealLogoutTicket(sessionKey: KeyObject, sessionCookie: string, nowMs: number): Promise<string> {
+  return seal(logoutKey(sessionKey), { h: sessionDigest(sessionCookie) }, LOGOUT_TICKET_TTL_SECONDS, nowMs);
 }
 
 /** Whether `ticket` was sealed for one of these session cookies, within the last minute. */
-export async function logoutHandoffMatches(sessionKey: KeyObject, ticket: string, sessionCookies: readonly string[], nowMs: number): Promise<boolean> {
-  const opened = await open(handoffKey(sessionKey), ticket, nowMs);
+export async function logoutTicketMatches(sessionKey: KeyObject, ticket: string, sessionCookies: readonly string[], nowMs: number): Promise<boolean> {
+  const opened = await open(logoutKey(sessionKey), ticket, nowMs);
   if (!opened.ok || typeof opened.payload.h !== 'string') return false;
   const sealed = Buffer.from(opened.payload.h, 'base64url');
   return sessionCookies.some((c) => {

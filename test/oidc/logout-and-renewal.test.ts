@@ -83,20 +83,27 @@ describeWithTools(
       const srv = await airy({}, () => clock);
       const { jar, hops } = await driveLogin(`${srv.url}/login?rd=${encodeURIComponent('http://app.example.com/inbox')}`, 'alice');
       const refreshSet = hops.at(-1)!.setCookies.filter((c) => c.startsWith('airy_auth_refresh=eyJ'));
-      // One refresh cookie for /login (renewal) and one for /logout (revocation); the apps never see it.
-      expect(refreshSet.map((c) => /Path=([^;]+)/.exec(c)?.[1]).sort()).toEqual(['/login', '/logout']);
+      // One refresh cookie, for /login only: the apps never see it.
+      expect(refreshSet.map((c) => /Path=([^;]+)/.exec(c)?.[1])).toEqual(['/login']);
       const refreshCookie = `airy_auth_refresh=${jar.get('127.0.0.1', 'airy_auth_refresh')}`;
 
       const revocations = () => idp.requests.filter((r) => r.method === 'POST' && r.path === '/token/revocation').length;
       const before = revocations();
+      // /logout hands over to /login, where the refresh cookie is sent, with a ticket bound to this
+      // browser's session cookie; /login finishes the logout.
       const out = await request(`${srv.url}/logout`, { method: 'POST', headers: { cookie: jar.header(`${srv.url}/logout`), origin: srv.url } });
       await out.body.dump();
-      expect(out.statusCode).toBe(302);
-      const cleared = [out.headers['set-cookie'] ?? []].flat();
-      jar.store(`${srv.url}/logout`, cleared);
+      expect(out.statusCode).toBe(303);
+      const handOver = String(out.headers.location);
+      expect(handOver).toMatch(new RegExp(`^${srv.url}/login\\?logout=[\\w.-]+$`));
+      const finish = await request(handOver, { headers: { cookie: jar.header(handOver) } });
+      await finish.body.dump();
+      expect(finish.statusCode).toBe(302);
+      const cleared = [finish.headers['set-cookie'] ?? []].flat();
+      jar.store(handOver, cleared);
       const clearedAt = (name: string) => cleared.filter((c) => c.startsWith(`${name}=;`) && /Max-Age=0/.test(c)).map((c) => /Path=([^;]+)/.exec(c)?.[1]);
       expect(clearedAt('airy_auth_token')).toEqual(['/']);
-      expect(clearedAt('airy_auth_refresh').sort()).toEqual(['/login', '/logout']);
+      expect(clearedAt('airy_auth_refresh')).toEqual(['/login']);
       for (const slot of [0, 1, 2]) expect(clearedAt(`airy_auth_state_${slot}`)).toEqual(['/login/oauth2/code/my-idp']);
       expect(revocations() - before).toBe(1);
       expect(srv.logger.lines.some((l) => l.msg === 'refresh token revoked at the provider')).toBe(true);
@@ -122,7 +129,7 @@ describeWithTools(
       const renewal = await openLogin(srv, jar.header(`${srv.url}/login`));
       expect(renewal).toMatchObject({ status: 302, location: freshLogin(srv) });
       expect(renewal.setCookies.some((c) => /^airy_auth_token=eyJ/.test(c))).toBe(false);
-      expect(renewal.setCookies.filter((c) => /^airy_auth_refresh=;.*Max-Age=0/.test(c))).toHaveLength(2);
+      expect(renewal.setCookies.filter((c) => /^airy_auth_refresh=;.*Max-Age=0/.test(c))).toHaveLength(1);
       // A login after the cut-off renews as before.
       const again = await driveLogin(`${srv.url}/login?rd=${encodeURIComponent('http://app.example.com/inbox')}`, 'bob');
       clock += 11 * 60_000;
@@ -142,7 +149,7 @@ describeWithTools(
         const ended = await openLogin(srv, jar.header(`${srv.url}/login`));
         expect(ended).toMatchObject({ status: 302, location: freshLogin(srv) });
         expect(ended.setCookies.some((c) => /^airy_auth_token=; .*Max-Age=0/.test(c))).toBe(true);
-        expect(ended.setCookies.filter((c) => /^airy_auth_refresh=; .*Max-Age=0/.test(c))).toHaveLength(2);
+        expect(ended.setCookies.filter((c) => /^airy_auth_refresh=; .*Max-Age=0/.test(c))).toHaveLength(1);
       } finally {
         ACCOUNTS.carol = carol;
       }
@@ -160,27 +167,28 @@ describeWithTools(
       };
       const get = async (path: string, cookie: string) => {
         const res = await request(`${srv.url}${path}`, { headers: { host: 'auth.example.com', cookie } });
-        const body = await res.body.text();
-        return { status: res.statusCode, cleared: [res.headers['set-cookie'] ?? []].flat(), body };
+        await res.body.dump();
+        return { status: res.statusCode, location: String(res.headers.location), cleared: [res.headers['set-cookie'] ?? []].flat() };
       };
-      // The app host hands the logout to the login host, which holds the refresh token, with a
-      // ticket bound to the session cookie this browser holds (a redirected POST would arrive
+      // The app host sends the browser to the login host's /login, where the refresh token is, with
+      // a ticket bound to the session cookie this browser holds (a redirected POST would arrive
       // with Origin: null, which proves nothing).
       const session = 'airy_auth_token=the-session-of-this-browser';
       const handed = await post('app.example.com', 'http://app.example.com', session);
       expect(handed.status).toBe(303);
-      expect(handed.location).toMatch(/^http:\/\/auth\.example\.com\/logout\?handoff=[\w.-]+$/);
+      expect(handed.location).toMatch(/^http:\/\/auth\.example\.com\/login\?logout=[\w.-]+$/);
       const ticketPath = handed.location.slice('http://auth.example.com'.length);
-      // Someone else's browser (another session, or none) cannot use the ticket: it is asked to confirm.
+      // Someone else's browser (another session, or none) cannot use the ticket: an ordinary /login.
       for (const other of ['airy_auth_token=another-session', '']) {
-        const refused = await get(ticketPath, other);
-        expect(refused.status, other).toBe(200);
-        expect(refused.cleared, other).toEqual([]);
+        const ordinary = await get(ticketPath, other);
+        expect(ordinary.status, other).toBe(302);
+        expect(ordinary.location, other).toMatch(/^http:\/\/auth\.example\.com\/oauth2\/authorization\/my-idp\?rd=/);
+        expect(ordinary.cleared, other).toEqual([]);
       }
       const finished = await get(ticketPath, session);
       expect(finished.status).toBe(302);
       expect(finished.cleared.some((c) => /^airy_auth_token=; .*Max-Age=0.*Domain=example\.com/.test(c))).toBe(true);
-      expect(finished.cleared.filter((c) => /^airy_auth_refresh=; .*Max-Age=0/.test(c))).toHaveLength(2);
+      expect(finished.cleared.filter((c) => /^airy_auth_refresh=; .*Max-Age=0/.test(c))).toHaveLength(1);
       // The login host takes a POST from any host that shares the session as same-site.
       for (const origin of ['http://app.example.com', 'http://grafana.example.com', 'http://auth.example.com', 'http://wiki.apps.corp.test']) {
         const done = await post('auth.example.com', origin);
@@ -192,7 +200,7 @@ describeWithTools(
         expect(
           done.cleared.filter((c) => /^airy_auth_refresh=; .*Max-Age=0/.test(c)),
           origin,
-        ).toHaveLength(2);
+        ).toHaveLength(1);
       }
       // Any other site gets the confirmation page, and nothing is cleared.
       for (const origin of ['http://evil.example.net', 'http://example.com.evil.io', 'http://apps.corp.test', 'null']) {
