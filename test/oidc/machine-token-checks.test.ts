@@ -255,12 +255,12 @@ describe('machine tokens: discovery and JWKS calls have a deadline and a size ca
   });
   afterAll(async () => issuer?.close());
 
-  function verifierFor(jwksUri?: string) {
+  function verifierFor(jwksUri: string | undefined, fetchTimeoutMs: number) {
     const yaml = `security:\n  jwtSecret: "${TEST_JWT_SECRET}"\n  extraJwtIssuers: "${issuer.url}=api${jwksUri ? `=${jwksUri}` : ''}"\n`;
     const policy = compileAiryYaml(yaml).policy!;
     const registry = new Registry();
     const metrics = createMetrics(registry);
-    const machine = createMachineTokens(metrics, { fetchTimeoutMs: 400 });
+    const machine = createMachineTokens(metrics, { fetchTimeoutMs });
     return { verifier: machine.forPolicy(policy)!, registry };
   }
 
@@ -273,7 +273,7 @@ describe('machine tokens: discovery and JWKS calls have a deadline and a size ca
 
   it('cuts off a discovery answer dripped a byte at a time, and refuses the token instead of waiting', async () => {
     issuer.setMode('drip');
-    const { verifier, registry } = verifierFor();
+    const { verifier, registry } = verifierFor(undefined, 400);
     const token = await sign(issuer.keys[0]!, { iss: issuer.url, aud: 'api', sub: 'x', exp: Math.floor(Date.now() / 1000) + 60 });
     const result = await verifier.verify(token, Date.now());
     expect(result).toMatchObject({ ok: false, detail: expect.stringContaining('machine token refused: unknown key') });
@@ -283,7 +283,8 @@ describe('machine tokens: discovery and JWKS calls have a deadline and a size ca
 
   it('stops reading an endless JWKS at the size cap', async () => {
     issuer.setMode('endless');
-    const { verifier, registry } = verifierFor(`${issuer.url}/jwks`);
+    // A deadline far beyond what 1 MiB takes to arrive: the cap, not the clock, ends this one.
+    const { verifier, registry } = verifierFor(`${issuer.url}/jwks`, 60_000);
     const token = await sign(issuer.keys[0]!, { iss: issuer.url, aud: 'api', sub: 'x', exp: Math.floor(Date.now() / 1000) + 60 });
     const result = await verifier.verify(token, Date.now());
     expect(result).toMatchObject({ ok: false, detail: expect.stringContaining('larger than 1048576 bytes') });
