@@ -42,10 +42,14 @@ export function compileOrigins(entries: readonly string[], path: string, issues:
   // `https://*.example.com` (one leading "*") is the common shape: indexed by what follows the
   // star, so a thousand of them cost a look-up per label of the origin, not a match each.
   const leading = new Set<string>();
+  // The most labels a leading pattern's fixed part has: only that many suffixes of an origin can match.
+  let leadingMaxLabels = 0;
   const general: WildcardOrigin[] = [];
   for (const w of wildcards) {
-    if (w.labels[0] === '*' && !w.labels.slice(1).includes('*')) leading.add(`${w.prefix}|${w.port}|${w.labels.slice(1).join('.')}`);
-    else general.push(w);
+    if (w.labels[0] === '*' && !w.labels.slice(1).includes('*')) {
+      leading.add(`${w.prefix}|${w.port}|${w.labels.slice(1).join('.')}`);
+      leadingMaxLabels = Math.max(leadingMaxLabels, w.labels.length - 1);
+    } else general.push(w);
   }
   return {
     any,
@@ -57,14 +61,23 @@ export function compileOrigins(entries: readonly string[], path: string, issues:
       const parts = splitOrigin(origin);
       if (parts === undefined) return false;
       if (leading.size > 0) {
-        // The star takes one label or more: try every suffix that leaves at least one label to it.
-        let suffix = parts.labels.join('.');
-        for (let i = 0; i < parts.labels.length - 1; i++) {
-          suffix = suffix.slice(parts.labels[i]!.length + 1);
-          if (leading.has(`${parts.prefix}|${parts.port}|${suffix}`)) return true;
+        // The star takes one label or more: try the suffixes of at most leadingMaxLabels labels
+        // that leave at least one label to it, from the shortest. Each look-up hashes a suffix,
+        // so trying every suffix of a 30 KB host of dots was quadratic in its length; this is
+        // linear (leadingMaxLabels is a property of the config, not of the request).
+        const host = parts.host;
+        let dot = host.length;
+        for (let n = 1; n <= leadingMaxLabels; n++) {
+          dot = host.lastIndexOf('.', dot - 1);
+          if (dot <= 0) break;
+          if (leading.has(`${parts.prefix}|${parts.port}|${host.slice(dot + 1)}`)) return true;
         }
       }
-      for (const w of general) if (w.prefix === parts.prefix && w.port === parts.port && labelsMatch(w.labels, parts.labels)) return true;
+      for (const w of general) {
+        // The fixed labels after the last "*" must end the host: one suffix test before any label walk.
+        if (w.prefix !== parts.prefix || w.port !== parts.port || !parts.host.endsWith(w.tail)) continue;
+        if (labelsMatch(w.labels, parts.host)) return true;
+      }
       return false;
     },
   };
@@ -75,12 +88,14 @@ interface WildcardOrigin {
   readonly prefix: string;
   readonly port: string;
   readonly labels: readonly string[];
+  /** `.` and the fixed labels after the last `*`, which every matching host ends with. */
+  readonly tail: string;
 }
 
-/** A normalized origin as scheme prefix, host labels and port (empty for the default). */
-function splitOrigin(origin: string): { prefix: string; labels: string[]; port: string } | undefined {
+/** A normalized origin as scheme prefix, host (and its labels) and port (empty for the default). */
+function splitOrigin(origin: string): { prefix: string; host: string; port: string } | undefined {
   const m = /^(https?:\/\/)([^:/]+)(?::(\d+))?$/.exec(origin);
-  return m ? { prefix: m[1]!, labels: m[2]!.split('.'), port: m[3] ?? '' } : undefined;
+  return m ? { prefix: m[1]!, host: m[2]!, port: m[3] ?? '' } : undefined;
 }
 
 /**
@@ -89,21 +104,36 @@ function splitOrigin(origin: string): { prefix: string; labels: string[]; port: 
  * whatever the pattern, where a regex with one `(label.)+` group per `*` backtracks
  * exponentially on a long crafted Origin.
  */
-function labelsMatch(pattern: readonly string[], labels: readonly string[]): boolean {
-  let states = new Set<number>([0]);
-  for (const label of labels) {
-    const next = new Set<number>();
-    for (const j of states) {
-      if (j >= pattern.length) continue;
-      if (pattern[j] === '*') {
-        next.add(j); // the star takes this label and may take more
-        next.add(j + 1); // or stops here
-      } else if (pattern[j] === label) next.add(j + 1);
+function labelsMatch(pattern: readonly string[], host: string): boolean {
+  // states[j] = 1: pattern position j is reachable after the labels so far (two arrays, swapped).
+  // The host's labels are walked in place, never split into strings.
+  let states = new Uint8Array(pattern.length + 1);
+  let next = new Uint8Array(pattern.length + 1);
+  states[0] = 1;
+  for (let start = 0; start <= host.length; ) {
+    let end = host.indexOf('.', start);
+    if (end < 0) end = host.length;
+    next.fill(0);
+    let any = false;
+    for (let j = 0; j < pattern.length; j++) {
+      if (states[j] === 0) continue;
+      const p = pattern[j]!;
+      if (p === '*') {
+        next[j] = 1; // the star takes this label and may take more
+        next[j + 1] = 1; // or stops here
+        any = true;
+      } else if (p.length === end - start && host.startsWith(p, start)) {
+        next[j + 1] = 1;
+        any = true;
+      }
     }
-    if (next.size === 0) return false;
+    if (!any) return false;
+    const done = states;
     states = next;
+    next = done;
+    start = end + 1;
   }
-  return states.has(pattern.length);
+  return states[pattern.length] === 1;
 }
 
 function compileOne(entry: string, path: string, issues: IssueList): string | WildcardOrigin | undefined {
@@ -150,5 +180,5 @@ function compileOne(entry: string, path: string, issues: IssueList): string | Wi
   }
   if (!labels.includes('*')) return plain;
   const portPart = port && port !== DEFAULT_PORT[`${scheme}:`] ? String(Number(port)) : '';
-  return { prefix: `${scheme}://`, port: portPart, labels };
+  return { prefix: `${scheme}://`, port: portPart, labels, tail: `.${labels.slice(labels.lastIndexOf('*') + 1).join('.')}` };
 }

@@ -57,7 +57,9 @@ export function decide(facts: Facts, policy: Policy | undefined, nowMs: number, 
         return andThen(
           machine.verify(presented, nowMs),
           (m): Decision =>
-            m.ok ? allowSession(m.session, 'machine_token', policy, rule, nowMs) : { status: 401, reason: 'invalid_token', tokenProblem: m.problem, ...label },
+            m.ok
+              ? allowSession(m.session, 'machine_token', policy, rule, nowMs)
+              : { status: 401, reason: 'invalid_token', tokenProblem: m.problem, ...('detail' in m ? { detail: m.detail } : {}), ...label },
         );
       }
       return { status: 401, reason: 'invalid_token', tokenProblem: result.problem, ...label };

@@ -36,7 +36,7 @@ export type Allow = {
 
 export type Decision =
   | Allow
-  | ({ readonly status: 401; readonly reason: Reason; readonly tokenProblem?: TokenProblem } & RuleLabel)
+  | ({ readonly status: 401; readonly reason: Reason; readonly tokenProblem?: TokenProblem; readonly detail?: string } & RuleLabel)
   | ({
       readonly status: 403;
       readonly reason: Reason;

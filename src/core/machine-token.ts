@@ -1,5 +1,8 @@
-import type { VerifyResult } from '../session/claims.js';
+import type { TokenProblem, VerifyResult } from '../session/claims.js';
 import type { MaybePromise } from './maybe-async.js';
+
+/** A machine token's verification; a refusal says which check failed (never any part of the token). */
+export type MachineVerifyResult = VerifyResult | { readonly ok: false; readonly problem: TokenProblem; readonly detail: string };
 
 /**
  * Verifies JWT access tokens that machines got from a configured issuer (its keys come from the
@@ -7,5 +10,5 @@ import type { MaybePromise } from './maybe-async.js';
  * synchronously, as sessions are.
  */
 export interface MachineTokenVerifier {
-  verify(token: string, nowMs: number): MaybePromise<VerifyResult>;
+  verify(token: string, nowMs: number): MaybePromise<MachineVerifyResult>;
 }

@@ -15,9 +15,14 @@ function onLoginHost(origin: string, policy: Policy): boolean {
   return policy.publicUrl !== undefined && policy.cookieDomain !== undefined && origin === policy.publicUrl;
 }
 
-/** The first exact host of redirectDomains (`*.example.com` names no one host to go to). */
-function firstAppHost(policy: Policy): string | undefined {
-  return policy.redirectDomains.patterns.find((p) => !p.startsWith('*.'))?.toLowerCase();
+/**
+ * The first exact entry of redirectDomains as an origin (`*.example.com` names no one host to go
+ * to). A bare host means https on 443, as it does for the redirect check.
+ */
+function firstAppOrigin(policy: Policy): string | undefined {
+  const entry = policy.redirectDomains.patterns.find((p) => !p.includes('*'))?.toLowerCase();
+  if (entry === undefined) return undefined;
+  return entry.includes('://') ? entry : `https://${entry}`;
 }
 
 /**
@@ -32,10 +37,8 @@ export function landingAfter(kind: 'login' | 'logout', rd: string | null | undef
   if (asked !== undefined) return asked;
   const configured = check(kind === 'login' ? policy.loginSuccessUrl : policy.logoutSuccessUrl);
   if (!onLoginHost(origin, policy) || (configured !== undefined && configured !== '/')) return configured ?? '/';
-  const app = firstAppHost(policy);
-  // With the login host's scheme and port: in development both hosts are served on one port.
-  const login = new URL(origin);
-  if (app !== undefined) return `${login.protocol}//${app}${login.port ? `:${login.port}` : ''}/`;
+  const app = firstAppOrigin(policy);
+  if (app !== undefined) return `${app}/`;
   return kind === 'login' ? SIGNED_IN_PATH : SIGNED_OUT_PATH;
 }
 

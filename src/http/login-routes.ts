@@ -1,9 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { normalizeOrigin } from '../config/origins.js';
 import type { Policy } from '../config/policy.js';
 import type { Identity } from '../oidc/identity.js';
 import { describeCause, LoginError, statusOf } from '../oidc/login-error.js';
-import { callbackPath, endSessionUrl, finishLogin, refreshLogin, startLogin } from '../oidc/login-flow.js';
-import { LOGIN_STATE_TTL_SECONDS, openRefreshToken, REFRESH_COOKIE, REFRESH_COOKIE_PATH, sealRefreshToken, stateCookieName } from '../oidc/login-state.js';
+import { callbackPath, endSessionUrl, finishLogin, refreshLogin, revokeRefreshToken, startLogin } from '../oidc/login-flow.js';
+import {
+  LOGIN_STATE_TTL_SECONDS,
+  logoutTicketMatches,
+  openRefreshToken,
+  REFRESH_COOKIE,
+  REFRESH_COOKIE_PATH,
+  STATE_COOKIE_NAMES,
+  sealLogoutTicket,
+  sealRefreshToken,
+  stateCookieName,
+} from '../oidc/login-state.js';
 import { providerClient } from '../oidc/provider-client.js';
 import { SESSION_COOKIE } from '../session/claims.js';
 import { cookieValues, serializeCookie } from '../session/cookies.js';
@@ -59,53 +70,95 @@ function showLoginError(res: ServerResponse, err: LoginError, extraCookies: stri
 const login: Handler = async (req, res, deps) => {
   const ctx = loginContext(req, res, deps);
   if (!ctx) return;
+  const ticket = query(req).get('logout');
+  if (ticket !== null && (await logoutTicketMatches(ctx.policy.sessionKey!, ticket, cookieValues(req.headers.cookie, SESSION_COOKIE), deps.now()))) {
+    return finishLogout(req, res, ctx.policy, ctx.origin, deps);
+  }
   const rd = landing(query(req).get('rd'), ctx.origin, ctx.policy);
-  if (await renewed(req, res, deps, ctx, rd)) return;
-  redirect(res, `${ctx.origin}/oauth2/authorization/${ctx.policy.oidc!.provider}?rd=${encodeURIComponent(rd)}`);
+  const renewal = await renewed(req, res, deps, ctx, rd);
+  if (renewal === 'answered') return;
+  redirect(res, `${ctx.origin}/oauth2/authorization/${ctx.policy.oidc!.provider}?rd=${encodeURIComponent(rd)}`, renewal);
 };
 
 /**
  * sessionRecheck: a browser whose session is due comes back through /login with its sealed
- * refresh token, and is renewed without any interaction; when the provider refuses (a disabled
- * user), the session ends here and the page says so. True when the answer has been written.
+ * refresh token, and is renewed without any interaction. 'answered' when it was; otherwise the
+ * cookies to send with the redirect to a fresh login: when the provider refuses the refresh token
+ * (a disabled user, a revoked grant) or the login it comes from is older than `sessionsNotBefore`,
+ * the session and the refresh cookie are cleared and the person logs in again.
  */
-async function renewed(req: IncomingMessage, res: ServerResponse, deps: ServerDeps, ctx: { policy: Policy; origin: string }, rd: string): Promise<boolean> {
+async function renewed(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: ServerDeps,
+  ctx: { policy: Policy; origin: string },
+  rd: string,
+): Promise<'answered' | string[]> {
   const { policy, origin } = ctx;
   const sealed = cookieValues(req.headers.cookie, REFRESH_COOKIE)[0];
-  if (policy.sessionRecheckSeconds === undefined || sealed === undefined) return false;
-  const refreshToken = await openRefreshToken(policy.sessionKey!, sealed, deps.now());
-  if (refreshToken === undefined) return false;
+  if (policy.sessionRecheckSeconds === undefined || sealed === undefined) return [];
+  const opened = await openRefreshToken(policy.sessionKey!, sealed, deps.now());
+  if (opened === undefined) return [];
   const oidc = policy.oidc!;
   const secure = origin.startsWith('https:');
+  const ended = () => [...clearSessionCookies(policy, secure), ...clearRefreshCookies(secure)];
+  const notBefore = policy.revocation?.notBefore;
+  if (notBefore !== undefined && (opened.loginTime === undefined || opened.loginTime < notBefore)) {
+    // A renewal must not outlive a cut-off the session itself could not.
+    deps.metrics.logins.inc({ provider: oidc.provider, result: 'session_ended' });
+    deps.logger.log('info', 'session renewal refused', {
+      provider: oidc.provider,
+      reason: 'session_ended',
+      detail: 'the login is older than sessionsNotBefore',
+    });
+    return ended();
+  }
   try {
-    const renewal = await refreshLogin(policy, providerClient(oidc, { metrics: deps.metrics }), refreshToken);
+    const renewal = await refreshLogin(policy, providerClient(oidc, { metrics: deps.metrics }), opened.refreshToken);
     const token = await sessionThatFits(policy, renewal.identity, deps);
     const cookies = [
       serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: policy.sessionTtlSeconds, secure, domain: policy.cookieDomain }),
-      ...(await refreshCookie(policy, renewal.refreshToken, secure, deps)),
+      ...(await refreshCookies(policy, { refreshToken: renewal.refreshToken ?? opened.refreshToken, loginTime: opened.loginTime }, secure, deps)),
     ];
     deps.metrics.logins.inc({ provider: oidc.provider, result: 'renewed' });
     deps.logger.log('info', 'session renewed with the provider', { provider: oidc.provider, user: renewal.identity.sub, email: renewal.identity.email });
     redirect(res, rd, cookies);
-    return true;
+    return 'answered';
   } catch (err) {
     const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the session could not be renewed', undefined, { cause: err });
     deps.metrics.logins.inc({ provider: oidc.provider, result: e.problem });
     deps.logger.log('info', 'session renewal refused', { provider: oidc.provider, reason: e.problem, detail: e.detail });
-    if (statusOf(e.problem) === 502) return false; // the provider failed: let the person log in again
-    const end = { maxAgeSeconds: 0, secure };
-    showLoginError(res, e, [
-      serializeCookie(SESSION_COOKIE, '', { ...end, domain: policy.cookieDomain }),
-      serializeCookie(REFRESH_COOKIE, '', { ...end, path: REFRESH_COOKIE_PATH }),
-    ]);
-    return true;
+    // The provider failed: the refresh token may still be good, so it stays; either way the person logs in again.
+    return statusOf(e.problem) === 502 ? [] : ended();
   }
 }
 
+/** Clears the session cookie everywhere airy-auth may have set it: host-only, and for cookieDomain. */
+function clearSessionCookies(policy: Policy, secure: boolean): string[] {
+  const end = { maxAgeSeconds: 0, secure };
+  const cookies = [serializeCookie(SESSION_COOKIE, '', end)];
+  if (policy.cookieDomain !== undefined) cookies.push(serializeCookie(SESSION_COOKIE, '', { ...end, domain: policy.cookieDomain }));
+  return cookies;
+}
+
+function clearRefreshCookies(secure: boolean): string[] {
+  return [serializeCookie(REFRESH_COOKIE, '', { maxAgeSeconds: 0, secure, path: REFRESH_COOKIE_PATH })];
+}
+
 /** The sealed refresh token as a cookie for the login paths, when sessions are re-checked and it fits. */
-async function refreshCookie(policy: Policy, refreshToken: string | undefined, secure: boolean, deps: ServerDeps): Promise<string[]> {
-  if (policy.sessionRecheckSeconds === undefined || refreshToken === undefined) return [];
-  const sealed = await sealRefreshToken(policy.sessionKey!, refreshToken, policy.sessionTtlSeconds, deps.now());
+async function refreshCookies(
+  policy: Policy,
+  refresh: { readonly refreshToken: string | undefined; readonly loginTime: number | undefined },
+  secure: boolean,
+  deps: ServerDeps,
+): Promise<string[]> {
+  if (policy.sessionRecheckSeconds === undefined || refresh.refreshToken === undefined) return [];
+  const sealed = await sealRefreshToken(
+    policy.sessionKey!,
+    { refreshToken: refresh.refreshToken, loginTime: refresh.loginTime },
+    policy.sessionTtlSeconds,
+    deps.now(),
+  );
   if (REFRESH_COOKIE.length + 1 + sealed.length > COOKIE_LIMIT) {
     deps.logger.log('warn', 'the refresh token is too large for a cookie; sessions will be re-checked by a new login instead', {});
     return [];
@@ -155,7 +208,7 @@ const callback: Handler = async (req, res, deps) => {
     const { identity, rd, refreshToken } = await finishLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), q, sealed, deps.now());
     const token = await sessionThatFits(ctx.policy, identity, deps);
     const session = serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: ctx.policy.sessionTtlSeconds, secure, domain: ctx.policy.cookieDomain });
-    const refresh = await refreshCookie(ctx.policy, refreshToken, secure, deps);
+    const refresh = await refreshCookies(ctx.policy, { refreshToken, loginTime: Math.floor(deps.now() / 1000) }, secure, deps);
     deps.metrics.logins.inc({ provider: oidc.provider, result: 'success' });
     deps.logger.log('info', 'login succeeded', { provider: oidc.provider, user: identity.sub, email: identity.email });
     // rd was checked when the login started and is sealed since; check again against today's policy.
@@ -180,26 +233,98 @@ const SAME_SITE_FETCH = new Set(['same-origin', 'same-site', 'none']);
 /**
  * Whether a logout request comes from this site: a GET only when the browser says it is a
  * same-site navigation (or one the person typed), a POST unless the browser says it came from
- * elsewhere. Anything else could be another site logging the person out.
+ * elsewhere. Without Fetch Metadata (plain http sites get none), a POST's Origin must be this
+ * service, or a host that shares its session: under cookieDomain or in redirectDomains (the app
+ * hosts of a login host). Anything else could be another site logging the person out.
  */
-function sameSiteLogout(req: IncomingMessage, origin: string): boolean {
+function sameSiteLogout(req: IncomingMessage, origin: string, policy: Policy): boolean {
   const site = req.headers['sec-fetch-site'];
   if (req.method === 'GET' || req.method === 'HEAD') return typeof site === 'string' && SAME_SITE_FETCH.has(site);
   if (typeof site === 'string') return SAME_SITE_FETCH.has(site);
   const from = req.headers.origin;
-  return from === undefined || from === origin;
+  if (from === undefined || from === origin) return true;
+  const normalized = normalizeOrigin(from);
+  if (normalized === undefined) return false;
+  const host = new URL(normalized).hostname;
+  const domain = policy.cookieDomain?.replace(/^\./, '').toLowerCase();
+  return (domain !== undefined && (host === domain || host.endsWith(`.${domain}`))) || policy.redirectDomains.matches(new URL(normalized));
 }
 
-/** POST /logout, or GET from this site (as Airy Core had it): clear the session cookie and go to `rd` or logoutSuccessUrl. */
+/**
+ * POST /logout, or GET from this site (as Airy Core had it). With sessionRecheck, the refresh
+ * token lives in a cookie sent only to /login of the login host (one cookie, so the callback's
+ * answer stays small), so the logout is finished there: the browser goes to /login with a ticket
+ * bound to its session cookie. Otherwise, and for a browser without a session cookie, it is
+ * finished here.
+ */
 const logout: Handler = async (req, res, deps) => {
   const policy = deps.policies.current;
   if (!policy) return plain(res, 503, 'no valid config loaded\n');
   const origin = externalOrigin(req, policy) ?? 'http://invalid';
-  if (!sameSiteLogout(req, origin)) return confirmLogoutPage(res);
-  const clear = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: origin.startsWith('https:'), domain: policy.cookieDomain });
-  const landing = landingAfter('logout', query(req).get('rd'), origin, policy);
-  redirect(res, (await providerLogout(policy, new URL(landing, origin).href, deps)) ?? landing, [clear]);
+  if (!sameSiteLogout(req, origin, policy)) {
+    deps.logger.log('info', 'logout from another site: asked to confirm', {
+      method: req.method,
+      origin: String(req.headers.origin ?? '').slice(0, 200),
+      fetchSite: String(req.headers['sec-fetch-site'] ?? '').slice(0, 40),
+    });
+    return confirmLogoutPage(res);
+  }
+  const session = cookieValues(req.headers.cookie, SESSION_COOKIE)[0];
+  if (policy.sessionRecheckSeconds !== undefined && policy.oidc !== undefined && policy.sessionKey !== undefined && session !== undefined) {
+    const ticket = await sealLogoutTicket(policy.sessionKey, session, deps.now());
+    // A host-only session cookie of an app host (from a config without cookieDomain) is not sent
+    // to the login host: it goes here. The shared one stays until /login has checked the ticket.
+    const hostOnly = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: origin.startsWith('https:') });
+    const rd = query(req).get('rd');
+    const location = `${origin}/login?logout=${ticket}${rd ? `&rd=${encodeURIComponent(rd)}` : ''}`;
+    res.writeHead(303, { Location: location, 'Cache-Control': 'no-store', 'Content-Length': '0', 'Set-Cookie': [hostOnly] });
+    res.end();
+    return;
+  }
+  await finishLogout(req, res, policy, origin, deps);
 };
+
+/**
+ * Clears every cookie airy-auth set (the session, host-only and for cookieDomain; the refresh
+ * token; the login state slots), revokes the refresh token at the provider when this request
+ * carries it, and goes to the provider's logout or to logoutSuccessUrl.
+ */
+async function finishLogout(req: IncomingMessage, res: ServerResponse, policy: Policy, origin: string, deps: ServerDeps): Promise<void> {
+  const secure = origin.startsWith('https:');
+  const cleared = [...clearSessionCookies(policy, secure), ...clearRefreshCookies(secure)];
+  if (policy.oidc !== undefined) {
+    const path = callbackPath(policy.oidc.provider);
+    for (const name of STATE_COOKIE_NAMES) cleared.push(serializeCookie(name, '', { maxAgeSeconds: 0, secure, path }));
+  }
+  await revokeAtProvider(req, policy, deps);
+  const landing = landingAfter('logout', query(req).get('rd'), origin, policy);
+  redirect(res, (await providerLogout(policy, new URL(landing, origin).href, deps)) ?? landing, cleared);
+}
+
+/**
+ * The refresh token this browser holds (its cookie at /login) is revoked at the provider's
+ * revocation_endpoint, so nobody renews the session with it after the logout. A failure is
+ * logged and the local logout goes on: the cookies are cleared either way.
+ */
+async function revokeAtProvider(req: IncomingMessage, policy: Policy, deps: ServerDeps): Promise<void> {
+  const sealed = cookieValues(req.headers.cookie, REFRESH_COOKIE)[0];
+  if (sealed === undefined || policy.oidc === undefined || policy.sessionKey === undefined) return;
+  const opened = await openRefreshToken(policy.sessionKey, sealed, deps.now());
+  if (opened === undefined) return;
+  try {
+    const revoked = await revokeRefreshToken(providerClient(policy.oidc, { metrics: deps.metrics }), opened.refreshToken);
+    deps.logger.log('info', revoked ? 'refresh token revoked at the provider' : 'the provider has no revocation_endpoint; the refresh cookie was cleared', {
+      provider: policy.oidc.provider,
+    });
+  } catch (err) {
+    const e = err instanceof LoginError ? err : new LoginError('idp_error', 'revocation failed', undefined, { cause: err });
+    deps.logger.log('warn', 'the refresh token could not be revoked at the provider; the refresh cookie was cleared', {
+      provider: policy.oidc.provider,
+      problem: e.problem,
+      detail: e.detail,
+    });
+  }
+}
 
 /**
  * RP-initiated logout: when the provider has an end_session_endpoint, the browser goes there too

@@ -82,8 +82,6 @@ export function loginErrorPage(res: ServerResponse, status: number, err: LoginEr
       `${who}<p>${escapeHtml(err.detail)}.</p>${advice}${logoutForm('Log out and try another account')}`,
       headers,
     );
-  } else if (err.problem === 'session_ended') {
-    sendPage(res, status, 'Your session has ended', `<p>${escapeHtml(err.detail)}.</p><p><a class="button" href="/login">Log in again</a></p>`, headers);
   } else if (status === 400 || err.problem === 'cancelled') {
     sendPage(res, status, 'Login could not be finished', `<p>${escapeHtml(err.detail)}.</p><p><a class="button" href="/login">Start again</a></p>`, headers);
   } else {

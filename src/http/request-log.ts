@@ -66,6 +66,8 @@ export function logDecision(
     path: entry.facts?.path ?? (entry.req.url ?? '').split('?', 1)[0]!.slice(0, 512),
     status: entry.status,
     reason: entry.reason,
+    // Which check refused a credential (a machine token's issuer, audience, expiry...); never the credential.
+    detail: d && 'detail' in d ? d.detail : undefined,
     user,
     email,
     // The route's policy name (or `query`): with the reason, says which rule refused whom.

@@ -50,8 +50,8 @@ export function createMetrics(registry: Registry) {
     }),
     idpDuration: new Histogram({
       name: 'airy_auth_idp_request_duration_seconds',
-      help: 'Time of requests to the identity provider, in seconds.',
-      labelNames: ['provider', 'endpoint'] as const,
+      help: 'Time of requests to the identity provider, in seconds, by endpoint and outcome (ok, http_4xx, http_5xx, timeout, too_large, unreachable).',
+      labelNames: ['provider', 'endpoint', 'outcome'] as const,
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),

@@ -258,3 +258,19 @@ export async function endSessionUrl(pc: ProviderClient, postLogoutRedirectUri: s
   if (!config.serverMetadata().end_session_endpoint) return undefined;
   return client.buildEndSessionUrl(config, { client_id: pc.settings.clientId, post_logout_redirect_uri: postLogoutRedirectUri }).href;
 }
+
+/**
+ * Revokes a refresh token at the provider's revocation_endpoint (RFC 7009), so a logout ends the
+ * grant too: refresh tokens outlive the session cookie at most providers. False when the provider
+ * publishes no such endpoint; throws LoginError when it fails.
+ */
+export async function revokeRefreshToken(pc: ProviderClient, refreshToken: string): Promise<boolean> {
+  try {
+    const config = await pc.configuration();
+    if (!config.serverMetadata().revocation_endpoint) return false;
+    await client.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' });
+    return true;
+  } catch (err) {
+    throw classifyIdpError(err, 'revocation');
+  }
+}

@@ -1,4 +1,4 @@
-import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { createHash, createSecretKey, hkdfSync, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 
 /** How long a started login may take before the callback refuses it. */
@@ -34,8 +34,12 @@ function derivedKey(sessionKey: KeyObject, purpose: string): KeyObject {
 
 const stateKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth login state v1');
 const refreshKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth refresh token v1');
+const logoutKey = (sessionKey: KeyObject) => derivedKey(sessionKey, 'airy-auth logout ticket v1');
 
-/** The refresh token cookie: sent only to the login paths, where a session is renewed. */
+/**
+ * The refresh token cookie: sent only to the login paths, where a session is renewed (and, at the
+ * end of a logout, revoked); the apps behind the gateway never see it.
+ */
 export const REFRESH_COOKIE = 'airy_auth_refresh';
 export const REFRESH_COOKIE_PATH = '/login';
 
@@ -66,14 +70,51 @@ async function open(key: KeyObject, sealed: string, nowMs: number): Promise<Open
   }
 }
 
-/** Seals the provider's refresh token for its cookie. */
-export function sealRefreshToken(sessionKey: KeyObject, refreshToken: string, ttlSeconds: number, nowMs: number): Promise<string> {
-  return seal(refreshKey(sessionKey), { rt: refreshToken }, ttlSeconds, nowMs);
+/** A sealed refresh token, and when the person logged in (seconds), carried through every renewal. */
+export interface SealedRefresh {
+  readonly refreshToken: string;
+  /** The login with the provider this token comes from: `sessionsNotBefore` refuses it when older. Undefined in cookies of older versions. */
+  readonly loginTime: number | undefined;
 }
 
-export async function openRefreshToken(sessionKey: KeyObject, sealed: string, nowMs: number): Promise<string | undefined> {
+/** Seals the provider's refresh token for its cookie, with the time of the login it comes from. */
+export function sealRefreshToken(sessionKey: KeyObject, refresh: SealedRefresh, ttlSeconds: number, nowMs: number): Promise<string> {
+  return seal(refreshKey(sessionKey), { rt: refresh.refreshToken, ...(refresh.loginTime === undefined ? {} : { lt: refresh.loginTime }) }, ttlSeconds, nowMs);
+}
+
+export async function openRefreshToken(sessionKey: KeyObject, sealed: string, nowMs: number): Promise<SealedRefresh | undefined> {
   const opened = await open(refreshKey(sessionKey), sealed, nowMs);
-  return opened.ok && typeof opened.payload.rt === 'string' ? opened.payload.rt : undefined;
+  if (!opened.ok || typeof opened.payload.rt !== 'string') return undefined;
+  const lt = opened.payload.lt;
+  return { refreshToken: opened.payload.rt, loginTime: typeof lt === 'number' && Number.isFinite(lt) ? lt : undefined };
+}
+
+/** How long a logout ticket is valid. */
+const LOGOUT_TICKET_TTL_SECONDS = 60;
+
+/**
+ * A logout handed from /logout (of any host) to /login of the login host, where the refresh
+ * cookie is sent: sealed, one minute, and bound to the session cookie the browser holds (its
+ * SHA-256), so only that browser can use it: a ticket someone got for their own session logs
+ * nobody else out.
+ */
+export function sealLogoutTicket(sessionKey: KeyObject, sessionCookie: string, nowMs: number): Promise<string> {
+  return seal(logoutKey(sessionKey), { h: sessionDigest(sessionCookie) }, LOGOUT_TICKET_TTL_SECONDS, nowMs);
+}
+
+/** Whether `ticket` was sealed for one of these session cookies, within the last minute. */
+export async function logoutTicketMatches(sessionKey: KeyObject, ticket: string, sessionCookies: readonly string[], nowMs: number): Promise<boolean> {
+  const opened = await open(logoutKey(sessionKey), ticket, nowMs);
+  if (!opened.ok || typeof opened.payload.h !== 'string') return false;
+  const sealed = Buffer.from(opened.payload.h, 'base64url');
+  return sessionCookies.some((c) => {
+    const digest = Buffer.from(sessionDigest(c), 'base64url');
+    return digest.length === sealed.length && timingSafeEqual(digest, sealed);
+  });
+}
+
+function sessionDigest(sessionCookie: string): string {
+  return createHash('sha256').update(sessionCookie).digest('base64url');
 }
 
 /** Seals the login state: any replica can finish the login, and the browser can neither read the PKCE verifier nor change rd. */
@@ -110,6 +151,9 @@ export async function openLoginState(sessionKey: KeyObject, sealed: string, nowM
  */
 export const STATE_COOKIE_SLOTS = 3;
 export const STATE_COOKIE_MAX_BYTES = 2000;
+
+/** Every name a login state cookie can have, so logout can clear them all. */
+export const STATE_COOKIE_NAMES: readonly string[] = Array.from({ length: STATE_COOKIE_SLOTS }, (_, i) => `${STATE_COOKIE_PREFIX}${i}`);
 
 export function stateCookieName(state: string): string {
   let h = 0;

@@ -1,41 +1,50 @@
-import { createRemoteJWKSet, customFetch, decodeJwt, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { MachineIssuer, Policy } from '../config/policy.js';
-import type { MachineTokenVerifier } from '../core/machine-token.js';
+import type { MachineTokenVerifier, MachineVerifyResult } from '../core/machine-token.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { CLOCK_LEEWAY_SECONDS, type Session, SYSTEM_TOKEN_USER, type TokenProblem, type VerifyResult } from '../session/claims.js';
+import { CLOCK_LEEWAY_SECONDS, type Session, SYSTEM_TOKEN_USER, type TokenProblem } from '../session/claims.js';
 import { TokenMemo } from '../session/token-memo.js';
+import { MAX_LIFETIME_SECONDS } from '../session/verifier.js';
 import { groupsOf } from './identity.js';
-import { createIdpFetch, type IdpFetch } from './idp-fetch.js';
+import { createIdpFetch } from './idp-fetch.js';
+import { IssuerKeys, type IssuerKeysTiming } from './issuer-keys.js';
 
 /** Asymmetric algorithms only: an HS256 token "signed" with an issuer's public key is never accepted. */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
-/** An unknown `kid` refetches the JWKS at most this often; keys already fetched stay while the IdP is down. */
-const REFETCH_COOLDOWN_MS = 60_000;
 const MEMO_MAX_CHARS = 4 * 1024 * 1024;
+
+export interface MachineTokensOptions extends Partial<IssuerKeysTiming> {
+  /** Overall deadline of one discovery or JWKS call (a request waiting for keys waits at most this). */
+  readonly fetchTimeoutMs?: number;
+}
+
+/** Defaults: a fetch per issuer at most once a minute, keys refreshed every 10 minutes, calls cut off after 5 s. */
+export const MACHINE_KEYS_DEFAULTS = { cooldownMs: 60_000, refreshMs: 600_000, fetchTimeoutMs: 5_000 } as const;
 
 /** Verifiers per compiled policy: built once per config, reused while it is in force. */
 export interface MachineTokens {
   forPolicy(policy: Policy): MachineTokenVerifier | undefined;
 }
 
-export function createMachineTokens(metrics: Metrics): MachineTokens {
+export function createMachineTokens(metrics: Metrics, options: MachineTokensOptions = {}): MachineTokens {
+  const timing = { ...MACHINE_KEYS_DEFAULTS, ...options };
   const perPolicy = new WeakMap<Policy, MachineTokenVerifier>();
   // Key sets are kept across reloads per issuer and JWKS URI, so a reload does not refetch them.
   const keySets = new Map<string, IssuerKeys>();
-  const fetch = createIdpFetch('machine-tokens', metrics, (url) => (url.includes('/.well-known/') ? 'discovery' : 'jwks'));
+  const fetch = createIdpFetch('machine-tokens', metrics, (url) => (url.includes('/.well-known/') ? 'discovery' : 'jwks'), timing.fetchTimeoutMs);
   return {
     forPolicy(policy) {
       if (policy.machineIssuers.length === 0) return undefined;
       let verifier = perPolicy.get(policy);
       if (!verifier) {
-        const issuers = policy.machineIssuers.map((i) => {
+        const issuers = policy.machineIssuers.map((i: MachineIssuer) => {
           const id = `${i.issuer} ${i.jwksUri ?? ''}`;
           let keys = keySets.get(id);
           if (!keys) {
-            keys = issuerKeys(i, fetch);
+            keys = new IssuerKeys(i, fetch, timing);
             keySets.set(id, keys);
           }
-          return { config: i, keys };
+          return keys;
         });
         verifier = machineVerifier(issuers, policy);
         perPolicy.set(policy, verifier);
@@ -45,93 +54,116 @@ export function createMachineTokens(metrics: Metrics): MachineTokens {
   };
 }
 
-type IssuerKeys = () => Promise<JWTVerifyGetKey>;
+/** Which check refused a token, for the request log's `detail`: never any part of the token. */
+export type MachineCheck = 'malformed' | 'algorithm' | 'issuer' | 'audience' | 'expiry' | 'not-before' | 'lifetime' | 'claims' | 'unknown key' | 'signature';
 
-/** The issuer's JWKS, from jwkSetUri or discovery; a failed discovery is tried again on the next token. */
-function issuerKeys(issuer: MachineIssuer, fetch: IdpFetch): IssuerKeys {
-  let keys: Promise<JWTVerifyGetKey> | undefined;
-  const options = { cooldownDuration: REFETCH_COOLDOWN_MS, cacheMaxAge: Number.POSITIVE_INFINITY, [customFetch]: fetch as never };
-  return () => {
-    keys ??= (async () => {
-      let uri = issuer.jwksUri;
-      if (uri === undefined) {
-        const res = await fetch(`${issuer.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, { headers: { accept: 'application/json' } });
-        const md = res.ok ? ((await res.json()) as { jwks_uri?: unknown }) : undefined;
-        if (typeof md?.jwks_uri !== 'string') throw new Error(`discovery at ${issuer.issuer} gave no jwks_uri (HTTP ${res.status})`);
-        uri = md.jwks_uri;
-      }
-      return createRemoteJWKSet(new URL(uri), options);
-    })().catch((err: unknown) => {
-      keys = undefined;
-      throw err;
-    });
-    return keys;
-  };
+function refused(problem: TokenProblem, check: MachineCheck, more?: string): MachineVerifyResult {
+  return { ok: false, problem, detail: `machine token refused: ${check}${more ? ` (${more})` : ''}` };
 }
 
-function problemOf(err: unknown): TokenProblem {
-  if (err instanceof errors.JWTExpired) return 'expired';
-  if (err instanceof errors.JOSEAlgNotAllowed) return 'alg_not_allowed';
-  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) return 'bad_signature';
-  if (err instanceof errors.JWTClaimValidationFailed) return err.claim === 'nbf' ? 'not_yet_valid' : 'bad_claims';
-  return 'malformed';
+function refusalOf(err: unknown): MachineVerifyResult {
+  if (err instanceof errors.JWTExpired) return refused('expired', 'expiry');
+  if (err instanceof errors.JOSEAlgNotAllowed) return refused('alg_not_allowed', 'algorithm');
+  if (err instanceof errors.JWSSignatureVerificationFailed) return refused('bad_signature', 'signature');
+  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) return refused('bad_signature', 'unknown key');
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf') return refused('not_yet_valid', 'not-before');
+    if (err.claim === 'iss') return refused('bad_claims', 'issuer');
+    if (err.claim === 'aud') return refused('bad_claims', 'audience');
+    return refused('bad_claims', 'claims', `"${err.claim}"`);
+  }
+  return refused('malformed', 'malformed');
 }
 
-function machineVerifier(issuers: { config: MachineIssuer; keys: IssuerKeys }[], policy: Policy): MachineTokenVerifier {
+interface Verified {
+  readonly session: Session;
+  readonly keys: IssuerKeys;
+  /** The key set's version it was verified with: another version means verify it again. */
+  readonly version: number;
+}
+
+/** `email` unless the token says it is not verified: such an address counts as none, as at login. */
+function verifiedEmail(payload: Record<string, unknown>, claim: string): string | undefined {
+  const mail = payload[claim];
+  if (typeof mail !== 'string') return undefined;
+  return payload.email_verified === false || payload.email_verified === 'false' ? undefined : mail;
+}
+
+function machineVerifier(issuers: IssuerKeys[], policy: Policy): MachineTokenVerifier {
   // Keyed by signature, as the session memo is: hashing a whole token of 500 characters and more
   // on every request cost thousands of instructions.
-  const memo = new TokenMemo<Session>(MEMO_MAX_CHARS);
+  const memo = new TokenMemo<Verified>(MEMO_MAX_CHARS);
   const { subject, email } = policy.machineClaims;
 
-  async function verifyFirstTime(token: string, nowMs: number): Promise<VerifyResult> {
+  async function verifyFirstTime(token: string, nowMs: number): Promise<MachineVerifyResult> {
     let iss: unknown;
+    let alg: unknown;
     try {
       iss = decodeJwt(token).iss;
+      alg = decodeProtectedHeader(token).alg;
     } catch {
-      return { ok: false, problem: 'malformed' };
+      return refused('malformed', 'malformed');
     }
-    const issuer = issuers.find((i) => i.config.issuer === iss);
-    if (issuer === undefined) return { ok: false, problem: 'bad_claims' };
-    let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jwtVerify(token, await issuer.keys(), {
-        algorithms: ALGORITHMS,
-        issuer: issuer.config.issuer,
-        audience: issuer.config.audience,
-        requiredClaims: ['exp'],
-        clockTolerance: CLOCK_LEEWAY_SECONDS,
-        currentDate: new Date(nowMs),
-      }));
-    } catch (err) {
-      // Includes an IdP that cannot be reached for an unknown key: refused, cached keys go on.
-      return { ok: false, problem: problemOf(err) };
+    if (typeof alg !== 'string' || !ALGORITHMS.includes(alg)) return refused('alg_not_allowed', 'algorithm');
+    const keys = issuers.find((i) => i.issuer.issuer === iss);
+    if (keys === undefined) return refused('bad_claims', 'issuer');
+    // No keys yet: this request waits for them (within the fetch deadline). Keys due for their
+    // scheduled refresh are refreshed in the background: no request waits on a slow issuer for that.
+    if (keys.getKey === undefined) await keys.refresh(nowMs);
+    else if (keys.due(nowMs)) void keys.refresh(nowMs);
+    let payload: Record<string, unknown> | undefined;
+    for (let attempt = 0; payload === undefined; attempt++) {
+      const version = keys.version;
+      const getKey = keys.getKey;
+      if (getKey === undefined) return refused('bad_signature', 'unknown key', `no keys from the issuer yet: ${keys.lastError ?? 'not fetched'}`);
+      try {
+        ({ payload } = await jwtVerify(token, getKey, {
+          algorithms: ALGORITHMS,
+          issuer: keys.issuer.issuer,
+          audience: keys.issuer.audience,
+          requiredClaims: ['exp'],
+          clockTolerance: CLOCK_LEEWAY_SECONDS,
+          currentDate: new Date(nowMs),
+        }));
+      } catch (err) {
+        // An unknown kid may be a new key at the issuer: fetch again, when the cooldown allows.
+        if (attempt === 0 && err instanceof errors.JWKSNoMatchingKey && keys.mayFetch(nowMs)) {
+          await keys.refresh(nowMs);
+          if (keys.version !== version) continue;
+        }
+        // Includes an IdP that cannot be reached for an unknown key: refused, cached keys go on.
+        return refusalOf(err);
+      }
     }
     const sub = payload[subject];
-    const mail = payload[email];
     const { exp, nbf, iat } = payload;
-    if (typeof sub !== 'string' || sub === '' || sub === SYSTEM_TOKEN_USER || typeof exp !== 'number' || !Number.isFinite(exp)) {
-      return { ok: false, problem: 'bad_claims' };
-    }
+    if (typeof sub !== 'string' || sub === '' || sub === SYSTEM_TOKEN_USER) return refused('bad_claims', 'claims', `"${subject}"`);
+    const nowSeconds = Math.floor(nowMs / 1000);
+    // The sessions' bound: a token valid for decades is a leaked key's dream, not a machine's need.
+    if (typeof exp !== 'number' || !Number.isFinite(exp) || exp > nowSeconds + MAX_LIFETIME_SECONDS) return refused('bad_claims', 'lifetime');
     const session: Session = {
       sub,
-      email: typeof mail === 'string' ? mail : undefined,
+      email: verifiedEmail(payload, email),
       groups: groupsOf(payload[policy.groupsClaim]),
       exp,
       nbf: typeof nbf === 'number' ? nbf : undefined,
       iat: typeof iat === 'number' ? iat : undefined,
     };
-    memo.set(token, session);
+    memo.set(token, { session, keys, version: keys.version });
     return { ok: true, session };
   }
 
   return {
     verify(token, nowMs) {
       const known = memo.get(token);
-      if (known !== undefined) {
+      // Verified with the key set still in force: answered from memory (a refresh that falls due
+      // starts in the background; a new key set makes every entry verify again).
+      if (known !== undefined && known.version === known.keys.version) {
+        if (known.keys.due(nowMs)) void known.keys.refresh(nowMs);
         // Time claims are checked on every request, as for sessions.
         const now = Math.floor(nowMs / 1000);
-        if (known.exp + CLOCK_LEEWAY_SECONDS <= now) return { ok: false, problem: 'expired' };
-        return { ok: true, session: known };
+        if (known.session.exp + CLOCK_LEEWAY_SECONDS <= now) return refused('expired', 'expiry');
+        return { ok: true, session: known.session };
       }
       return verifyFirstTime(token, nowMs);
     },

@@ -84,6 +84,7 @@ export function providerClient(settings: OidcSettings, options: ProviderClientOp
       ['token', md.token_endpoint],
       ['userinfo', md.userinfo_endpoint],
       ['jwks', md.jwks_uri],
+      ['revocation', md.revocation_endpoint],
       ['emails', settings.emailsUri],
       ['orgs', settings.orgsUri],
       ['teams', settings.teamsUri],

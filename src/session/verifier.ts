@@ -11,15 +11,19 @@ export interface SessionVerifier {
   verify(token: string, nowMs: number): VerifyResult | Promise<VerifyResult>;
 }
 
-/** Compact JWS in base64url; anything else is refused before any crypto runs. */
-const COMPACT_JWS = /^[A-Za-z0-9_-]{2,1024}\.[A-Za-z0-9_-]{2,30000}\.[A-Za-z0-9_-]{2,512}$/;
+/**
+ * Compact JWS in base64url; anything else is refused before any crypto runs. The signature may
+ * be that of an RSA key of up to 8192 bits (1366 characters): a machine token signed with a
+ * 4096-bit key (683) is not a session, but it must reach the machine verifier as one.
+ */
+const COMPACT_JWS = /^[A-Za-z0-9_-]{2,1024}\.[A-Za-z0-9_-]{2,30000}\.[A-Za-z0-9_-]{2,1366}$/;
 /**
  * The memo keeps whole tokens (to compare them exactly), so it is bounded by their total size,
  * not by their count: distinct large tokens cannot grow the process past its memory limit.
  */
 const MEMO_MAX_CHARS = 8 * 1024 * 1024;
 /** No session is issued for longer than this; a later `exp` (or an infinite one) is not a real session. */
-const MAX_LIFETIME_SECONDS = 10 * 366 * 86400;
+export const MAX_LIFETIME_SECONDS = 10 * 366 * 86400;
 
 /**
  * Verifies Airy session JWTs: HS256 only, `exp` and `sub` required, 30 s leeway.

@@ -75,6 +75,8 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
     cookies: { keys: ['test-cookie-key-0123456789'] },
     features: {
       devInteractions: { enabled: true },
+      // RFC 7009: logout revokes the refresh token here.
+      revocation: { enabled: true },
       // Machine tokens: JWT access tokens for the resource api://airy through the client credentials grant.
       clientCredentials: { enabled: true },
       resourceIndicators: {

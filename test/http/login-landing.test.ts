@@ -51,9 +51,9 @@ describe('a login host (publicUrl + cookieDomain): login and logout without rd l
     expect(await logoutLanding(server)).toBe('https://wiki.example.test/');
   });
 
-  it('keeps the login host scheme and port (in development every host is served on one port)', async () => {
+  it('with the scheme and port the entry names (a bare host is https on 443)', async () => {
     server = await startLoginServer(
-      `  publicUrl: "http://auth.example.test:8443"\n  cookieDomain: ".example.test"\n  redirectDomains: "wiki.example.test"\n${oidc()}`,
+      `  publicUrl: "http://auth.example.test:8443"\n  cookieDomain: ".example.test"\n  redirectDomains: "http://wiki.example.test:8443"\n${oidc()}`,
     );
     expect(await loginLanding(server)).toBe('http://wiki.example.test:8443/');
   });
