@@ -66,6 +66,17 @@ describeWithTools('configmap output applied to a cluster, served by `serve --con
     await api?.close();
   });
 
+  it('a refused first ConfigMap (what configmap once wrote for policies) is an Event that says there is no config yet, not "kept its last good"', async () => {
+    api.apply('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'security-secrets', namespace: 'airy' }, data: {} });
+    api.apply('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'security', namespace: 'airy' }, data: { policies: '[object Object]' } });
+    const event = await waitFor(() => api.events.find((e) => e.reason === 'InvalidConfig'), 'the InvalidConfig Event');
+    expect(event.message).toMatch(
+      /^airy-auth has no valid config yet, so it answers 503 and is not ready: error: configmap airy\/security key policies: must be a mapping/,
+    );
+    expect(event.message).not.toContain('last good');
+    expect((await request(`${airy.url}/readyz`)).statusCode).toBe(503);
+  });
+
   it('goes from "kubectl apply" of the printed objects to new decisions in under a second', async () => {
     expect((await request(`${airy.url}/readyz`)).statusCode).toBe(503);
     const out = run('configmap', file('apply.yaml', securityYaml(PROTECTED)), '--namespace', 'airy', '--secret-name', 'security-secrets').stdout;
