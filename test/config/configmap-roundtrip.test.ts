@@ -8,24 +8,9 @@ import { ALL_KEYS, isOidcKey, isSecretKey, type SettingKey } from '../../src/con
 import { compileAiryYaml, compileConfigMapData } from '../../src/config/load.js';
 import { readAiryYaml } from '../../src/config/read-airy-yaml.js';
 import { writeFlatData } from '../../src/config/write-flat.js';
-import { KEY_EXAMPLES, LOGIN_BASE } from '../helpers/key-examples.js';
+import { baseConfig, type KeyConfig as Config, configYaml, KEY_EXAMPLES } from '../helpers/key-examples.js';
 import { policyView } from '../helpers/policy-view.js';
 import { CLI, REPO_ROOT } from '../helpers/repo.js';
-
-type Placement = 'security' | 'oidc';
-type Config = Map<SettingKey, { value: unknown; at: Placement }>;
-
-function airyYaml(config: Config): string {
-  const security: Record<string, unknown> = {};
-  const oidc: Record<string, unknown> = {};
-  for (const [key, { value, at }] of config) (at === 'oidc' ? oidc : security)[key] = value;
-  if (Object.keys(oidc).length > 0) security.oidc = oidc;
-  return yaml.dump({ kubernetes: { appImageTag: 'latest' }, security });
-}
-
-function baseConfig(): Config {
-  return new Map(Object.entries(LOGIN_BASE).map(([k, v]) => [k as SettingKey, { value: v, at: isOidcKey(k) ? 'oidc' : 'security' }]));
-}
 
 /**
  * The property: what `configmap` writes, read back through the ConfigMap source, compiles to the
@@ -63,7 +48,7 @@ describe('configmap output read back through the ConfigMap source compiles to th
           const config = baseConfig();
           config.delete(key);
           config.set(key, { value, at });
-          const text = airyYaml(config);
+          const text = configYaml(config);
           expect(expectRoundTrip(text, `${key}=${JSON.stringify(value)} under ${at}`), `${key}=${JSON.stringify(value)}: ${text}`).toBe(true);
         }
       }
@@ -98,7 +83,7 @@ describe('configmap output read back through the ConfigMap source compiles to th
         config.set(key, { value: pick(KEY_EXAMPLES[key]), at: isOidcKey(key) && random() < 0.5 ? 'oidc' : 'security' });
       }
       if (random() < 0.3) config.set('policies', { value: randomPolicies(random), at: 'security' });
-      const text = airyYaml(config);
+      const text = configYaml(config);
       if (expectRoundTrip(text, `config ${n}:\n${text}`)) valid++;
     }
     expect(valid).toBeGreaterThan(200);
@@ -110,7 +95,7 @@ it('the configmap command writes policies as policies.NAME.KEY (it wrote "[objec
   const file = join(dir, 'airy.yaml');
   const config = baseConfig();
   config.set('policies', { value: KEY_EXAMPLES.policies[1], at: 'security' });
-  const text = airyYaml(config);
+  const text = configYaml(config);
   writeFileSync(file, text);
   const r = spawnSync(process.execPath, [CLI, 'configmap', file, '--secret-name', 'security-secrets'], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);

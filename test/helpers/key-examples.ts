@@ -1,4 +1,5 @@
-import type { SettingKey } from '../../src/config/keys.js';
+import yaml from 'js-yaml';
+import { isOidcKey, type SettingKey } from '../../src/config/keys.js';
 import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from './policies.js';
 
 /**
@@ -62,3 +63,20 @@ export const LOGIN_BASE: Partial<Record<SettingKey, string>> = {
   issuerUri: 'https://idp.example.com',
   allowedEmailPatterns: '*@example.com',
 };
+
+/** A config as keys with their place: directly under `security:`, or under `security.oidc:`. */
+export type KeyConfig = Map<SettingKey, { value: unknown; at: 'security' | 'oidc' }>;
+
+/** LOGIN_BASE, with the OIDC keys under `security.oidc:`. */
+export function baseConfig(): KeyConfig {
+  return new Map(Object.entries(LOGIN_BASE).map(([k, v]) => [k as SettingKey, { value: v, at: isOidcKey(k) ? 'oidc' : 'security' }]));
+}
+
+/** The config as a whole airy.yaml (with a section other than security, as real ones have). */
+export function configYaml(config: KeyConfig): string {
+  const security: Record<string, unknown> = {};
+  const oidc: Record<string, unknown> = {};
+  for (const [key, { value, at }] of config) (at === 'oidc' ? oidc : security)[key] = value;
+  if (Object.keys(oidc).length > 0) security.oidc = oidc;
+  return yaml.dump({ kubernetes: { appImageTag: 'latest' }, security });
+}
