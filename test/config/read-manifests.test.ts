@@ -34,7 +34,7 @@ const printed = run('configmap', airyFile, '--namespace', 'airy', '--name', 'sec
 const [configMapDoc, secretDoc] = printed.split(/^---\n/m);
 
 describe('check validates what is about to be applied', () => {
-  it('the output of `airy-auth configmap` (a ConfigMap and its Secret in one stream) checks OK and compiles to the airy.yaml (check called it 2 YAML documents)', () => {
+  it('the output of `airy-auth configmap` (ConfigMap and Secret in one stream) checks OK, compiling to the airy.yaml (was: "2 YAML documents")', () => {
     const r = run('check', '--strict', file('printed.yaml', printed));
     expect(r.status, r.stdout).toBe(0);
     expect(r.stdout).toContain('OK. Authentication is ON');
@@ -57,10 +57,12 @@ describe('check validates what is about to be applied', () => {
 
   it('reads Secret data as the apiserver does: base64 data, stringData winning; refuses data that is not base64', () => {
     const secret = (body: string) =>
-      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {allowedOrigins: "https://a.example.com"}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\n${body}`;
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {allowedOrigins: "https://a.example.com"}\n---\n' +
+      `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n${body}`;
     const read = readConfigInput(
       secret(
-        `data:\n  systemToken: ${Buffer.from('overridden').toString('base64')}\n  jwtSecret: ${Buffer.from(TEST_JWT_SECRET).toString('base64')}\nstringData:\n  systemToken: "${TEST_SYSTEM_TOKEN}"\n`,
+        `data:\n  systemToken: ${Buffer.from('overridden').toString('base64')}\n  jwtSecret: ${Buffer.from(TEST_JWT_SECRET).toString('base64')}\n` +
+          `stringData:\n  systemToken: "${TEST_SYSTEM_TOKEN}"\n`,
       ),
       'in.yaml',
     );

@@ -49,7 +49,7 @@ function servedData(objs: K8sObject[]): { configMap: Record<string, string>; sec
 }
 
 describeWithTools('every key of keys.ts through the chart (real helm 3)', { helm: ensureHelm() !== undefined }, () => {
-  it('helm template --set security.KEY=… for every key and example: the rendered ConfigMap and Secret, and check of the rendered output, compile to the same policy as the airy.yaml', () => {
+  it('helm template --set security.KEY=… for every key and example: rendered ConfigMap and Secret, and check of it, compile as the airy.yaml', () => {
     const cases: { key: SettingKey; config: KeyConfig; label: string }[] = [];
     for (const key of ALL_KEYS) {
       KEY_EXAMPLES[key].forEach((value, i) => {
@@ -144,7 +144,7 @@ describeWithTools('airyYaml (real helm 3)', { helm: ensureHelm() !== undefined }
   withSecrets.set('policies', { value: KEY_EXAMPLES.policies[1], at: 'security' });
   const text = configYaml(withSecrets);
 
-  it('keeps systemToken, jwtSecret and clientSecret out of the ConfigMap (the `view` role reads ConfigMaps): they go into the Secret, and the pair compiles to the airy.yaml', () => {
+  it('keeps systemToken, jwtSecret and clientSecret out of the ConfigMap (the `view` role reads it): into the Secret; both compile as the airy.yaml', () => {
     const objs = renderChart(airyYamlArgs(text));
     const { configMap, secret } = servedData(objs);
     for (const key of ['systemToken', 'jwtSecret', 'clientSecret'] as const) {
@@ -166,6 +166,17 @@ describeWithTools('airyYaml (real helm 3)', { helm: ensureHelm() !== undefined }
     expect(twice.status).not.toBe(0);
     expect(twice.stderr).toContain('systemToken is set both in security and in airyYaml; keep one');
     expect(twice.stderr).not.toContain(String(withSecrets.get('systemToken')!.value));
+  });
+
+  it('refuses airyYaml secrets when the chart renders no Secret to hold them, instead of dropping them (auth could end up off)', () => {
+    for (const secretValues of [
+      ['--set', 'secret.existingSecret=mine'],
+      ['--set', 'secret.create=false'],
+    ]) {
+      const r = helm(['template', 'x', CHART, ...TEST_IMAGE, ...secretValues, ...airyYamlArgs(text)]);
+      expect(r.status, secretValues.join(' ')).not.toBe(0);
+      expect(r.stderr).toContain('airyYaml holds secret keys (systemToken, jwtSecret or clientSecret), which the chart keeps out of the ConfigMap');
+    }
   });
 
   it('install notes print the auth-signin of publicUrl, and the one-login-host advice of cookieDomain, from values or from airyYaml', () => {

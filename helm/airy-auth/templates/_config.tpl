@@ -107,6 +107,9 @@ the ConfigMap, which the built-in `view` role can read.
 {{- if hasKey $cleanOidc . }}{{ $_ := unset $cleanOidc . }}{{ $stripped = true }}{{ end -}}
 {{- end -}}
 {{- if $stripped -}}
+{{- if or (not .Values.secret.create) .Values.secret.existingSecret -}}
+{{- fail "airyYaml holds secret keys (systemToken, jwtSecret or clientSecret), which the chart keeps out of the ConfigMap, but it renders no Secret to hold them (secret.existingSecret or secret.create=false): put them into your Secret and remove them from airyYaml" -}}
+{{- end -}}
 {{- /* Rewritten without the secrets (they go into the Secret); otherwise kept as written, comments and all. */ -}}
 {{- if kindIs "map" $oidc }}{{ $_ := set $clean "oidc" $cleanOidc }}{{ end -}}
 {{- $doc := fromYaml .Values.airyYaml -}}
