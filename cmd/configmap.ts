@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import yaml from 'js-yaml';
 import { compilePolicy } from '../src/config/compile.js';
 import { formatIssue } from '../src/config/issues.js';
 import { isSecretKey } from '../src/config/keys.js';
 import { readAiryYaml } from '../src/config/read-airy-yaml.js';
-import { writeFlatData } from '../src/config/write-flat.js';
+import { configMapManifests, writeFlatData } from '../src/config/write-flat.js';
 import { type CommandSpec, parseCommand, usageError, usageOf } from './args.js';
 
 /**
@@ -51,14 +50,6 @@ export async function configmapCommand(argv: string[], out: (s: string) => void,
     );
     return 1;
   }
-  const { configMap: configData, secret: secretData } = writeFlatData(read.settings);
-  const metadata = (name: string) => ({
-    name,
-    ...(values.namespace ? { namespace: values.namespace } : {}),
-    labels: { 'app.kubernetes.io/part-of': 'airy-auth' },
-  });
-  const docs: object[] = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(values.name!), data: configData }];
-  if (secretName) docs.push({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: metadata(secretName), stringData: secretData });
-  out(docs.map((d) => yaml.dump(d, { lineWidth: -1, quotingType: '"', forceQuotes: true })).join('---\n'));
+  out(configMapManifests(writeFlatData(read.settings), { name: values.name!, namespace: values.namespace, secretName }));
   return 0;
 }

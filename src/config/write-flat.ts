@@ -1,3 +1,4 @@
+import yaml from 'js-yaml';
 import { isOidcKey, isSecretKey, keySpec, keyType, type SettingKey } from './keys.js';
 import type { Settings } from './settings.js';
 
@@ -63,4 +64,17 @@ function isUnset(value: unknown): boolean {
 
 function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The ConfigMap and (with a secret name) the Secret as one YAML stream, ready for `kubectl apply -f -`. */
+export function configMapManifests(flat: FlatData, names: { name: string; namespace?: string | undefined; secretName?: string | undefined }): string {
+  const metadata = (name: string) => ({
+    name,
+    ...(names.namespace ? { namespace: names.namespace } : {}),
+    labels: { 'app.kubernetes.io/part-of': 'airy-auth' },
+  });
+  const docs: object[] = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(names.name), data: flat.configMap }];
+  if (names.secretName) docs.push({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: metadata(names.secretName), stringData: flat.secret });
+  // Every value quoted: a ConfigMap value must be a string, and "true" or "0123" would not stay one.
+  return docs.map((d) => yaml.dump(d, { lineWidth: -1, quotingType: '"', forceQuotes: true })).join('---\n');
 }

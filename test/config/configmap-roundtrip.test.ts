@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
+import { compilePolicy } from '../../src/config/compile.js';
 import { ALL_KEYS, isOidcKey, isSecretKey, type SettingKey } from '../../src/config/keys.js';
 import { compileAiryYaml, compileConfigMapData } from '../../src/config/load.js';
 import { readAiryYaml } from '../../src/config/read-airy-yaml.js';
-import { writeFlatData } from '../../src/config/write-flat.js';
+import { readConfigInput } from '../../src/config/read-manifests.js';
+import { configMapManifests, writeFlatData } from '../../src/config/write-flat.js';
 import { baseConfig, type KeyConfig as Config, configYaml, KEY_EXAMPLES } from '../helpers/key-examples.js';
 import { policyView } from '../helpers/policy-view.js';
 import { CLI, REPO_ROOT } from '../helpers/repo.js';
@@ -26,6 +28,10 @@ function expectRoundTrip(text: string, label: string): boolean {
     label,
   ).toEqual([]);
   expect(policyView(viaConfigMap.policy!), label).toEqual(policyView(direct.policy));
+  // `check` of the printed manifests (what is about to be applied) reads the same policy.
+  const printed = configMapManifests(flat, { name: 'security', namespace: 'airy', secretName: 'security-secrets' });
+  const checked = readConfigInput(printed, 'printed.yaml');
+  expect(policyView(compilePolicy(checked.settings, checked.issues).policy!), `check: ${label}`).toEqual(policyView(direct.policy));
   for (const name of Object.keys(flat.configMap)) {
     const key = name.replace(/^oidc\./, '').split('.')[0] as SettingKey;
     expect(isSecretKey(key), `${label}: ${name} in the ConfigMap`).toBe(false);
@@ -40,7 +46,7 @@ it('has example values for every key of the catalogue (add them in test/helpers/
   expect(ALL_KEYS.filter((k) => (KEY_EXAMPLES[k]?.length ?? 0) === 0)).toEqual([]);
 });
 
-describe('configmap output read back through the ConfigMap source compiles to the same policy as the file', () => {
+describe('configmap output read back through the ConfigMap source (and through check) compiles to the same policy as the file', () => {
   it('for every example of every key, under security: and (OIDC keys) under security.oidc:', () => {
     for (const key of ALL_KEYS) {
       for (const value of KEY_EXAMPLES[key]) {
