@@ -107,3 +107,10 @@ export function choiceOption<T extends string>(value: string | undefined, name: 
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
 }
+
+/** A boolean flag, or its environment variable's `true`/`false` (an env value is a string; anything else is refused, never read as false). */
+export function booleanOption(value: string | boolean | undefined, name: string): boolean {
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new UsageError(`--${name} (or its environment variable) must be true or false, got "${value}"`);
+}

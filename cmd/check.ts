@@ -4,8 +4,9 @@ import { type ConfigIssue, formatIssue, hasErrors } from '../src/config/issues.j
 import type { Policy } from '../src/config/policy.js';
 import { readConfigInput, readSecretInput } from '../src/config/read-manifests.js';
 import { overlaySettings, type Settings } from '../src/config/settings.js';
+import { strictFindings } from '../src/config/strict-checks.js';
 import { summarize } from '../src/config/summary.js';
-import { type Ingress, nginxAnnotations, readIngresses } from '../src/migrate/ingress.js';
+import { nginxAnnotations, readIngresses } from '../src/migrate/ingress.js';
 import { type CommandSpec, parseCommand, usageError, usageOf } from './args.js';
 
 export const CHECK: CommandSpec = {
@@ -22,7 +23,13 @@ export const CHECK: CommandSpec = {
       multiple: true,
       help: "a Secret manifest (data or stringData) or a flat key: value file whose keys override FILE's, as the Secret does in the Helm layout",
     },
-    strict: { type: 'boolean', default: false, help: 'also exit 1 on warnings and when authentication would be off: for CI pipelines' },
+    strict: {
+      type: 'boolean',
+      default: false,
+      help:
+        'also exit 1 on warnings, when authentication would be off, and on settings unfit for production ' +
+        '(allowedOrigins "*", allowedEmailPatterns "*" with GitHub, an http publicUrl): for CI pipelines',
+    },
     ingresses: {
       type: 'string',
       value: 'FILE',
@@ -81,26 +88,38 @@ export async function checkCommand(argv: string[], out: (s: string) => void): Pr
   );
   const ingressFile = parsed.values.ingresses as string | undefined;
   if (ingressFile !== undefined && !(await checkIngresses(ingressFile, result.policy, out))) return 1;
-  if (strict && (result.issues.length > 0 || !result.policy.enabled)) {
-    const n = result.issues.length;
+  if (!strict) return 0;
+  // Valid, and Airy Core's defaults in places, but not for production: only --strict names them.
+  const findings = strictFindings(result.policy);
+  for (const finding of findings) out(`${formatIssue(finding)}\n`);
+  if (result.issues.length > 0 || findings.length > 0 || !result.policy.enabled) {
+    const n = result.issues.length + findings.length;
     out(`${file}: --strict: ${n} warning${n === 1 ? '' : 's'}${result.policy.enabled ? '' : ', and authentication would be OFF'}; failing.\n`);
     return 1;
   }
   return 0;
 }
 
-/** Every Ingress auth-url with rules (a query): would this config apply them, or refuse every request of that route? */
+/**
+ * Every Ingress auth-url with rules (a query): would this config apply them, or refuse every
+ * request of that route? Items that are not readable Ingresses (no metadata, an annotation that is
+ * not a string) are reported as errors, and every other Ingress is still checked.
+ */
 async function checkIngresses(file: string, policy: Policy, out: (s: string) => void): Promise<boolean> {
-  let ingresses: Ingress[];
+  let read: ReturnType<typeof readIngresses>;
   try {
-    ({ ingresses } = readIngresses(await readFile(file, 'utf8')));
+    read = readIngresses(await readFile(file, 'utf8'));
   } catch (err) {
     out(`error: ${file}: cannot read Ingresses: ${err instanceof Error ? err.message.split('\n', 1)[0] : String(err)}\n`);
     return false;
   }
   let problems = 0;
   let routes = 0;
-  for (const ing of ingresses) {
+  for (const bad of read.malformed) {
+    problems++;
+    out(`error: ${file}: ${bad.id}: cannot be read as an Ingress: ${bad.problem}\n    fix: check the file is kubectl get ingress -A -o yaml output\n`);
+  }
+  for (const ing of read.ingresses) {
     const authUrl = nginxAnnotations(ing).get('auth-url');
     const q = authUrl?.indexOf('?') ?? -1;
     if (authUrl === undefined || q < 0 || q === authUrl.length - 1) continue;
@@ -111,7 +130,9 @@ async function checkIngresses(file: string, policy: Policy, out: (s: string) => 
       out(`error: ${file}: Ingress ${ing.metadata.namespace ?? 'default'}/${ing.metadata.name}: auth-url ${rule.problem}\n    fix: ${rule.fix}\n`);
     }
   }
-  out(`${file}: ${ingresses.length} Ingress(es), ${routes} with rules on auth-url, ${problems} this config does not know.\n`);
+  const total = read.ingresses.length + read.malformed.length;
+  const unreadable = read.malformed.length > 0 ? `, ${read.malformed.length} unreadable` : '';
+  out(`${file}: ${total} Ingress(es), ${routes} with rules on auth-url, ${problems - read.malformed.length} this config does not know${unreadable}.\n`);
   return problems === 0;
 }
 

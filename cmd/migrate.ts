@@ -7,7 +7,8 @@ import { type CommandSpec, parseCommand, usageError, usageOf } from './args.js';
 /**
  * `airy-auth migrate FILE --to traefik|gateway-api`: ingress-nginx auth annotations → equivalent
  * objects. Every annotation is reported (stderr); any that cannot be translated makes the exit
- * code 1 and withholds the output, unless --allow-partial.
+ * code 1 and withholds the output, unless --allow-partial. An Ingress refused (a rule that cannot
+ * be read or carried, a port that cannot be resolved) never gets objects, and the exit code is 1.
  */
 export const MIGRATE: CommandSpec = {
   name: 'migrate',
@@ -19,9 +20,15 @@ export const MIGRATE: CommandSpec = {
     to: { type: 'string', value: 'traefik|gateway-api', help: 'the target (required)' },
     gateway: { type: 'string', value: 'NAME', default: 'gateway', help: 'Gateway API: the parent Gateway of the HTTPRoutes' },
     'gateway-namespace': { type: 'string', value: 'NS', help: "Gateway API: the parent Gateway's namespace" },
-    'allow-partial': { type: 'boolean', default: false, help: 'print the translated objects even when some annotation could not be translated' },
+    'allow-partial': {
+      type: 'boolean',
+      default: false,
+      help: 'print the translated objects even when some annotation could not be translated (never those of a refused Ingress; the exit code stays 1 then)',
+    },
   },
 };
+
+const OTHERS_HINT = ', or pass --allow-partial to print the objects of the others';
 
 export async function migrateCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const parsed = parseCommand(argv, MIGRATE);
@@ -44,10 +51,16 @@ export async function migrateCommand(argv: string[], out: (s: string) => void, e
   }
   err(`${formatReport(result.report)}\n`);
   const blocked = result.report.filter((l) => l.outcome === 'untranslatable').length;
-  if (blocked > 0 && !values['allow-partial']) {
+  if (result.refused > 0) {
+    err(
+      `\n${result.refused} Ingress(es) refused (ERROR above): nothing is emitted for them, since a route without their rule would be open. ` +
+        `Fix them and run again${values['allow-partial'] ? '; the objects of the other Ingresses follow' : OTHERS_HINT}.\n`,
+    );
+  } else if (blocked > 0 && !values['allow-partial']) {
     err(`\n${blocked} annotation(s) could not be translated (above). Fix them, or pass --allow-partial to print the rest.\n`);
     return 1;
   }
-  out(result.objects.map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true })).join('---\n'));
-  return 0;
+  if (values['allow-partial'] || (result.refused === 0 && blocked === 0))
+    out(result.objects.map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true })).join('---\n'));
+  return result.refused > 0 ? 1 : 0;
 }

@@ -11,7 +11,7 @@ import { createMetricsServer } from '../src/metrics/metrics-server.js';
 import { createMachineTokens } from '../src/oidc/machine-tokens.js';
 import { type RunningSource, type SourceDeps, startFileSource } from '../src/sources/file-source.js';
 import { PolicyStore } from '../src/sources/policy-store.js';
-import { type CommandSpec, choiceOption, parseCommand, portOption, secondsOption, UsageError, usageError, usageOf } from './args.js';
+import { booleanOption, type CommandSpec, choiceOption, parseCommand, portOption, secondsOption, UsageError, usageError, usageOf } from './args.js';
 import { listen, shutdownOnSignals } from './lifecycle.js';
 
 export const SERVE: CommandSpec = {
@@ -35,6 +35,12 @@ export const SERVE: CommandSpec = {
       value: 'SECONDS',
       default: '0',
       help: 'after SIGTERM, keep serving this long while /readyz says not ready (Kubernetes removes the pod meanwhile)',
+    },
+    'require-auth': {
+      type: 'boolean',
+      default: false,
+      env: 'AIRY_AUTH_REQUIRE_AUTH',
+      help: 'refuse a config that would turn authentication off (503, not ready) instead of allowing every request: for deployments',
     },
     'log-requests': {
       type: 'string',
@@ -99,7 +105,8 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
 
   const registry = new Registry();
   const metrics = createMetrics(registry);
-  const store = new PolicyStore(logger, metrics);
+  const requireAuth = booleanOption(parsed.values['require-auth'] as string | boolean | undefined, 'require-auth');
+  const store = new PolicyStore(logger, metrics, { requireAuth });
   const source = await startSource(values, { store, metrics, logger });
   // Serve at once (health, metrics, 503 on /auth) and let the source catch up; wait briefly so a
   // quick source is loaded before the first request.
@@ -127,6 +134,7 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
     metricsPort: actualMetricsPort,
     source: source.name,
     logRequests: requestLog.mode,
+    requireAuth,
   });
 
   const close = shutdownOnSignals({

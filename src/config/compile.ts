@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_SESSION_TTL_SECONDS } from '../session/claims.js';
 import { createSessionVerifier } from '../session/verifier.js';
+import { compileCookieDomain } from './cookie-domain.js';
 import { durationSetting } from './duration.js';
 import { compileEmails } from './emails.js';
 import { type ConfigIssue, hasErrors, IssueList } from './issues.js';
@@ -73,11 +74,6 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
   const routeRules = compileRouteRules(settings.get('policies'), issues);
   const groupsClaim = str('groupsClaim') ?? 'groups';
   const redirectDomains = compileRedirectDomains(listValue(settings.get('redirectDomains'), issues), path('redirectDomains'), issues);
-  const cookieDomainText = str('cookieDomain');
-  const cookieDomain = cookieDomainText?.toLowerCase().replace(/^\./, '');
-  if (cookieDomain !== undefined && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(cookieDomain)) {
-    issues.error(path('cookieDomain'), `"${cookieDomainText}" is not a domain`, { allowed: 'a parent domain of the protected hosts, such as .example.com' });
-  }
   const revocation = compileRevocation(
     str('sessionsNotBefore'),
     path('sessionsNotBefore'),
@@ -94,6 +90,7 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     if (publicUrl === undefined)
       issues.error(path('publicUrl'), `"${publicUrlText}" is not a scheme and host`, { allowed: 'https://auth.example.com (no path)' });
   }
+  const cookieDomain = compileCookieDomain(str('cookieDomain'), path('cookieDomain'), publicUrl, issues);
   const recheckText = str('sessionRecheck');
   const sessionRecheckSeconds =
     recheckText === undefined ? undefined : durationSetting(recheckText, path('sessionRecheck'), issues, { min: 60, max: 366 * 86400, fallback: 3600 });

@@ -55,6 +55,6 @@ export function safeRedirect(target: string, ownOrigin: string, origins: OriginM
   if (url.username !== '' || url.password !== '' || normalizeOrigin(`${m[1]}://${m[2]}`) !== url.origin) return undefined;
   const rest = m[3] ?? '';
   for (const form of decodedForms(rest) ?? [undefined]) if (form === undefined || SLASH_TRICK.test(form) || CONTROL.test(form)) return undefined;
-  if (url.origin !== ownOrigin && !origins.matches(url.origin) && !(hosts?.matches(url.hostname) ?? false)) return undefined;
+  if (url.origin !== ownOrigin && !origins.matches(url.origin) && !(hosts?.matches(url) ?? false)) return undefined;
   return url.href;
 }

@@ -1,5 +1,5 @@
 /** What happened to one annotation: nothing is ever dropped without a line here. */
-export type Outcome = 'translated' | 'dropped' | 'untranslatable' | 'changed' | 'not-auth';
+export type Outcome = 'refused' | 'translated' | 'dropped' | 'untranslatable' | 'changed' | 'not-auth';
 
 export interface ReportLine {
   readonly ingress: string;
@@ -9,8 +9,9 @@ export interface ReportLine {
 }
 
 export function formatReport(lines: readonly ReportLine[]): string {
-  const order: Outcome[] = ['untranslatable', 'changed', 'translated', 'dropped', 'not-auth'];
+  const order: Outcome[] = ['refused', 'untranslatable', 'changed', 'translated', 'dropped', 'not-auth'];
   const label: Record<Outcome, string> = {
+    refused: 'ERROR, nothing emitted for this Ingress',
     translated: 'translated',
     dropped: 'dropped (not needed)',
     untranslatable: 'NOT TRANSLATED (action needed)',
@@ -19,6 +20,6 @@ export function formatReport(lines: readonly ReportLine[]): string {
   };
   return [...lines]
     .sort((a, b) => order.indexOf(a.outcome) - order.indexOf(b.outcome) || a.ingress.localeCompare(b.ingress))
-    .map((l) => `${label[l.outcome]}: ${l.ingress}: ${l.annotation}: ${l.detail}`)
+    .map((l) => `${label[l.outcome]}: ${l.ingress}: ${l.annotation === '-' ? '' : `${l.annotation}: `}${l.detail}`)
     .join('\n');
 }

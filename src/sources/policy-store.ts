@@ -18,6 +18,13 @@ export class PolicyStore {
   constructor(
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    /**
+     * `serve --require-auth`: a config that would turn authentication off is invalid, at start as
+     * on reload. The seed's rule (no secrets, auth off) stays for a bare airy.yaml, but a
+     * deployment that must authenticate says so, and a missing or misspelt secret then stalls
+     * the rollout (503, not ready) instead of letting every request in behind a green one.
+     */
+    private readonly options: { readonly requireAuth?: boolean } = {},
   ) {
     metrics.enabled.set(0);
     metrics.configGeneration.set(0);
@@ -44,6 +51,25 @@ export class PolicyStore {
       return 'invalid';
     }
     const next = result.policy;
+    if (this.options.requireAuth && !next.enabled) {
+      return this.apply(
+        {
+          policy: undefined,
+          issues: [
+            ...result.issues,
+            {
+              severity: 'error',
+              path: 'security',
+              problem: `this config would turn authentication OFF (${next.disabledBecause}), and airy-auth runs with --require-auth`,
+              fix:
+                'set systemToken and jwtSecret (check the key names in the Secret), or configure OIDC; to run without authentication on purpose, ' +
+                'start without --require-auth (Helm: security.allowUnauthenticated=true)',
+            },
+          ],
+        },
+        source,
+      );
+    }
     if (this.#current?.enabled && !next.enabled) {
       // The seed's rule turns auth off when a secret is unset. At start that is the operator's
       // choice; on a live reload it is far more likely a deleted key or a typo, and it would let

@@ -109,7 +109,11 @@ describe('redirectDomains: one login host returning to many app hosts', () => {
   it.each([
     ['https://app.example.com/inbox?x=1', 'https://app.example.com/inbox?x=1'],
     ['https://grafana.apps.example.com/d/1', 'https://grafana.apps.example.com/d/1'],
-    ['http://a.b.apps.example.com:8080/', 'http://a.b.apps.example.com:8080/'],
+    ['https://a.b.apps.example.com/', 'https://a.b.apps.example.com/'],
+    // A bare host means https on 443: neither plain http nor another port of the same host.
+    ['http://a.b.apps.example.com:8080/', undefined],
+    ['http://app.example.com/', undefined],
+    ['https://app.example.com:8443/', undefined],
     ['https://apps.example.com/', undefined],
     ['https://app.example.com.evil.io/', undefined],
     ['https://evilapps.example.com/', undefined],
@@ -121,7 +125,27 @@ describe('redirectDomains: one login host returning to many app hosts', () => {
 
   it('refuses a malformed entry at config time', () => {
     const issues = new IssueList();
-    compileRedirectDomains(['*.com', 'exa mple.com', '*'], 'redirectDomains', issues);
-    expect(issues.items.map((i) => i.problem)).toHaveLength(3);
+    compileRedirectDomains(
+      ['*.com', 'exa mple.com', '*', 'ftp://app.example.com', 'https://app.example.com:0', 'https://app.example.com/path'],
+      'redirectDomains',
+      issues,
+    );
+    expect(issues.items.map((i) => i.problem)).toHaveLength(6);
+  });
+
+  it('an entry that names a scheme and port allows exactly that origin', () => {
+    const named = compileRedirectDomains(
+      ['http://dev.example.com:8080', 'http://*.test.example.com', 'https://app.example.com:443'],
+      'redirectDomains',
+      new IssueList(),
+    );
+    const to = (target: string) => safeRedirect(target, own, compileOrigins([], 'allowedOrigins', new IssueList()), named);
+    expect(to('http://dev.example.com:8080/x')).toBe('http://dev.example.com:8080/x');
+    expect(to('https://dev.example.com:8080/x')).toBeUndefined();
+    expect(to('http://dev.example.com/x')).toBeUndefined();
+    expect(to('http://a.test.example.com/')).toBe('http://a.test.example.com/');
+    expect(to('http://a.test.example.com:81/')).toBeUndefined();
+    expect(to('https://a.test.example.com/')).toBeUndefined();
+    expect(to('https://app.example.com/')).toBe('https://app.example.com/');
   });
 });

@@ -48,7 +48,7 @@ describeWithTools(
   allowedEmailPatterns: "*@example.com"
   publicUrl: "${host('auth')}"
   cookieDomain: ".example.test"
-  redirectDomains: "app-a.example.test,*.apps.example.test"
+  redirectDomains: "http://app-a.example.test:${port},http://*.apps.example.test:${port}"
   oidc:
     provider: my-idp
     issuerUri: "${idp.issuer}"

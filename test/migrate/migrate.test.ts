@@ -125,7 +125,7 @@ describe('airy-auth migrate', () => {
   it('to Gateway API, carries a named policy as the filter path, and refuses other rules with the fix', async () => {
     const refused = run(CORS_FIXTURE, '--to', 'gateway-api');
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/NOT TRANSLATED \(action needed\): shop\/api: nginx.ingress.kubernetes.io\/auth-url: .*define them as a policy/);
+    expect(refused.stderr).toMatch(/ERROR, nothing emitted for this Ingress: shop\/api: nginx.ingress.kubernetes.io\/auth-url: .*define them as a policy/);
     const dir = mkdtempSync(join(tmpdir(), 'airy-migrate-'));
     const withPolicy = join(dir, 'policy.yaml');
     writeFileSync(withPolicy, readFileSync(CORS_FIXTURE, 'utf8').replace('/auth?allowed_groups=sre', '/auth?policy=sre'));

@@ -30,8 +30,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- .Values.sidecar.serviceAccountName -}}
 {{- else if .Values.serviceAccount.create -}}
 {{- default (include "airy-auth.fullname" .) .Values.serviceAccount.name -}}
+{{- else if .Values.serviceAccount.name -}}
+{{- .Values.serviceAccount.name -}}
 {{- else -}}
-{{- default "default" .Values.serviceAccount.name -}}
+{{- fail "serviceAccount.create=false needs serviceAccount.name: the pods would run as the namespace's `default` ServiceAccount, and the Role reading the Secret would be bound to it (every pod of the namespace could read the secrets). Name a ServiceAccount you manage, or set serviceAccount.create=true." -}}
 {{- end -}}
 {{- end -}}
 
@@ -48,7 +50,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if not .Values.image.repository -}}
 {{- fail "image.repository is not set. No airy-auth image is published yet: build one from the repository's Dockerfile (docker build -t REGISTRY/airy-auth:TAG .), push it, and install with --set image.repository=REGISTRY/airy-auth --set image.tag=TAG" -}}
 {{- end -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The ConfigMap airy-auth watches: the one you manage, or the chart's. */}}
@@ -90,6 +96,9 @@ args:
   - {{ .Values.shutdown.delaySeconds | quote }}
   - --drain-seconds
   - {{ .Values.shutdown.drainSeconds | quote }}
+  {{- if not .Values.security.allowUnauthenticated }}
+  - --require-auth
+  {{- end }}
   {{- range .Values.extraArgs }}
   - {{ . | quote }}
   {{- end }}

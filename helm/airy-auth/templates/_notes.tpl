@@ -8,9 +8,29 @@ SKIPPED: {{ $value }} asks for a {{ $gvk }}, but this cluster has no such CRD (m
 {{- end }}
 {{- end }}
 {{- $secret := include "airy-auth.secretName" . }}
-{{- if and (not $secret) (not .Values.security.jwtSecret) }}
+{{- if .Values.security.allowUnauthenticated }}
 
-WARNING: no Secret and no jwtSecret: authentication stays OFF until systemToken and jwtSecret are set.
+WARNING: security.allowUnauthenticated=true: airy-auth runs without --require-auth, so a config without
+systemToken and jwtSecret (or OIDC) lets EVERY request in, and the rollout stays green.
+{{- else }}
+
+airy-auth runs with --require-auth: a config that would turn authentication off is refused, and the pods
+stay not ready until it is fixed (`kubectl -n {{ .Release.Namespace }} get events` says why).
+{{- end }}
+{{- if .Values.secret.existingSecret }}
+
+Secrets: the chart renders no Secret; airy-auth reads {{ .Values.secret.existingSecret }}, which you manage (the GitOps way:
+a SealedSecret, an ExternalSecret, or once by hand). It needs the keys systemToken and jwtSecret (and
+oidc.clientSecret with OIDC login), for example:
+
+    kubectl -n {{ .Release.Namespace }} create secret generic {{ .Values.secret.existingSecret }} \
+      --from-literal=systemToken="$(openssl rand -hex 32)" --from-literal=jwtSecret="$(openssl rand -base64 48)"
+{{- else if and .Values.secret.create .Values.secret.generate (not (and .Values.security.systemToken .Values.security.jwtSecret)) }}
+
+Secrets: the chart generated the missing jwtSecret/systemToken and keeps them across `helm upgrade` by
+looking up the Secret. `helm template` (and Argo CD, which renders with it) cannot look it up and makes
+new ones on every render, logging everyone out on every sync: with GitOps, create the Secret yourself and
+set secret.existingSecret=NAME (secret.create=false).
 {{- end }}
 
 {{- /* Wherever they are set: security values, or airyYaml (which the ConfigMap then holds). */}}
