@@ -102,4 +102,24 @@ describeWithTools('configmap output applied to a cluster, served by `serve --con
     expect(Date.now() - started).toBeLessThan(1000);
     expect(airy.logs()).not.toContain(TEST_SYSTEM_TOKEN);
   });
+
+  it('carries named policies through the applied ConfigMap: ?policy=hooks is known to the served config', async () => {
+    const text = `${securityYaml(PROTECTED)}  policies:\n    hooks: {publicPaths: "/webhooks/**"}\n`;
+    const out = run('configmap', file('policies.yaml', text), '--namespace', 'airy', '--secret-name', 'security-secrets').stdout;
+    for (const doc of yaml.loadAll(out) as KubeObject[]) {
+      const data =
+        doc.kind === 'Secret'
+          ? Object.fromEntries(Object.entries(doc.stringData as Record<string, string>).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))
+          : doc.data;
+      api.apply(doc.kind === 'Secret' ? 'secrets' : 'configmaps', { ...doc, data, stringData: undefined } as KubeObject);
+    }
+    const statusOf = async (query: string) => {
+      const res = await request(`${airy.url}/auth?${query}`, { headers: { 'x-original-url': 'https://app.example.com/webhooks/x' } });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    // A public path of the global rules and of the policy: no credentials needed once the policy exists.
+    await waitFor(async () => (await statusOf('policy=hooks')) === 200, 'the policy from policies.hooks.publicPaths');
+    expect(await statusOf('policy=nope')).toBe(403);
+  });
 });
