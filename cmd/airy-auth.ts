@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { UsageError } from './args.js';
+import { nearestFlag, UsageError } from './args.js';
+
+const COMMANDS = ['serve', 'check', 'token', 'configmap', 'migrate', 'demo', 'version', 'help'];
 
 const USAGE = `usage: airy-auth COMMAND [flags]     (airy-auth COMMAND --help lists a command's flags)
 
@@ -16,6 +18,12 @@ commands:
 `;
 
 const out = (s: string) => void process.stdout.write(s);
+// A reader that stops early (`airy-auth check FILE | head -1`) closes the pipe: stop quietly, as
+// Unix tools do, instead of crashing with a stack trace on the next write.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
 const err = (s: string) => void process.stderr.write(s);
 
 function version(): string {
@@ -53,8 +61,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     case '-h':
       out(USAGE);
       return command === undefined ? 2 : 0;
-    default:
-      throw new UsageError(`unknown command "${command}"`);
+    default: {
+      const near = command.startsWith('-') ? undefined : nearestFlag(command, COMMANDS);
+      throw new UsageError(`unknown command "${command}"${near ? `; did you mean ${near}?` : ''}`);
+    }
   }
 }
 

@@ -63,14 +63,61 @@ export function parseCommand(argv: string[], spec: CommandSpec, env: NodeJS.Proc
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: spec.positionals !== undefined, strict: true }) as Parsed;
   } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err), usageOf(spec));
+    throw new UsageError(withSuggestion(err, Object.keys(spec.flags)), usageOf(spec));
   }
   for (const [name, f] of Object.entries(spec.flags)) {
-    if (f.env && !argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`)) && env[f.env] !== undefined && env[f.env] !== '') {
+    if (f.env && !flagGiven(argv, name) && env[f.env] !== undefined && env[f.env] !== '') {
       parsed.values[name] = env[f.env];
     }
   }
   return parsed;
+}
+
+/** Whether `--name` was on the command line (a default fills the value either way). */
+export function flagGiven(argv: readonly string[], name: string): boolean {
+  return argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+}
+
+/** parseArgs' message, and for an unknown flag the nearest known one: a typo should cost one glance. */
+function withSuggestion(err: unknown, flags: readonly string[]): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if ((err as { code?: string }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return message;
+  const typed = /^Unknown option '(-{1,2}[^'=]*)/.exec(message)?.[1];
+  const suggestion = typed === undefined ? undefined : nearestFlag(typed.replace(/^-+/, ''), [...flags, 'help']);
+  return suggestion === undefined ? message : `Unknown option '${typed}'; did you mean --${suggestion}?`;
+}
+
+/**
+ * The known flag closest to `typed`: one it is the beginning of, or the one
+ * within a few edits (a third of the length, at most 3); undefined when nothing is close.
+ */
+export function nearestFlag(typed: string, flags: readonly string[]): string | undefined {
+  const word = typed.toLowerCase();
+  if (word.length === 0) return undefined;
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const flag of flags) {
+    const d = word.length >= 3 && flag.startsWith(word) ? 0.5 : editDistance(word, flag);
+    if (d < bestDistance) {
+      best = flag;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.min(3, Math.max(1, Math.floor(word.length / 3))) ? best : undefined;
+}
+
+/** Levenshtein distance with adjacent swaps counted as one edit; both words are short flag names. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 /** Throws the command's UsageError: for checks after parsing (a missing flag, a bad value). */

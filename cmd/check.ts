@@ -38,7 +38,8 @@ export const CHECK: CommandSpec = {
   },
 };
 
-async function readSecretFile(path: string): Promise<{ settings: Settings; issues: readonly ConfigIssue[] }> {
+/** Also read by `token --secret-file`: the one reader of a Secret manifest on disk. */
+export async function readSecretFile(path: string): Promise<{ settings: Settings; issues: readonly ConfigIssue[] }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

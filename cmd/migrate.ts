@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
 import { migrate } from '../src/migrate/migrate.js';
 import { formatReport } from '../src/migrate/report.js';
-import { type CommandSpec, parseCommand, usageError, usageOf } from './args.js';
+import { type CommandSpec, flagGiven, parseCommand, usageError, usageOf } from './args.js';
 
 /**
  * `airy-auth migrate FILE --to traefik|gateway-api`: ingress-nginx auth annotations → equivalent
@@ -40,6 +40,14 @@ export async function migrateCommand(argv: string[], out: (s: string) => void, e
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (positionals.length !== 1) throw usageError(MIGRATE, 'migrate takes exactly one FILE of Ingress objects');
   if (values.to !== 'traefik' && values.to !== 'gateway-api') throw usageError(MIGRATE, '--to must be traefik or gateway-api');
+  // Traefik objects have no parent Gateway: a --gateway there is a mistake about the target, not a no-op.
+  const gatewayFlags = ['gateway', 'gateway-namespace'].filter((f) => flagGiven(argv, f));
+  if (values.to === 'traefik' && gatewayFlags.length > 0)
+    throw usageError(
+      MIGRATE,
+      `--${gatewayFlags.join(' and --')} ${gatewayFlags.length === 1 ? 'applies' : 'apply'} only to --to gateway-api; ` +
+        'Traefik Middlewares have no parent Gateway',
+    );
   const result = migrate(await readFile(positionals[0]!, 'utf8'), {
     target: values.to,
     gateway: values.gateway as string,

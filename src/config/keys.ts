@@ -143,8 +143,18 @@ export const OIDC_KEYS = {
   },
   clientId: { description: 'The OAuth client id.', default: 'unset' },
   clientSecret: { description: 'The OAuth client secret; may be left out only with `clientAuthenticationMethod: none`.', default: 'unset', secret: true },
-  logoutSuccessUrl: { description: 'Where `/logout` lands: a path, or a URL on an allowed origin.', default: '`/`' },
-  loginSuccessUrl: { description: 'Where a login without `rd=` lands: a path, or a URL on an allowed origin.', default: '`/`' },
+  logoutSuccessUrl: {
+    description:
+      'Where `/logout` without `rd=` lands: a path, or a URL on an allowed origin or `redirectDomains` host. ' +
+      'On a login host, `/` means the first `redirectDomains` host, or a "signed out" page.',
+    default: '`/`',
+  },
+  loginSuccessUrl: {
+    description:
+      'Where a login without `rd=` lands: a path, or a URL on an allowed origin or `redirectDomains` host. ' +
+      'On a login host, `/` means the first `redirectDomains` host, or a "signed in" page.',
+    default: '`/`',
+  },
   sessionTtl: { description: 'Session lifetime, such as `30d`, `12h`, `90m`.', default: '`30d`' },
   sessionRecheck: {
     description:

@@ -144,12 +144,12 @@ function allowSession(
   if (policy.sessionRecheckSeconds !== undefined && session.recheckAt !== undefined && session.recheckAt <= nowMs / 1000)
     return { status: 401, reason: 'recheck_due', ...label };
   if (session.email !== undefined && policy.emails && !policy.emails.matches(session.email)) {
-    return { status: 403, reason: 'email_not_allowed', email: session.email, ...label };
+    return { status: 403, reason: 'email_not_allowed', user: session.sub, email: session.email, ...label };
   }
   if (rule !== undefined && !emailAllowedByRule(session.email, rule)) {
     return session.email === undefined
-      ? { status: 403, reason: 'email_not_allowed', ...label }
-      : { status: 403, reason: 'email_not_allowed', email: session.email, ...label };
+      ? { status: 403, reason: 'email_not_allowed', user: session.sub, ...label }
+      : { status: 403, reason: 'email_not_allowed', user: session.sub, email: session.email, ...label };
   }
   const groupSets = policy.groups ? [policy.groups, ...(rule?.groupSets ?? [])] : (rule?.groupSets ?? []);
   for (const allowed of groupSets) {
@@ -157,6 +157,7 @@ function allowSession(
       return {
         status: 403,
         reason: 'group_not_allowed',
+        user: session.sub,
         missingGroups: [...allowed],
         ...(session.email === undefined ? {} : { email: session.email }),
         ...label,

@@ -40,6 +40,8 @@ export type Decision =
   | ({
       readonly status: 403;
       readonly reason: Reason;
+      /** The refused session's subject, for the request log. */
+      readonly user?: string;
       readonly email?: string;
       /** The groups a refused session lacked one of (group_not_allowed), for the page. */
       readonly missingGroups?: readonly string[];

@@ -1,4 +1,5 @@
 import type { Handler } from './deps.js';
+import { landingHandlers } from './landing.js';
 
 type LoginModule = typeof import('./login-routes.js');
 let loaded: Promise<LoginModule> | undefined;
@@ -16,10 +17,7 @@ function lazy(pick: (m: LoginModule) => Handler): Handler {
 
 export function loginRoutes(): { exact: [string, Handler][]; prefixes: [string, Handler][] } {
   return {
-    exact: [
-      ['/login', lazy((m) => m.loginHandlers.login)],
-      ['/logout', lazy((m) => m.loginHandlers.logout)],
-    ],
+    exact: [['/login', lazy((m) => m.loginHandlers.login)], ['/logout', lazy((m) => m.loginHandlers.logout)], ...landingHandlers],
     prefixes: [
       ['/oauth2/authorization/', lazy((m) => m.loginHandlers.authorize)],
       ['/login/oauth2/code/', lazy((m) => m.loginHandlers.callback)],

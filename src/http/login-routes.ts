@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Policy } from '../config/policy.js';
-import { safeRedirect } from '../core/redirect-target.js';
 import type { Identity } from '../oidc/identity.js';
 import { describeCause, LoginError, statusOf } from '../oidc/login-error.js';
 import { callbackPath, endSessionUrl, finishLogin, refreshLogin, startLogin } from '../oidc/login-flow.js';
@@ -11,6 +10,7 @@ import { cookieValues, serializeCookie } from '../session/cookies.js';
 import { mintSession } from '../session/mint.js';
 import type { Handler, ServerDeps } from './deps.js';
 import { externalOrigin } from './external-origin.js';
+import { landingAfter } from './landing.js';
 import { confirmLogoutPage, loginErrorPage, loginNotConfiguredPage, plain, unknownProviderPage } from './pages.js';
 
 function query(req: IncomingMessage): URLSearchParams {
@@ -45,13 +45,9 @@ function loginContext(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   return { policy, origin };
 }
 
-/** The redirect target after login: `rd` when it is safe, else loginSuccessUrl (itself checked). */
+/** The redirect target after login: `rd` when it is safe, else loginSuccessUrl, else somewhere useful (landing.ts). */
 function landing(rd: string | null, origin: string, policy: Policy): string {
-  return (
-    (rd ? safeRedirect(rd, origin, policy.origins, policy.redirectDomains) : undefined) ??
-    safeRedirect(policy.loginSuccessUrl, origin, policy.origins, policy.redirectDomains) ??
-    '/'
-  );
+  return landingAfter('login', rd, origin, policy);
 }
 
 function showLoginError(res: ServerResponse, err: LoginError, extraCookies: string[] = []): void {
@@ -194,14 +190,14 @@ function sameSiteLogout(req: IncomingMessage, origin: string): boolean {
   return from === undefined || from === origin;
 }
 
-/** POST /logout, or GET from this site (as Airy Core had it): clear the session cookie and go to logoutSuccessUrl. */
+/** POST /logout, or GET from this site (as Airy Core had it): clear the session cookie and go to `rd` or logoutSuccessUrl. */
 const logout: Handler = async (req, res, deps) => {
   const policy = deps.policies.current;
   if (!policy) return plain(res, 503, 'no valid config loaded\n');
   const origin = externalOrigin(req, policy) ?? 'http://invalid';
   if (!sameSiteLogout(req, origin)) return confirmLogoutPage(res);
   const clear = serializeCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: origin.startsWith('https:'), domain: policy.cookieDomain });
-  const landing = safeRedirect(policy.logoutSuccessUrl, origin, policy.origins, policy.redirectDomains) ?? '/';
+  const landing = landingAfter('logout', query(req).get('rd'), origin, policy);
   redirect(res, (await providerLogout(policy, new URL(landing, origin).href, deps)) ?? landing, [clear]);
 };
 

@@ -102,3 +102,13 @@ export function loginErrorPage(res: ServerResponse, status: number, err: LoginEr
 export function confirmLogoutPage(res: ServerResponse): void {
   sendPage(res, 200, 'Log out?', `<p>Another page asked to log you out. Press the button to log out.</p>${logoutForm('Log out')}`);
 }
+
+/** The login host's page after a login that named no app to return to; static, it names nobody. */
+export function signedInPage(res: ServerResponse): void {
+  sendPage(res, 200, 'Signed in', '<p>You are signed in. Go back to the app you were using; it now lets you in.</p>');
+}
+
+/** The login host's page after a logout that named no app to return to; static, it names nobody. */
+export function signedOutPage(res: ServerResponse): void {
+  sendPage(res, 200, 'Signed out', '<p>You are signed out.</p><p><a class="button" href="/login">Sign in again</a></p>');
+}

@@ -37,8 +37,8 @@ function newRequestId(): string {
 
 /**
  * One JSON line per decision: who asked for what, and the answer. What goes in is chosen field by
- * field: the path without its query, the user and email of the identity (never a token, a cookie,
- * a query string or a secret, whatever the level).
+ * field: the path without its query, the user and email of the identity (on a refusal too), the
+ * route's policy name; never a token, a cookie, a query string or a secret, whatever the level.
  */
 export function logDecision(
   logger: Logger,
@@ -68,6 +68,8 @@ export function logDecision(
     reason: entry.reason,
     user,
     email,
+    // The route's policy name (or `query`): with the reason, says which rule refused whom.
+    policy: d?.rule,
     durationMs: Math.round((performance.now() - entry.startedMs) * 1000) / 1000,
   });
 }

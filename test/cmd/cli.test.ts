@@ -134,7 +134,7 @@ describe('the command line', () => {
       ],
     ],
     ['check', ['--secret-file', '--strict', '--ingresses']],
-    ['token', ['--config', '--sub', '--email', '--name', '--ttl']],
+    ['token', ['--config', '--secret-file', '--sub', '--email', '--name', '--groups', '--ttl']],
     ['configmap', ['--name', '--namespace', '--secret-name']],
     ['migrate', ['--to', '--gateway', '--gateway-namespace', '--allow-partial']],
     ['demo', ['--port', '--metrics-port']],

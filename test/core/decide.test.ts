@@ -122,7 +122,12 @@ describe('decide', () => {
 
   it('8. re-checks the email on every request', async () => {
     const token = await session('u5', 'eve@elsewhere.io');
-    expect(await decide(facts({ sessionCookies: [token] }), policy, NOW)).toEqual({ status: 403, reason: 'email_not_allowed', email: 'eve@elsewhere.io' });
+    expect(await decide(facts({ sessionCookies: [token] }), policy, NOW)).toEqual({
+      status: 403,
+      reason: 'email_not_allowed',
+      user: 'u5',
+      email: 'eve@elsewhere.io',
+    });
     const narrowed = policyOf({ ...PROTECTED, allowedEmailPatterns: 'boss@partner.io' });
     const annToken = await mintSession(narrowed.sessionKey!, { sub: 'u6', email: 'ann@example.com' }, 3600, NOW);
     expect(await decide(facts({ sessionCookies: [annToken] }), policy, NOW)).toMatchObject({ status: 200 });

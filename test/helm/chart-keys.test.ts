@@ -17,8 +17,8 @@ import { describeWithTools } from '../helpers/tools.js';
 
 it('values.schema.json (security) and templates/_config-keys.tpl are what `npm run chart:sync` writes from keys.ts', () => {
   const schemaText = readFileSync(join(CHART, 'values.schema.json'), 'utf8');
-  expect(schemaText, 'run `npm run chart:sync`').toBe(syncValuesSchema(schemaText));
-  expect(readFileSync(join(CHART, 'templates', '_config-keys.tpl'), 'utf8'), 'run `npm run chart:sync`').toBe(chartConfigKeysTemplate());
+  expect(schemaText, 'run `npm run chart:sync` (or `npm run docs`)').toBe(syncValuesSchema(schemaText));
+  expect(readFileSync(join(CHART, 'templates', '_config-keys.tpl'), 'utf8'), 'run `npm run chart:sync` (or `npm run docs`)').toBe(chartConfigKeysTemplate());
 });
 
 /** `--set`/`--set-string` arguments that give `path` this value (lists as {a,b}, mappings key by key). */

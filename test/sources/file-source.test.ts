@@ -12,7 +12,11 @@ function recorder() {
   const seen: string[] = [];
   return {
     seen,
-    events: { onText: (t: string) => void seen.push(t), onMissing: () => void seen.push('<missing>'), onError: (c: string) => void seen.push(`<error ${c}>`) },
+    events: {
+      onText: (t: string) => void seen.push(t),
+      onMissing: (wasRead: boolean) => void seen.push(wasRead ? '<deleted>' : '<missing>'),
+      onError: (c: string) => void seen.push(`<error ${c}>`),
+    },
   };
 }
 
@@ -46,9 +50,9 @@ it('reports a deleted file once, and its return', async () => {
   source = watchFile(file, r.events, 60_000);
   await source.check();
   rmSync(file);
-  await waitFor(() => r.seen.includes('<missing>'), 'the deletion');
+  await waitFor(() => r.seen.includes('<deleted>'), 'the deletion');
   await source.check();
   writeFileSync(file, 'b');
   await waitFor(() => r.seen.includes('b'), 'the new file');
-  expect(r.seen).toEqual(['a', '<missing>', 'b']);
+  expect(r.seen).toEqual(['a', '<deleted>', 'b']);
 });

@@ -170,6 +170,7 @@ true
 {{- define "airy-auth.wantedCrds" -}}
 {{- $wanted := dict -}}
 {{- if and .Values.serviceMonitor.enabled (not .Values.sidecar.enabled) }}{{ $_ := set $wanted "monitoring.coreos.com/v1/ServiceMonitor" "serviceMonitor.enabled" }}{{ end -}}
+{{- if .Values.prometheusRule.enabled }}{{ $_ := set $wanted "monitoring.coreos.com/v1/PrometheusRule" "prometheusRule.enabled" }}{{ end -}}
 {{- if .Values.gateways.traefik.enabled }}{{ $_ := set $wanted "traefik.io/v1alpha1/Middleware" "gateways.traefik.enabled" }}{{ end -}}
 {{- if .Values.gateways.envoyGateway.enabled }}{{ $_ := set $wanted "gateway.envoyproxy.io/v1alpha1/SecurityPolicy" "gateways.envoyGateway.enabled" }}{{ end -}}
 {{- if .Values.gateways.istio.enabled }}{{ $_ := set $wanted "security.istio.io/v1/AuthorizationPolicy" "gateways.istio.enabled" }}{{ end -}}
