@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../src/config/compile.js';
-import { ALL_KEYS, isOidcKey, isSecretKey, type SettingKey } from '../../src/config/keys.js';
+import { ALL_KEYS, isOidcKey, isSecretKey, keySpec, keyType, type SettingKey } from '../../src/config/keys.js';
 import { compileAiryYaml, compileConfigMapData } from '../../src/config/load.js';
 import { readAiryYaml } from '../../src/config/read-airy-yaml.js';
 import { readConfigInput } from '../../src/config/read-manifests.js';
@@ -44,6 +44,22 @@ function expectRoundTrip(text: string, label: string): boolean {
 
 it('has example values for every key of the catalogue (add them in test/helpers/key-examples.ts for a new key)', () => {
   expect(ALL_KEYS.filter((k) => (KEY_EXAMPLES[k]?.length ?? 0) === 0)).toEqual([]);
+});
+
+it('the catalogue types agree with the compiler: list keys take YAML lists, string keys refuse them, boolean keys take booleans', () => {
+  for (const key of ALL_KEYS) {
+    const type = keyType(keySpec(key));
+    if (type === 'named') continue;
+    const sample = KEY_EXAMPLES[key].find((v) => typeof v === 'string') ?? String(KEY_EXAMPLES[key][0]);
+    const config = baseConfig();
+    config.delete(key);
+    config.set(key, { value: type === 'boolean' ? true : [sample], at: 'security' });
+    const errors = compileAiryYaml(configYaml(config))
+      .issues.filter((i) => i.severity === 'error')
+      .map((i) => `${i.path}: ${i.problem}`);
+    if (type === 'string') expect(errors, `${key} is typed string`).toContainEqual(expect.stringMatching(/must be a string/));
+    else expect(errors, `${key} is typed ${type}`).toEqual([]);
+  }
 });
 
 describe('configmap output read back through the ConfigMap source (and through check) compiles to the same policy as the file', () => {
