@@ -1,10 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import yaml from 'js-yaml';
 import { compilePolicy } from '../src/config/compile.js';
 import { type ConfigIssue, formatIssue, hasErrors } from '../src/config/issues.js';
 import type { Policy } from '../src/config/policy.js';
-import { readAiryYaml } from '../src/config/read-airy-yaml.js';
-import { readFlatData } from '../src/config/read-flat.js';
+import { readConfigInput, readSecretInput } from '../src/config/read-manifests.js';
 import { overlaySettings, type Settings } from '../src/config/settings.js';
 import { strictFindings } from '../src/config/strict-checks.js';
 import { summarize } from '../src/config/summary.js';
@@ -15,7 +13,8 @@ export const CHECK: CommandSpec = {
   name: 'check',
   positionals: 'FILE',
   summary:
-    'Validates FILE (an airy.yaml) and prints every problem at once, each with its key, what is wrong, the allowed values and a fix. ' +
+    'Validates FILE (an airy.yaml; or what you are about to apply: a ConfigMap manifest with its Secret, or `helm template` output; ' +
+    '- for stdin) and prints every problem at once, each with its key, what is wrong, the allowed values and a fix. ' +
     'Exits 1 on any error.',
   flags: {
     'secret-file': {
@@ -39,41 +38,15 @@ export const CHECK: CommandSpec = {
   },
 };
 
-/** The key: value pairs of a Secret manifest (data decoded, stringData as is), or of a flat YAML map. */
-function secretKeys(doc: unknown): Record<string, string> | string {
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 'is not a Secret manifest or a map of keys';
-  const o = doc as Record<string, unknown>;
-  const entries: [string, unknown][] =
-    o.kind === 'Secret'
-      ? [
-          ...Object.entries((o.data ?? {}) as Record<string, unknown>).map(([k, v]): [string, unknown] => [
-            k,
-            typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
-          ]),
-          ...Object.entries((o.stringData ?? {}) as Record<string, unknown>),
-        ]
-      : Object.entries(o);
-  const out: Record<string, string> = {};
-  for (const [k, v] of entries) {
-    if (typeof v !== 'string') return `key ${k} is not a string`;
-    out[k] = v;
-  }
-  return out;
-}
-
 /** Also read by `token --secret-file`: the one reader of a Secret manifest on disk. */
 export async function readSecretFile(path: string): Promise<{ settings: Settings; issues: readonly ConfigIssue[] }> {
-  let parsed: unknown;
+  let text: string;
   try {
-    parsed = yaml.load(await readFile(path, 'utf8'), { schema: yaml.CORE_SCHEMA });
+    text = await readFile(path, 'utf8');
   } catch (err) {
-    const problem =
-      err instanceof yaml.YAMLException ? `is not valid YAML (${err.reason})` : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
-    return { settings: new Map(), issues: [{ severity: 'error', path, problem }] };
+    return { settings: new Map(), issues: [{ severity: 'error', path, problem: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` }] };
   }
-  const keys = secretKeys(parsed);
-  if (typeof keys === 'string') return { settings: new Map(), issues: [{ severity: 'error', path, problem: keys }] };
-  return readFlatData(keys, `secret file ${path}`);
+  return readSecretInput(text, path);
 }
 
 /** `airy-auth check FILE`: every problem at once; exit 1 on any error (and, with --strict, on any warning). */
@@ -89,12 +62,12 @@ export async function checkCommand(argv: string[], out: (s: string) => void): Pr
   const file = positionals[0]!;
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
   } catch (err) {
     out(`error: ${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
     return 1;
   }
-  const read = readAiryYaml(text, file);
+  const read = readConfigInput(text, file);
   let settings = read.settings;
   const issues: ConfigIssue[] = [...read.issues];
   for (const secretFile of (parsed.values['secret-file'] as string[] | undefined) ?? []) {
@@ -162,4 +135,10 @@ async function checkIngresses(file: string, policy: Policy, out: (s: string) => 
   const unreadable = read.malformed.length > 0 ? `, ${read.malformed.length} unreadable` : '';
   out(`${file}: ${total} Ingress(es), ${routes} with rules on auth-url, ${problems - read.malformed.length} this config does not know${unreadable}.\n`);
   return problems === 0;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,19 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import yaml from 'js-yaml';
 import { compilePolicy } from '../src/config/compile.js';
 import { formatIssue } from '../src/config/issues.js';
-import { isOidcKey, isSecretKey, type SettingKey } from '../src/config/keys.js';
+import { isSecretKey } from '../src/config/keys.js';
 import { readAiryYaml } from '../src/config/read-airy-yaml.js';
+import { configMapManifests, writeFlatData } from '../src/config/write-flat.js';
 import { type CommandSpec, parseCommand, usageError, usageOf } from './args.js';
-
-/** The flat key Airy Core's controller used for a setting: OIDC keys get an `oidc.` prefix. */
-function flatKey(key: SettingKey): string {
-  return isOidcKey(key) ? `oidc.${key}` : key;
-}
-
-function flatValue(value: unknown): string {
-  return Array.isArray(value) ? value.join(',') : String(value);
-}
 
 /**
  * `airy-auth configmap airy.yaml`: validates the file, then prints a ConfigMap in Airy Core's flat
@@ -59,19 +50,6 @@ export async function configmapCommand(argv: string[], out: (s: string) => void,
     );
     return 1;
   }
-  const configData: Record<string, string> = {};
-  const secretData: Record<string, string> = {};
-  for (const [key, raw] of read.settings) {
-    if (raw.value === null || raw.value === undefined || raw.value === '') continue;
-    (isSecretKey(key) ? secretData : configData)[flatKey(key)] = flatValue(raw.value);
-  }
-  const metadata = (name: string) => ({
-    name,
-    ...(values.namespace ? { namespace: values.namespace } : {}),
-    labels: { 'app.kubernetes.io/part-of': 'airy-auth' },
-  });
-  const docs: object[] = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(values.name!), data: configData }];
-  if (secretName) docs.push({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: metadata(secretName), stringData: secretData });
-  out(docs.map((d) => yaml.dump(d, { lineWidth: -1, quotingType: '"', forceQuotes: true })).join('---\n'));
+  out(configMapManifests(writeFlatData(read.settings), { name: values.name!, namespace: values.namespace, secretName }));
   return 0;
 }

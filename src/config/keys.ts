@@ -1,6 +1,7 @@
 /**
  * The catalogue of configuration keys. Everything that names a key (validation, `check`, the
- * ConfigMap writer, "did you mean") reads it from here so the list exists once.
+ * ConfigMap writer and reader, the Helm chart's schema and ConfigMap template via
+ * `npm run chart:sync`, "did you mean") reads it from here so the list exists once.
  */
 export interface KeySpec {
   /** One or two sentences for the configuration reference (docs/configuration.md is generated from these). */
@@ -10,7 +11,34 @@ export interface KeySpec {
   /** Secret values never appear in logs, summaries or ConfigMaps written with a Secret. */
   readonly secret?: boolean;
   readonly allowed?: readonly string[];
+  /**
+   * How the value is written, for every writer and reader that is not the compiler (the ConfigMap
+   * writer, the chart's schema and template): `string` (the default when unset), `list` (a
+   * comma-separated string or a YAML list of strings), `boolean` (`true`/`false`, also as strings),
+   * or `named` (a mapping of names, each a mapping of `fields`; flat form `KEY.NAME.FIELD`).
+   */
+  readonly type?: KeyType;
+  /** For `type: named`: the fields of each entry. */
+  readonly fields?: Readonly<Record<string, KeySpec>>;
 }
+
+export type KeyType = 'string' | 'list' | 'boolean' | 'named';
+
+/** The type of a key, with the default spelled out. */
+export function keyType(spec: KeySpec): KeyType {
+  return spec.type ?? 'string';
+}
+
+/** A policy name: also one path segment of `/envoy-policy/NAME` and one label of a metric, hence so narrow. */
+export const POLICY_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** The fields of one named policy (`security.policies.NAME`). */
+export const POLICY_FIELDS = {
+  allowedEmailPatterns: { description: 'Email globs of this policy.', default: 'the global rules only', type: 'list' },
+  allowedGroups: { description: 'Groups of this policy; a session must be in one of them.', default: 'the global rules only', type: 'list' },
+  allowedOrigins: { description: 'Origins of this policy.', default: 'the global rules only', type: 'list' },
+  publicPaths: { description: 'Path globs of this policy that need no credentials.', default: 'the global rules only', type: 'list' },
+} as const satisfies Record<string, KeySpec>;
 
 /** Keys that live directly under `security:`. */
 export const SECURITY_KEYS = {
@@ -29,12 +57,14 @@ export const SECURITY_KEYS = {
     secret: true,
   },
   allowedOrigins: {
+    type: 'list',
     description:
       'Comma-separated origins allowed to call cross-origin: exact (`https://app.example.com`) or with a `*` label standing for one or more labels ' +
       '(`https://*.example.com`; two fixed labels must follow). `*` alone allows any origin; `null` is never allowed.',
     default: 'none',
   },
   publicPaths: {
+    type: 'list',
     description:
       'Comma-separated path globs (`*` within a segment, `**` across segments) that need no credentials, such as webhooks. ' +
       'Matched against the decoded, dot-segment-resolved path, never the query.',
@@ -42,17 +72,20 @@ export const SECURITY_KEYS = {
   },
   publicUrl: { description: '`https://host` of airy-auth as browsers see it; pins the login redirect URI.', default: 'from the request' },
   allowedGroups: {
+    type: 'list',
     description:
       'Comma-separated groups (IdP groups, GitHub `org` or `org:team`); a session must be in one of them. ' +
       'Airy Core tokens, which carry no groups, are refused.',
     default: 'none (no group rule)',
   },
   policies: {
+    type: 'named',
     description:
       'Named per-app policies: `NAME: {allowedEmailPatterns, allowedGroups, allowedOrigins, publicPaths}`. A policy narrows the global rules, never ' +
       'widens them; select one with `?policy=NAME` on the auth URL (or `/envoy-policy/NAME`, `/gateway-api-policy/NAME`). ' +
       'In a ConfigMap: keys `policies.NAME.KEY`.',
     default: 'none',
+    fields: POLICY_FIELDS,
   },
   cookieDomain: {
     description:
@@ -61,6 +94,7 @@ export const SECURITY_KEYS = {
     default: 'the host that served the login',
   },
   redirectDomains: {
+    type: 'list',
     description: 'Comma-separated hosts (`app.example.com`) or `*.example.com` that a login on the login host may return to.',
     default: 'none (only the login host and allowedOrigins)',
   },
@@ -71,6 +105,7 @@ export const SECURITY_KEYS = {
     default: 'none (machine tokens off)',
   },
   extraJwtIssuers: {
+    type: 'list',
     description: 'More machine token issuers, comma-separated `ISSUER=AUDIENCE` or `ISSUER=AUDIENCE=JWKS_URI` (the JWKS is discovered otherwise).',
     default: 'none',
   },
@@ -81,9 +116,10 @@ export const SECURITY_KEYS = {
       'Revokes every session issued before this time (RFC 3339, such as `2026-11-29T10:00:00Z`), without rotating jwtSecret; applied on the next request.',
     default: 'none',
   },
-  revokedSubjects: { description: 'Comma-separated session subjects (user ids) that are refused, whatever their session says.', default: 'none' },
-  revokedEmails: { description: 'Comma-separated emails whose sessions are refused, and who cannot log in again.', default: 'none' },
+  revokedSubjects: { type: 'list', description: 'Comma-separated session subjects (user ids) that are refused, whatever their session says.', default: 'none' },
+  revokedEmails: { type: 'list', description: 'Comma-separated emails whose sessions are refused, and who cannot log in again.', default: 'none' },
   skipPreflight: {
+    type: 'boolean',
     description:
       'Allow CORS preflights without credentials: an `OPTIONS` request with `Access-Control-Request-Method` whose Origin is in allowedOrigins. ' +
       'For gateways that, unlike ingress-nginx with `enable-cors`, send preflights to auth.',
@@ -95,6 +131,7 @@ export const SECURITY_KEYS = {
 /** Keys of the OIDC login. Accepted under `security.oidc:` and, as the seed page lists them, directly under `security:`. */
 export const OIDC_KEYS = {
   allowedEmailPatterns: {
+    type: 'list',
     description:
       'Comma-separated email globs allowed to log in (`*@example.com`), case-insensitive. `*` allows every verified email. ' +
       'Re-checked on every request: removing a pattern locks its users out at once.',
@@ -125,7 +162,11 @@ export const OIDC_KEYS = {
       'with the refresh token (no user interaction) or ends it when the provider refuses.',
     default: 'off',
   },
-  scope: { description: 'Comma-separated scopes; a generic provider must include `openid`.', default: "the preset's, else `openid,email,profile`" },
+  scope: {
+    type: 'list',
+    description: 'Comma-separated scopes; a generic provider must include `openid`.',
+    default: "the preset's, else `openid,email,profile`",
+  },
   clientAuthenticationMethod: {
     description: 'How the client authenticates at the token endpoint (`none`: PKCE only).',
     default: '`basic` (facebook: `post`)',
@@ -167,9 +208,11 @@ export function isOidcKey(name: string): name is OidcKey {
 export function isSecurityKey(name: string): name is SecurityKey {
   return Object.hasOwn(SECURITY_KEYS, name);
 }
+export function keySpec(name: SettingKey): KeySpec {
+  return isOidcKey(name) ? OIDC_KEYS[name] : SECURITY_KEYS[name];
+}
 export function isSecretKey(name: SettingKey): boolean {
-  const spec: KeySpec = isOidcKey(name) ? OIDC_KEYS[name] : SECURITY_KEYS[name];
-  return spec.secret === true;
+  return keySpec(name).secret === true;
 }
 
 /** The closest known key to a misspelt one, or undefined when nothing is close. */

@@ -1,5 +1,5 @@
 import { IssueList } from './issues.js';
-import { ALL_KEYS, isOidcKey, isSecurityKey, type SettingKey } from './keys.js';
+import { ALL_KEYS, isOidcKey, isSecurityKey, keySpec, keyType, type SettingKey } from './keys.js';
 import { type ReadResult, readAiryYaml } from './read-airy-yaml.js';
 import { putSetting, type RawValue } from './settings.js';
 
@@ -25,14 +25,19 @@ export function readFlatData(data: Readonly<Record<string, string>>, source: str
   const issues = new IssueList();
   const settings = new Map<SettingKey, RawValue>();
   const flatNames = ALL_KEYS.map((k) => (isOidcKey(k) ? `oidc.${k}` : k));
-  const policies: Record<string, Record<string, string>> = {};
+  // KEY.NAME.FIELD of a `named` key (policies.NAME.KEY): gathered into one mapping, as airy.yaml writes it.
+  const named = new Map<SettingKey, Record<string, Record<string, string>>>();
   for (const [name, value] of Object.entries(data)) {
     const path = `${source} key ${name}`;
-    if (name.startsWith('policies.')) {
-      // policies.NAME.KEY: gathered into one mapping, as airy.yaml writes it.
-      const [, policyName, ...rest] = name.split('.');
-      const key = policyName ?? '';
-      policies[key] = { ...policies[key], [rest.join('.')]: value };
+    const [head = '', entry, ...field] = name.split('.');
+    if (isSecurityKey(head) && keyType(keySpec(head)) === 'named' && entry !== undefined) {
+      if (entry === '' || field.length === 0 || field.join('.') === '') {
+        issues.error(path, `is not ${head}.NAME.KEY`, { allowed: `${head}.NAME.${Object.keys(keySpec(head).fields ?? {}).join('|')}` });
+        continue;
+      }
+      const entries = named.get(head) ?? {};
+      entries[entry] = { ...entries[entry], [field.join('.')]: value };
+      named.set(head, entries);
       continue;
     }
     const key = name.startsWith('oidc.') ? name.slice(5) : name;
@@ -42,6 +47,6 @@ export function readFlatData(data: Readonly<Record<string, string>>, source: str
     }
     putSetting(settings, key, value, path, issues);
   }
-  if (Object.keys(policies).length > 0) putSetting(settings, 'policies', policies, `${source} key policies`, issues);
+  for (const [key, entries] of named) putSetting(settings, key, entries, `${source} key ${key}`, issues);
   return { settings, issues: issues.items };
 }

@@ -1,6 +1,6 @@
 import { compileEmails, type EmailMatcher } from './emails.js';
 import type { IssueList } from './issues.js';
-import { suggestKey } from './keys.js';
+import { POLICY_FIELDS, POLICY_NAME, suggestKey } from './keys.js';
 import { compileOrigins, type OriginMatcher } from './origins.js';
 import { compilePublicPaths, type PathMatcher } from './public-paths.js';
 import { describe, listValue } from './values.js';
@@ -43,9 +43,8 @@ interface NamedPolicy {
   readonly publicPaths: PathMatcher | undefined;
 }
 
-const POLICY_KEYS = ['allowedEmailPatterns', 'allowedGroups', 'allowedOrigins', 'publicPaths'] as const;
+const POLICY_KEYS = Object.keys(POLICY_FIELDS) as (keyof typeof POLICY_FIELDS)[];
 const QUERY_PARAMS = ['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy'];
-const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const MEMO_LIMIT = 1000;
 
 /** Compiles `security.policies` (every error at once, with its path) into the route rule resolver. */
@@ -57,7 +56,7 @@ export function compileRouteRules(raw: { value: unknown; path: string } | undefi
     } else {
       for (const [name, body] of Object.entries(raw.value as Record<string, unknown>)) {
         const path = `${raw.path}.${name}`;
-        if (!NAME.test(name)) {
+        if (!POLICY_NAME.test(name)) {
           issues.error(path, `"${name}" is not a policy name`, { allowed: 'lower-case letters, digits, "-" and "_"' });
           continue;
         }

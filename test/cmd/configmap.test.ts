@@ -66,6 +66,17 @@ describeWithTools('configmap output applied to a cluster, served by `serve --con
     await api?.close();
   });
 
+  it('a refused first ConfigMap (what configmap once wrote for policies) is an Event that says there is no config yet, not "kept its last good"', async () => {
+    api.apply('secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'security-secrets', namespace: 'airy' }, data: {} });
+    api.apply('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'security', namespace: 'airy' }, data: { policies: '[object Object]' } });
+    const event = await waitFor(() => api.events.find((e) => e.reason === 'InvalidConfig'), 'the InvalidConfig Event');
+    expect(event.message).toMatch(
+      /^airy-auth has no valid config yet, so it answers 503 and is not ready: error: configmap airy\/security key policies: must be a mapping/,
+    );
+    expect(event.message).not.toContain('last good');
+    expect((await request(`${airy.url}/readyz`)).statusCode).toBe(503);
+  });
+
   it('goes from "kubectl apply" of the printed objects to new decisions in under a second', async () => {
     expect((await request(`${airy.url}/readyz`)).statusCode).toBe(503);
     const out = run('configmap', file('apply.yaml', securityYaml(PROTECTED)), '--namespace', 'airy', '--secret-name', 'security-secrets').stdout;
@@ -90,5 +101,25 @@ describeWithTools('configmap output applied to a cluster, served by `serve --con
     );
     expect(Date.now() - started).toBeLessThan(1000);
     expect(airy.logs()).not.toContain(TEST_SYSTEM_TOKEN);
+  });
+
+  it('carries named policies through the applied ConfigMap: ?policy=hooks is known to the served config', async () => {
+    const text = `${securityYaml(PROTECTED)}  policies:\n    hooks: {publicPaths: "/webhooks/**"}\n`;
+    const out = run('configmap', file('policies.yaml', text), '--namespace', 'airy', '--secret-name', 'security-secrets').stdout;
+    for (const doc of yaml.loadAll(out) as KubeObject[]) {
+      const data =
+        doc.kind === 'Secret'
+          ? Object.fromEntries(Object.entries(doc.stringData as Record<string, string>).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))
+          : doc.data;
+      api.apply(doc.kind === 'Secret' ? 'secrets' : 'configmaps', { ...doc, data, stringData: undefined } as KubeObject);
+    }
+    const statusOf = async (query: string) => {
+      const res = await request(`${airy.url}/auth?${query}`, { headers: { 'x-original-url': 'https://app.example.com/webhooks/x' } });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    // A public path of the global rules and of the policy: no credentials needed once the policy exists.
+    await waitFor(async () => (await statusOf('policy=hooks')) === 200, 'the policy from policies.hooks.publicPaths');
+    expect(await statusOf('policy=nope')).toBe(403);
   });
 });

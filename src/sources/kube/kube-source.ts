@@ -5,7 +5,7 @@ import type { Logger } from '../../log.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { PolicyStore } from '../policy-store.js';
 import { Backoff } from './backoff.js';
-import { postWarning } from './kube-events.js';
+import { invalidConfigMessage, postWarning } from './kube-events.js';
 import type { ObjectRef } from './object-ref.js';
 import { ResilientWatch, type RestartReason } from './resilient-watch.js';
 
@@ -163,7 +163,7 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
         .filter((i) => i.severity === 'error')
         .map(formatIssue)
         .join('; ');
-      void postWarning(api, logger, 'ConfigMap', cmObj!.metadata!, 'InvalidConfig', `airy-auth kept its last good config: ${errors}`);
+      void postWarning(api, logger, 'ConfigMap', cmObj!.metadata!, 'InvalidConfig', invalidConfigMessage(store.current !== undefined, errors));
     }
     resolveReady();
   }

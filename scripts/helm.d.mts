@@ -1,0 +1,1 @@
+export function ensureHelm(): string | undefined;
