@@ -1,5 +1,6 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { describe, it } from 'vitest';
@@ -48,6 +49,11 @@ export interface RealApiserver {
   kubectlResult(args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<KubectlResult>;
   /** A kubeconfig file authenticating as this ServiceAccount (a token from `kubectl create token`). */
   kubeconfigFor(namespace: string, serviceAccount: string, duration?: string): Promise<string>;
+  /**
+   * One admin request straight to the apiserver (no kubectl start-up in the way): for writes whose
+   * effect a test times. A JSON body is sent as is; PATCH bodies are merge patches.
+   */
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }>;
   /** Whether /readyz answers 200 right now (admin token). */
   isReady(): Promise<boolean>;
   /** The apiserver's log so far (appended across restarts). */
@@ -199,6 +205,32 @@ export async function startRealApiserver(extraFlags: string[] = []): Promise<Rea
         { mode: 0o600 },
       );
       return path;
+    },
+    request(method, path, body) {
+      return new Promise((resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const req = httpsRequest(
+          `${url}${path}`,
+          {
+            method,
+            ca: readFileSync(caFile),
+            headers: {
+              authorization: `Bearer ${adminToken}`,
+              accept: 'application/json',
+              ...(payload ? { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' } : {}),
+            },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      });
     },
     async isReady() {
       const r = await curlStatus(`${url}/readyz`, caFile, adminToken);
