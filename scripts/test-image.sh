@@ -39,8 +39,19 @@ say "base images (local stand-ins; a no-op when they exist)"
 "$tools/base-images.sh"
 
 say "build"
-BUILD_ARGS="--build-arg NODE_IMAGE=docker.io/library/node:22-bookworm-slim --build-arg RUNTIME_IMAGE=gcr.io/distroless/nodejs22-debian12:nonroot ${BUILD_ARGS:-}" \
-  "$tools/build.sh" --tag "$tag" .
+build_args=(--build-arg NODE_IMAGE=docker.io/library/node:22-bookworm-slim --build-arg RUNTIME_IMAGE=gcr.io/distroless/nodejs22-debian12:nonroot)
+ca_flag=()
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r "$NODE_EXTRA_CA_CERTS" ]; then
+  # Behind a TLS-intercepting proxy: through the Dockerfile's own optional build secrets (what a
+  # docker build there uses), not build.sh's bind mounts, so this lane tests them.
+  secrets=$(mktemp -d "${TMPDIR:-/tmp}/airy-image-secrets.XXXXXX")
+  printf 'cafile=/run/secrets/npm-ca\n' >"$secrets/npmrc"
+  build_args+=(--secret "id=npmrc,src=$secrets/npmrc" --secret "id=npm-ca,src=$NODE_EXTRA_CA_CERTS")
+  ca_flag=(--no-ca-bundle)
+  say "npm trusts $NODE_EXTRA_CA_CERTS through the build secrets npmrc and npm-ca"
+fi
+BUILD_ARGS="${build_args[*]} ${BUILD_ARGS:-}" "$tools/build.sh" "${ca_flag[@]}" --tag "$tag" .
+[ -z "${secrets:-}" ] || rm -rf "$secrets"
 
 say "smoke: read-only, uid 65532, no capabilities, answers, no writes, SIGTERM exits 0"
 "$tools/smoke.sh" --port "$(free_port)" --metrics-port "$(free_port)" "$tag"
