@@ -145,7 +145,13 @@ export async function startBuiltIn(bins: ProcessBinaries, stateDir: string, extr
   ]);
   writeFileSync(
     `${pki}/serving.ext`,
-    'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n',
+    [
+      'basicConstraints=CA:FALSE',
+      'keyUsage=digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc',
+      '',
+    ].join('\n'),
   );
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-keyout', `${pki}/serving.key`, '-out', `${pki}/serving.csr`, '-subj', '/CN=kube-apiserver']);
   openssl([

@@ -126,7 +126,8 @@ export function describeWithApiserver(title: string, body: () => void): void {
     return;
   }
   console.warn(
-    `\n*** SKIPPED "${title}": no real kube-apiserver here: missing ${found.missing}.\n*** Set KUBEBUILDER_ASSETS (envtest) or put shared/tools/kube-apiserver beside the checkout; under CI=true this fails instead.\n`,
+    `\n*** SKIPPED "${title}": no real kube-apiserver here: missing ${found.missing}.\n` +
+      '*** Set KUBEBUILDER_ASSETS (envtest) or put shared/tools/kube-apiserver beside the checkout; under CI=true this fails instead.\n',
   );
   describe.skip(title, body);
 }

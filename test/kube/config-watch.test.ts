@@ -147,7 +147,8 @@ describeWithApiserver('airy-auth watching its ConfigMap and Secret on a real kub
     const tookMs = Date.now() - written;
     const ones = samples.filter((v) => v === 1).length;
     figures.push(
-      `quiet period: source_up 1 in ${ones} of ${samples.length} samples over 100 s; ${renewed} renewals, ${stalled} stalled; change after it applied in ${tookMs} ms`,
+      `quiet period: source_up 1 in ${ones} of ${samples.length} samples over 100 s; ${renewed} renewals, ${stalled} stalled; ` +
+        `change after it applied in ${tookMs} ms`,
     );
     expect(samples.length).toBeGreaterThanOrEqual(60);
     expect(
