@@ -282,7 +282,14 @@ export async function startBuiltIn(bins: ProcessBinaries, stateDir: string, extr
     c.kill(sig);
     await exited(c);
   };
-  await startMissing();
+  try {
+    await startMissing();
+  } catch (err) {
+    // A failed first start leaves nothing running behind it.
+    await signal(apiserver, 'SIGKILL');
+    await signal(etcd, 'SIGKILL');
+    throw err;
+  }
   return {
     url,
     caFile,

@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { describe, it } from 'vitest';
-import { readyzStatus, startBuiltIn, startWithScripts } from './apiserver-processes.js';
+import { type ApiserverProcesses, readyzStatus, startBuiltIn, startWithScripts } from './apiserver-processes.js';
 import { REPO_ROOT } from './repo.js';
 
 /**
@@ -138,10 +138,12 @@ export async function startRealApiserver(extraFlags: string[] = [], options: Rea
   if ('missing' in found) throw new Error(`no real kube-apiserver: missing ${found.missing}`);
   const bins = found;
   const flags = options.extraFlags ?? extraFlags;
-  const stateDir = mkdtempSync(join(tmpdir(), 'airy-auth-apiserver-'));
   const starter = options.starter ?? (bins.startScript ? 'scripts' : 'built-in');
   if (starter === 'scripts' && !bins.startScript) throw new Error(`start.sh and stop.sh are not in ${KUBE_TOOLS}`);
-  const processes = starter === 'scripts' ? await startWithScripts(bins, stateDir, flags) : await startBuiltIn(bins, stateDir, flags);
+  const { stateDir, processes } = await startInFreshDir(
+    () => mkdtempSync(join(tmpdir(), 'airy-auth-apiserver-')),
+    (dir) => (starter === 'scripts' ? startWithScripts(bins, dir, flags) : startBuiltIn(bins, dir, flags)),
+  );
   const { kubeconfigPath, url, caFile, adminToken } = processes;
   const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfigPath, PATH: `${bins.assets}${delimiter}${process.env.PATH ?? ''}` };
 
@@ -231,6 +233,51 @@ export async function startRealApiserver(extraFlags: string[] = [], options: Rea
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The ports are picked free a moment before etcd and the apiserver bind them; on a busy machine
+ * another process (an outgoing connection's ephemeral port) may take one in between. That start
+ * is thrown away and done again on new ports, twice at most; any other failure is thrown at once.
+ */
+async function startInFreshDir(
+  makeDir: () => string,
+  start: (dir: string) => Promise<ApiserverProcesses>,
+): Promise<{ stateDir: string; processes: ApiserverProcesses }> {
+  for (let attempt = 1; ; attempt++) {
+    const stateDir = makeDir();
+    try {
+      return { stateDir, processes: await start(stateDir) };
+    } catch (err) {
+      const portTaken = /address already in use/.test(String((err as Error).message));
+      // Whatever did start (etcd, say) is stopped by the pids its state directory names.
+      await stopLeftovers(stateDir);
+      rmSync(stateDir, { recursive: true, force: true });
+      if (!portTaken || attempt >= 3) throw err;
+      console.warn(`kube-apiserver start ${attempt} lost a port race; starting again on new ports`);
+    }
+  }
+}
+
+/** Kills what a failed start left running, by the pids file start.sh writes (the built-in start kills its own). */
+async function stopLeftovers(stateDir: string): Promise<void> {
+  let pids: number[] = [];
+  try {
+    pids = readFileSync(join(stateDir, 'pids'), 'utf8')
+      .split('\n')
+      .map((l) => Number(l.split(' ')[1]))
+      .filter((n) => Number.isInteger(n) && n > 0);
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      // Only a process started for this state directory (its command line names it), as stop.sh checks.
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${stateDir}/`)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 function onPath(program: string): boolean {
