@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { ensureTestCa } from './test/helpers/test-ca.js';
 
 // Test IdPs serve https with a test CA; Node reads NODE_EXTRA_CA_CERTS only at start, so it is set
@@ -9,6 +9,8 @@ if (ca) process.env.NODE_EXTRA_CA_CERTS = ca.caCert;
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The real-apiserver lane runs on its own: npm run test:kube (vitest.kube.config.ts).
+    exclude: [...configDefaults.exclude, 'test/kube/**'],
     reporters: ['default', './test/plain-summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
