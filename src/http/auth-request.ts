@@ -49,7 +49,8 @@ export function authRequestFacts(req: IncomingMessage, headers: RequestHeaders):
   }
   if (host === undefined) return { ok: false, why: 'missing or malformed Host' };
   const disagreement = forwardedDisagree(headers, host, target);
-  if (disagreement !== undefined) return { ok: false, why: disagreement };
+  // A refusal (403), not a malformed request: nginx turns any other status into a 500.
+  if (disagreement !== undefined) return { ok: false, why: disagreement, forged: true };
   const { authorization, origin, sessionCookies, preflight } = c.creds;
   // The auth URL's own query carries the route's rules (oauth2-proxy's /oauth2/auth parameters),
   // whatever else the call has or lacks: a hand-written auth_request without X-Original-URL must

@@ -45,18 +45,20 @@ export function decisionRoute<F extends Facts>(adapter: Adapter<F>, respond: Res
     const echo: HeaderPair = [idHeader, id];
     const facts = adapter.facts(req, headers);
     if (!facts.ok) {
-      deps.metrics.countDecision(400, 'bad_request');
+      const status = facts.forged ? 403 : 400;
+      const reason = facts.forged ? 'forwarded_mismatch' : 'bad_request';
+      deps.metrics.countDecision(status, reason);
       logDecision(deps.logger, deps.requestLog, {
         id,
         adapter: adapter.name,
         req,
         facts: undefined,
-        status: 400,
-        reason: 'bad_request',
+        status,
+        reason,
         decision: undefined,
         startedMs: started,
       });
-      plain(res, 400, `400 bad_request: ${facts.why}\n`, { [idHeader]: id });
+      plain(res, status, `${status} ${reason}: ${facts.why}\n`, { [idHeader]: id });
       return;
     }
     // Read the policy once: a reload during this request (even during an asynchronous verify)
