@@ -49,8 +49,9 @@ export const SECURITY_KEYS = {
   },
   policies: {
     description:
-      'Named per-app policies: `NAME: {allowedEmailPatterns, allowedGroups, allowedOrigins, publicPaths, allowSystemToken}`. A policy narrows the global rules, never ' +
-      'widens them; select one with `?policy=NAME` on the auth URL (or `/envoy-policy/NAME`, `/gateway-api-policy/NAME`). ' +
+      'Named per-app policies: `NAME: {allowedEmailPatterns, allowedGroups, allowedOrigins, publicPaths, allowSystemToken}`. ' +
+      'A policy narrows the global rules, never widens them; select one with `?policy=NAME` on the auth URL ' +
+      '(or `/envoy-policy/NAME`, `/gateway-api-policy/NAME`). ' +
       'In a ConfigMap: keys `policies.NAME.KEY`. A route whose policy or auth URL names people (emails, domains, groups) refuses the ' +
       'systemToken unless its policy sets `allowSystemToken: true`.',
     default: 'none',

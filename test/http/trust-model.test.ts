@@ -101,7 +101,8 @@ describe('docs/security.md trust table: a header the gateway passes from the cli
   const outcome = async (path: string, headers: Record<string, string>) => {
     const res = await request(`${srv.url}${path}`, { headers: { accept: 'application/json', ...headers } });
     await res.body.dump();
-    return `${res.statusCode} user=${res.headers['x-auth-request-user'] ?? '-'} email=${res.headers['x-auth-request-email'] ?? '-'} groups=${res.headers['x-auth-request-groups'] ?? '-'}`;
+    const h = (name: string) => res.headers[name] ?? '-';
+    return `${res.statusCode} user=${h('x-auth-request-user')} email=${h('x-auth-request-email')} groups=${h('x-auth-request-groups')}`;
   };
 
   it('lists every gateway adapter, each with the headers its gateway passes', () => {
