@@ -128,6 +128,11 @@ describe('the request the backend serves', () => {
       expect(r.status).toBe(status);
       if (status === 200) expect(r.user).toBe('system-token');
     });
+    it('takes allowSystemToken as true or false only, in YAML or a ConfigMap string', () => {
+      const bad = compileAiryYaml(CONFIG.replace('allowSystemToken: true', 'allowSystemToken: "yes"'));
+      expect(bad.issues.filter((i) => i.severity === 'error').map((i) => i.path)).toEqual(['security.policies.bots.allowSystemToken']);
+      expect(compileAiryYaml(CONFIG.replace('allowSystemToken: true', 'allowSystemToken: "true"')).policy).toBeDefined();
+    });
     it('says why in the decision metric', async () => {
       await ask('/auth?policy=admins', sys);
       expect(await srv.metric('airy_auth_decisions_total', { status: '403', reason: 'system_token_not_allowed' })).toBeGreaterThan(0);
