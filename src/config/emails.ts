@@ -37,10 +37,25 @@ export function compileEmails(entries: readonly string[], path: string, issues: 
   return {
     patterns: entries,
     matches(email: string): boolean {
-      if (!isSingleAddress(email)) return false;
-      return matcher(email);
+      return comparableEmail(email) && matcher(email);
     },
   };
+}
+
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+const NON_ASCII = /[^\x00-\x7f]/g;
+
+/**
+ * An address that rules may compare as text: exactly one `@` between a local part and a domain,
+ * no white space or control characters, and no letter that case folding turns into ASCII.
+ * Unicode lower-cases the Kelvin sign to `k` and `İ` to `i̇`, so `eve@\u212Aelvin.io` would pass
+ * `*@kelvin.io`; such addresses match no rule. Other non-ASCII letters (`jürgen@`) compare safely.
+ */
+export function comparableEmail(email: string): boolean {
+  if (!isSingleAddress(email)) return false;
+  if (VISIBLE_ASCII.test(email)) return true;
+  if (/[\s\x00-\x1f\x7f]/.test(email)) return false;
+  return email.toLowerCase().replace(NON_ASCII, '') === email.replace(NON_ASCII, '').toLowerCase();
 }
 
 /**

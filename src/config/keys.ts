@@ -38,6 +38,11 @@ export const POLICY_FIELDS = {
   allowedGroups: { description: 'Groups of this policy; a session must be in one of them.', default: 'the global rules only', type: 'list' },
   allowedOrigins: { description: 'Origins of this policy.', default: 'the global rules only', type: 'list' },
   publicPaths: { description: 'Path globs of this policy that need no credentials.', default: 'the global rules only', type: 'list' },
+  allowSystemToken: {
+    description: 'Admit the shared systemToken although this policy names people (emails or groups).',
+    default: 'false',
+    type: 'boolean',
+  },
 } as const satisfies Record<string, KeySpec>;
 
 /** Keys that live directly under `security:`. */
@@ -81,9 +86,11 @@ export const SECURITY_KEYS = {
   policies: {
     type: 'named',
     description:
-      'Named per-app policies: `NAME: {allowedEmailPatterns, allowedGroups, allowedOrigins, publicPaths}`. A policy narrows the global rules, never ' +
-      'widens them; select one with `?policy=NAME` on the auth URL (or `/envoy-policy/NAME`, `/gateway-api-policy/NAME`). ' +
-      'In a ConfigMap: keys `policies.NAME.KEY`.',
+      'Named per-app policies: `NAME: {allowedEmailPatterns, allowedGroups, allowedOrigins, publicPaths, allowSystemToken}`. ' +
+      'A policy narrows the global rules, never widens them; select one with `?policy=NAME` on the auth URL ' +
+      '(or `/envoy-policy/NAME`, `/gateway-api-policy/NAME`). ' +
+      'In a ConfigMap: keys `policies.NAME.KEY`. A route whose policy or auth URL names people (emails, domains, groups) refuses the ' +
+      'systemToken unless its policy sets `allowSystemToken: true`.',
     default: 'none',
     fields: POLICY_FIELDS,
   },

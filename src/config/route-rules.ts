@@ -20,6 +20,11 @@ export interface RouteRule {
   readonly groupSets: readonly ReadonlySet<string>[];
   readonly origins: OriginMatcher | undefined;
   readonly publicPaths: PathMatcher | undefined;
+  /**
+   * False when the rule names people (emails, domains or groups): the shared systemToken is no
+   * person, so it does not pass such a rule unless the named policy says `allowSystemToken: true`.
+   */
+  readonly systemTokenAllowed: boolean;
 }
 
 /** A query that cannot be a rule: refused, never ignored (ignoring allowed_groups would widen access). */
@@ -41,11 +46,22 @@ interface NamedPolicy {
   readonly groups: ReadonlySet<string> | undefined;
   readonly origins: OriginMatcher | undefined;
   readonly publicPaths: PathMatcher | undefined;
+  readonly allowSystemToken: boolean;
 }
 
 const POLICY_KEYS = Object.keys(POLICY_FIELDS) as (keyof typeof POLICY_FIELDS)[];
+const RULE_KEYS = POLICY_KEYS.filter((k) => k !== 'allowSystemToken');
 const QUERY_PARAMS = ['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy'];
 const MEMO_LIMIT = 1000;
+/** Longer queries are parsed every time rather than remembered: the memo holds at most 1000 × 1 KB. */
+const MEMO_QUERY_CHARS = 1024;
+/** A value from the query echoed in a problem (and so in a warn line) is cut to this many characters. */
+const SHOWN_CHARS = 64;
+
+/** A client-chosen value as a problem quotes it: JSON-quoted (no control characters), and cut short. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > SHOWN_CHARS ? `${value.slice(0, SHOWN_CHARS)}…` : value);
+}
 
 /** Compiles `security.policies` (every error at once, with its path) into the route rule resolver. */
 export function compileRouteRules(raw: { value: unknown; path: string } | undefined, issues: IssueList): RouteRules {
@@ -73,6 +89,7 @@ export function compileRouteRules(raw: { value: unknown; path: string } | undefi
       let rule = memo.get(query);
       if (rule === undefined) {
         rule = parseQuery(query, policies);
+        if (query.length > MEMO_QUERY_CHARS) return rule;
         if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value!);
         memo.set(query, rule);
       }
@@ -93,19 +110,24 @@ function compilePolicy(body: unknown, path: string, issues: IssueList): NamedPol
       issues.error(`${path}.${key}`, `unknown policy key "${key}"`, { allowed: POLICY_KEYS.join(', '), ...(guess ? { fix: `did you mean "${guess}"?` } : {}) });
     }
   }
-  const list = (key: (typeof POLICY_KEYS)[number]) => listValue(fields[key] === undefined ? undefined : { value: fields[key], path: `${path}.${key}` }, issues);
+  const list = (key: (typeof RULE_KEYS)[number]) => listValue(fields[key] === undefined ? undefined : { value: fields[key], path: `${path}.${key}` }, issues);
   const emails = list('allowedEmailPatterns');
   const groups = list('allowedGroups');
   const origins = list('allowedOrigins');
   const paths = list('publicPaths');
   if (emails.length + groups.length + origins.length + paths.length === 0) {
-    issues.warn(path, 'sets no rule, so it only applies the global rules', { fix: `set one of ${POLICY_KEYS.join(', ')}` });
+    issues.warn(path, 'sets no rule, so it only applies the global rules', { fix: `set one of ${RULE_KEYS.join(', ')}` });
+  }
+  const allowSystemToken = fields.allowSystemToken === true || fields.allowSystemToken === 'true';
+  if (fields.allowSystemToken !== undefined && !allowSystemToken && fields.allowSystemToken !== false && fields.allowSystemToken !== 'false') {
+    issues.error(`${path}.allowSystemToken`, `must be true or false, got ${describe(fields.allowSystemToken)}`, { allowed: 'true, false' });
   }
   return {
     emailPatterns: emails.length > 0 ? compileEmails(emails, `${path}.allowedEmailPatterns`, issues) : undefined,
     groups: groups.length > 0 ? new Set(groups) : undefined,
     origins: origins.length > 0 ? compileOrigins(origins, `${path}.allowedOrigins`, issues) : undefined,
     publicPaths: paths.length > 0 ? compilePublicPaths(paths, `${path}.publicPaths`, issues) : undefined,
+    allowSystemToken,
   };
 }
 
@@ -116,7 +138,7 @@ function parseQuery(query: string, policies: ReadonlyMap<string, NamedPolicy>): 
   const params = new URLSearchParams(query);
   for (const key of new Set(params.keys())) {
     if (!QUERY_PARAMS.includes(key)) {
-      return { problem: `unknown auth URL parameter "${key}"`, fix: `use ${QUERY_PARAMS.join(', ')}, or remove it from the auth URL` };
+      return { problem: `unknown auth URL parameter ${shown(key)}`, fix: `use ${QUERY_PARAMS.join(', ')}, or remove it from the auth URL` };
     }
   }
   const groups = split(params.getAll('allowed_groups'));
@@ -127,18 +149,21 @@ function parseQuery(query: string, policies: ReadonlyMap<string, NamedPolicy>): 
     return { problem: 'an empty value in an allowed_* parameter', fix: 'list values separated by commas' };
   const badEmail = emails.find((e) => !/^[^@\s]+@[^@\s]+$/.test(e));
   if (badEmail !== undefined)
-    return { problem: `allowed_emails has "${badEmail}", which is not one address`, fix: 'list full addresses such as ann@example.com' };
+    return { problem: `allowed_emails has ${shown(badEmail)}, which is not one address`, fix: 'list full addresses such as ann@example.com' };
   const badDomain = domains.find((d) => !/^[a-z0-9.-]+$/.test(d));
-  if (badDomain !== undefined) return { problem: `allowed_email_domains has "${badDomain}", which is not a domain`, fix: 'list domains such as example.com' };
+  if (badDomain !== undefined)
+    return { problem: `allowed_email_domains has ${shown(badDomain)}, which is not a domain`, fix: 'list domains such as example.com' };
   if (names.length > 1) return { problem: 'more than one policy= parameter', fix: 'name one policy per route' };
   const name = names[0];
   const named = name === undefined ? undefined : policies.get(name);
   if (name !== undefined && named === undefined) {
     return {
-      problem: `unknown policy "${name}"`,
+      problem: `unknown policy ${shown(name)}`,
       fix: policies.size > 0 ? `configured policies: ${[...policies.keys()].join(', ')}` : 'define it under security.policies',
     };
   }
+  const policyNamesPeople = named !== undefined && (named.emailPatterns !== undefined || named.groups !== undefined);
+  const queryNamesPeople = groups.length + emails.length + domains.length > 0;
   return {
     label: name ?? 'query',
     emailPatterns: named?.emailPatterns,
@@ -147,5 +172,7 @@ function parseQuery(query: string, policies: ReadonlyMap<string, NamedPolicy>): 
     groupSets: [...(named?.groups ? [named.groups] : []), ...(groups.length > 0 ? [new Set(groups)] : [])],
     origins: named?.origins,
     publicPaths: named?.publicPaths,
+    // The policy's permission covers its own people rules, never people named on the auth URL.
+    systemTokenAllowed: !queryNamesPeople && (!policyNamesPeople || named.allowSystemToken),
   };
 }

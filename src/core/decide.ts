@@ -1,3 +1,4 @@
+import { comparableEmail } from '../config/emails.js';
 import { normalizeOrigin } from '../config/origins.js';
 import type { Policy, Revocation } from '../config/policy.js';
 import type { RouteRule } from '../config/route-rules.js';
@@ -48,6 +49,8 @@ export function decide(facts: Facts, policy: Policy | undefined, nowMs: number, 
   if (facts.authorization !== undefined) {
     const presented = facts.authorization.replace(BEARER, '').trim();
     if (presented !== '' && policy.systemToken && secretEquals(presented, policy.systemToken)) {
+      // The shared token is no person: a route that names people does not admit it unless its policy says so.
+      if (rule !== undefined && !rule.systemTokenAllowed) return { status: 403, reason: 'system_token_not_allowed', rule: rule.label };
       return { status: 200, reason: 'system_token', user: SYSTEM_TOKEN_USER, email: undefined, groups: undefined, rule: rule?.label };
     }
     return andThen(verify(policy, presented, nowMs), (result): MaybePromise<Decision> => {
@@ -124,9 +127,10 @@ function inAnyGroup(groups: readonly string[] | undefined, allowed: ReadonlySet<
 /** The route's email rules: exact addresses or domains (either admits), and its patterns. */
 function emailAllowedByRule(email: string | undefined, rule: RouteRule): boolean {
   if (rule.emails !== undefined || rule.emailDomains !== undefined) {
-    if (email === undefined) return false;
+    // `eve@evil.com@example.com` ends in an allowed domain, and `\u212A` folds into `k`: neither matches.
+    if (email === undefined || !comparableEmail(email)) return false;
     const lower = email.toLowerCase();
-    const domain = lower.slice(lower.lastIndexOf('@') + 1);
+    const domain = lower.slice(lower.indexOf('@') + 1);
     if (!(rule.emails?.has(lower) || rule.emailDomains?.has(domain))) return false;
   }
   return rule.emailPatterns === undefined || (email !== undefined && rule.emailPatterns.matches(email));
@@ -141,6 +145,11 @@ function allowSession(
   nowMs: number,
 ): Decision {
   const label = rule === undefined ? {} : { rule: rule.label };
+  // A subject or email that HTTP would trim on its way upstream (" admin " arrives as "admin") or
+  // that names no one is not an identity this service can pass on or revoke.
+  if (!presentableIdentity(session)) {
+    return { status: 401, reason: reason === 'session_cookie' ? 'invalid_cookie' : 'invalid_token', tokenProblem: 'bad_claims', ...label };
+  }
   if (policy.revocation !== undefined && revoked(session, policy.revocation)) return { status: 401, reason: 'session_revoked', ...label };
   // Due for a re-check with the provider: a 401 sends a browser through /login, which renews it.
   if (policy.sessionRecheckSeconds !== undefined && session.recheckAt !== undefined && session.recheckAt <= nowMs / 1000)
@@ -168,6 +177,13 @@ function allowSession(
   }
   // Every field named, none spread: one object shape for every allow, cheaper to build and to read.
   return { status: 200, reason, user: session.sub, email: session.email, groups: session.groups, rule: rule?.label };
+}
+
+const EDGE_SPACE = /^\s|\s$/;
+
+/** A non-empty subject, and a subject and email without white space at either end. */
+function presentableIdentity(session: Session): boolean {
+  return session.sub !== '' && !EDGE_SPACE.test(session.sub) && (session.email === undefined || !EDGE_SPACE.test(session.email));
 }
 
 /** Revoked by time (issued before notBefore, or with no issue time), by subject or by email. */

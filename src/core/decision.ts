@@ -18,7 +18,8 @@ export type Reason =
   | 'group_not_allowed'
   | 'session_revoked'
   | 'recheck_due'
-  | 'invalid_rule';
+  | 'invalid_rule'
+  | 'system_token_not_allowed';
 
 /** Which route rule decided (a policy name or `query`), for the metric; absent when none applied. */
 interface RuleLabel {

@@ -4,12 +4,23 @@ import { CREDENTIAL_HEADER_NAMES, credentialFacts, type FactsResult } from './cr
 import type { Adapter } from './decision-route.js';
 import { isPrintableAscii, REPEATED, type RequestHeaders, splitAbsoluteUrl, validHost, validMethod } from './request-headers.js';
 
-const AUTH_REQUEST_HEADERS = new Set<string>([...CREDENTIAL_HEADER_NAMES, 'x-original-url', 'x-original-method', 'host']);
+const AUTH_REQUEST_HEADERS = new Set<string>([
+  ...CREDENTIAL_HEADER_NAMES,
+  'x-original-url',
+  'x-original-method',
+  'host',
+  // Read only to compare: a forward-auth gateway sets them itself (see forwardedDisagree).
+  'x-forwarded-uri',
+  'x-forwarded-host',
+]);
 
 /**
  * ingress-nginx `auth-url` (and any nginx auth_request): the original request arrives as
  * X-Original-URL and X-Original-Method. Called directly (no X-Original-URL), the request itself is
- * the original. X-Forwarded-Host/-Uri are client-settable through ingress-nginx and never read here.
+ * the original. X-Forwarded-Host/-Uri are never taken as the original request here; but when a call
+ * carries them and they name another request than the one judged, the call is refused: that is a
+ * forward-auth gateway (Traefik, also through its ingress-nginx provider) which sets those two
+ * itself and passes a client's forged X-Original-URL through untouched.
  */
 export function authRequestFacts(req: IncomingMessage, headers: RequestHeaders): FactsResult {
   const c = credentialFacts(headers);
@@ -22,24 +33,50 @@ export function authRequestFacts(req: IncomingMessage, headers: RequestHeaders):
   let scheme: 'http' | 'https' = 'http';
   let host: string | undefined;
   let path: string;
-  // The auth URL's own query carries the route's rules (oauth2-proxy's /oauth2/auth parameters);
-  // called directly, without X-Original-URL, the query belongs to the original request instead.
-  let ruleQuery: string | undefined;
+  let target: string;
   if (originalUrl !== undefined) {
     const url = isPrintableAscii(originalUrl) ? splitAbsoluteUrl(originalUrl) : undefined;
     if (url === undefined) return { ok: false, why: 'X-Original-URL is not an absolute http(s) URL' };
     ({ scheme, host, path } = url);
-    ruleQuery = queryOf(req.url);
+    target = path + url.query;
   } else {
     const hostHeader = headers.single('host');
     if (hostHeader === REPEATED) return { ok: false, why: 'repeated Host header' };
     host = validHost(hostHeader ?? '');
-    path = (req.url ?? '/').split('?', 1)[0]!;
+    target = req.url ?? '/';
+    path = target.split('?', 1)[0]!;
     if (!path.startsWith('/') || !isPrintableAscii(path)) return { ok: false, why: 'bad request target' };
   }
   if (host === undefined) return { ok: false, why: 'missing or malformed Host' };
+  const disagreement = forwardedDisagree(headers, host, target);
+  // A refusal (403), not a malformed request: nginx turns any other status into a 500.
+  if (disagreement !== undefined) return { ok: false, why: disagreement, forged: true };
   const { authorization, origin, sessionCookies, preflight } = c.creds;
+  // The auth URL's own query carries the route's rules (oauth2-proxy's /oauth2/auth parameters),
+  // whatever else the call has or lacks: a hand-written auth_request without X-Original-URL must
+  // not turn `?allowed_groups=sre` into no rule at all. Called directly by a client, a query of its
+  // own is then read as a rule too, which only ever narrows (or refuses).
+  const ruleQuery = queryOf(req.url);
   return { ok: true, facts: { method, scheme, host, path, authorization, origin, sessionCookies, preflight, ruleQuery } };
+}
+
+/**
+ * Why X-Forwarded-Uri/-Host, when sent, name another request than the one judged; undefined when
+ * they agree or are absent. ingress-nginx sets neither on its auth call, so there they can only
+ * come from the client, who then only refuses its own request.
+ */
+function forwardedDisagree(headers: RequestHeaders, host: string, target: string): string | undefined {
+  const forwardedUri = headers.single('x-forwarded-uri');
+  const forwardedHost = headers.single('x-forwarded-host');
+  if (forwardedUri === undefined && forwardedHost === undefined) return undefined;
+  if (forwardedUri === REPEATED || forwardedHost === REPEATED) return 'repeated X-Forwarded-Uri or X-Forwarded-Host header';
+  if (forwardedUri !== undefined && forwardedUri !== target) {
+    return 'X-Forwarded-Uri names another request than X-Original-URL (a forward-auth gateway calls /forward-auth, not /auth)';
+  }
+  if (forwardedHost !== undefined && validHost(forwardedHost.split(',', 1)[0]!.trim()) !== host) {
+    return 'X-Forwarded-Host names another host than X-Original-URL (a forward-auth gateway calls /forward-auth, not /auth)';
+  }
+  return undefined;
 }
 
 export const authRequestAdapter: Adapter<Facts> = { name: 'auth', headers: AUTH_REQUEST_HEADERS, facts: authRequestFacts };

@@ -5,7 +5,7 @@ import { CREDENTIAL_HEADERS, lowerCased, PREFLIGHT_HEADER } from './gateway-head
 import { isPrintableAscii, REPEATED, type RequestHeaders } from './request-headers.js';
 
 /** What an adapter makes of a request: its facts, or why the request is malformed (a 400). */
-export type FactsResult<F extends Facts = Facts> = { ok: true; facts: F } | { ok: false; why: string };
+export type FactsResult<F extends Facts = Facts> = { ok: true; facts: F } | { ok: false; why: string; forged?: true };
 
 export type Credentials = Pick<Facts, 'authorization' | 'origin' | 'sessionCookies' | 'preflight'>;
 

@@ -6,10 +6,12 @@ import type { HeaderPair } from './request-log.js';
 /**
  * Header values must not carry control or non-ASCII characters, so such a value is
  * percent-encoded; so is any value with a `%`, so that a literal `%C3%BC` (sent as `%25C3%25BC`)
- * never arrives as the same header as `ü`. Upstreams percent-decode to get the identity back.
+ * never arrives as the same header as `ü`, and any value with a space at either end, which HTTP
+ * trims (`" admin "` would arrive as `admin`). Upstreams percent-decode to get the identity back.
  */
-function headerSafe(value: string): string {
-  return /^[\x20-\x24\x26-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+const HEADER_PLAIN = /^(?:[\x21-\x24\x26-\x7e](?:[\x20-\x24\x26-\x7e]*[\x21-\x24\x26-\x7e])?)?$/;
+export function headerSafe(value: string): string {
+  return HEADER_PLAIN.test(value) ? value : encodeURIComponent(value);
 }
 
 /** One group in the comma-joined groups header: encoded like any value, and a comma inside it too. */

@@ -8,6 +8,7 @@ import type { Handler } from './deps.js';
 import { plain } from './pages.js';
 import { RequestHeaders } from './request-headers.js';
 import { type HeaderPair, logDecision, requestIdOf } from './request-log.js';
+import { RuleProblemLog } from './rule-problem-log.js';
 
 /**
  * Writes the answer; `policy` is the snapshot the decision was made on, never a later one, and
@@ -44,18 +45,20 @@ export function decisionRoute<F extends Facts>(adapter: Adapter<F>, respond: Res
     const echo: HeaderPair = [idHeader, id];
     const facts = adapter.facts(req, headers);
     if (!facts.ok) {
-      deps.metrics.countDecision(400, 'bad_request');
+      const status = facts.forged ? 403 : 400;
+      const reason = facts.forged ? 'forwarded_mismatch' : 'bad_request';
+      deps.metrics.countDecision(status, reason);
       logDecision(deps.logger, deps.requestLog, {
         id,
         adapter: adapter.name,
         req,
         facts: undefined,
-        status: 400,
-        reason: 'bad_request',
+        status,
+        reason,
         decision: undefined,
         startedMs: started,
       });
-      plain(res, 400, `400 bad_request: ${facts.why}\n`, { [idHeader]: id });
+      plain(res, status, `${status} ${reason}: ${facts.why}\n`, { [idHeader]: id });
       return;
     }
     // Read the policy once: a reload during this request (even during an asynchronous verify)
@@ -66,7 +69,7 @@ export function decisionRoute<F extends Facts>(adapter: Adapter<F>, respond: Res
     const finish = (d: Decision) => {
       deps.metrics.countDecision(d.status, d.reason);
       if (d.rule !== undefined) deps.metrics.countRuleDecision(d.rule, d.status);
-      if (d.status === 403 && d.ruleProblem !== undefined) reportRuleProblem(deps, d.ruleProblem);
+      if (d.status === 403 && d.ruleProblem !== undefined) ruleProblemLogOf(deps).report(d.ruleProblem, facts.facts.host, deps.now());
       deps.metrics.decisionDuration.observe((performance.now() - started) / 1000);
       respond(res, d, facts.facts, policy, echo);
       logDecision(deps.logger, deps.requestLog, {
@@ -84,11 +87,13 @@ export function decisionRoute<F extends Facts>(adapter: Adapter<F>, respond: Res
   };
 }
 
-/** Each distinct mistake in a route's rule is logged once (a misconfigured Ingress would log on every request). */
-const reported = new Set<string>();
-function reportRuleProblem(deps: Parameters<Handler>[2], problem: string): void {
-  if (reported.has(problem)) return;
-  if (reported.size >= 1000) reported.clear();
-  reported.add(problem);
-  deps.logger.log('warn', 'a route asks for a rule airy-auth cannot apply; its requests are refused', { problem });
+/** One warning log per logger (so per server), whichever adapter met the mistake. */
+const ruleProblemLogs = new WeakMap<object, RuleProblemLog>();
+function ruleProblemLogOf(deps: Parameters<Handler>[2]): RuleProblemLog {
+  let log = ruleProblemLogs.get(deps.logger);
+  if (log === undefined) {
+    log = new RuleProblemLog(deps.logger);
+    ruleProblemLogs.set(deps.logger, log);
+  }
+  return log;
 }

@@ -34,13 +34,14 @@ const RULE_PARAMS = new Set(['allowed_groups', 'allowed_emails', 'allowed_email_
 /**
  * The route's rules: the query of the configured address. Traefik calls the address as written;
  * Caddy's `uri /forward-auth` keeps the client's query unless the directive gives one. So a query
- * that is the client's own (the same as the original request's) and holds anything but rule
- * parameters is the application's, not a rule. A query of rule parameters alone is always applied:
- * at worst a client adds a rule of its own, which only narrows.
+ * with no rule key at all that is the client's own (the same as the original request's) is the
+ * application's, not a rule. A query holding any rule key is always applied, and so refused whole
+ * when it cannot be read: repeating the route's query on the request must never drop its rule. At
+ * worst a client adds a rule of its own, which only narrows.
  */
 function rulesOf(url: string | undefined, originalUrl: string | undefined): string | undefined {
   const query = queryOf(url);
   if (query === undefined) return undefined;
-  const onlyRules = [...new URLSearchParams(query).keys()].every((k) => RULE_PARAMS.has(k));
-  return !onlyRules && originalUrl !== undefined && queryOf(originalUrl) === query ? undefined : query;
+  for (const key of new URLSearchParams(query).keys()) if (RULE_PARAMS.has(key)) return query;
+  return originalUrl !== undefined && queryOf(originalUrl) === query ? undefined : query;
 }

@@ -19,8 +19,8 @@ const writePlain = (res: ServerResponse, decision: Decision, _facts: unknown, _p
 /**
  * Every route of the public port: one decision, one adapter per gateway protocol (chosen by the
  * path, never by sniffing headers), and the login.
- *   /auth              nginx auth_request (ingress-nginx auth-url, Traefik's ingress-nginx provider)
- *   /forward-auth      Traefik ForwardAuth, Caddy forward_auth (denials reach the browser)
+ *   /auth              nginx auth_request (ingress-nginx auth-url)
+ *   /forward-auth      Traefik ForwardAuth and its ingress-nginx provider's auth-url, Caddy forward_auth (denials reach the browser)
  *   /envoy/<path>      Envoy ext_authz HTTP service: Envoy Gateway, Istio (denials reach the browser)
  *   /gateway-api/<path> Gateway API ExternalAuth, HTTP (answers stay plain: NGF uses auth_request, so no 302)
  *   /gateway-api       NGINX Gateway Fabric, which sends the original as Path/Method headers

@@ -68,7 +68,12 @@ describeWithTools('request log through the real binary and real nginx', { nginx:
 
   it('writes one JSON line per decision with the fields an operator needs, and never a credential, cookie or query, at any level', async () => {
     const before = requestLines(all).length;
-    await ask(all, '/auth?token=secret-in-query', { authorization: `Bearer ${session}`, 'x-request-id': 'req-1' });
+    // The original request's query (a query on the auth URL itself is the route's rule).
+    await ask(all, '/auth', {
+      'x-original-url': 'http://app.example.com/auth?token=secret-in-query',
+      authorization: `Bearer ${session}`,
+      'x-request-id': 'req-1',
+    });
     await ask(all, '/auth', { cookie: `airy_auth_token=${session}; other=cookie-value-123` });
     await ask(all, '/forward-auth', {
       'x-forwarded-host': 'app.example.com',

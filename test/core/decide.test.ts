@@ -43,13 +43,16 @@ describe('decide', () => {
   });
 
   describe('4. public paths', () => {
-    it.each(['/webhooks/github', '/webhooks/a/b', '/healthz', '/x/../webhooks/y', '/webhooks%2Fy'])('allows %s without credentials', async (path) => {
+    it.each(['/webhooks/github', '/webhooks/a/b', '/healthz', '/x/../webhooks/y'])('allows %s without credentials', async (path) => {
       expect(await decide(facts({ path }), policy, NOW)).toEqual({ status: 200, reason: 'public_path' });
     });
     it.each([
       '/webhooks/../admin',
       '/webhooks/%2e%2e/admin',
       '/webhooks%2F..%2Fadmin',
+      '/webhooks%2Fy',
+      '/admin%2F..%2Fwebhooks/x',
+      '/%2e%2e/webhooks/x',
       '/webhooks/%252e%252e/admin',
       '/webhooks\\..\\admin',
       '/webhooks/%zz',
@@ -139,5 +142,41 @@ describe('decide', () => {
     expect(await decide(facts({ sessionCookies: [token] }), policy, NOW)).toMatchObject({ status: 200 });
     const rotated = policyOf({ ...PROTECTED, jwtSecret: Buffer.alloc(40, 7).toString('base64') });
     expect(await decide(facts({ sessionCookies: [token] }), rotated, NOW)).toMatchObject({ status: 401, tokenProblem: 'bad_signature' });
+  });
+});
+
+describe('identity text on route rules', () => {
+  // No global email rule here, so only the route's own rule decides.
+  const open = policyOf({ ...PROTECTED, allowedEmailPatterns: undefined });
+  const mint = (sub: string, email: string) => mintSession(open.sessionKey!, { sub, email }, 3600, NOW);
+
+  it('a second @ never ends in an allowed domain or address (oauth2-proxy GHSA-c5c4-8r6x-56w3)', async () => {
+    const token = await mint('eve', 'eve@evil.com@example.com');
+    for (const ruleQuery of ['allowed_email_domains=example.com', 'allowed_email_domains=evil.com', 'allowed_emails=evil.com@example.com']) {
+      expect(await decide(facts({ authorization: `Bearer ${token}`, ruleQuery }), open, NOW)).toMatchObject({ status: 403, reason: 'email_not_allowed' });
+    }
+  });
+
+  it('an email is compared in ASCII only: a letter that Unicode folds into ASCII matches no rule', async () => {
+    const token = await mint('eve', 'eve@\u212Aelvin.io');
+    for (const ruleQuery of ['allowed_email_domains=kelvin.io', 'allowed_emails=eve@kelvin.io']) {
+      expect(await decide(facts({ authorization: `Bearer ${token}`, ruleQuery }), open, NOW)).toMatchObject({ status: 403 });
+    }
+    const plain = await mint('ann', 'Ann@Kelvin.IO');
+    expect(await decide(facts({ authorization: `Bearer ${plain}`, ruleQuery: 'allowed_email_domains=kelvin.io' }), open, NOW)).toMatchObject({ status: 200 });
+  });
+
+  it('a non-ASCII letter that does not fold into ASCII compares as usual', async () => {
+    const token = await mintSession(policy.sessionKey!, { sub: 'u', email: 'Jürgen@Example.com' }, 3600, NOW);
+    expect(await decide(facts({ authorization: `Bearer ${token}` }), policy, NOW)).toMatchObject({ status: 200 });
+    expect(await decide(facts({ authorization: `Bearer ${token}`, ruleQuery: 'allowed_email_domains=example.com' }), policy, NOW)).toMatchObject({
+      status: 200,
+    });
+    const dotted = await mintSession(policy.sessionKey!, { sub: 'u', email: 'eve@\u0130xample.com' }, 3600, NOW);
+    expect(
+      await decide(facts({ authorization: `Bearer ${dotted}` }), policyOf({ ...PROTECTED, allowedEmailPatterns: '*@i\u0307xample.com' }), NOW),
+    ).toMatchObject({
+      status: 403,
+    });
   });
 });

@@ -80,7 +80,13 @@ describeWithTools('groups and a named policy through every gateway adapter', { n
     },
     { name: 'public in both the global rules and the policy', path: '/health', headers: () => api, decision: 200 },
     { name: 'public globally but not in the policy: narrowed', path: '/webhooks/github', headers: () => api, decision: 401 },
-    { name: 'the systemToken', path: '/d/1', headers: () => ({ authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }), decision: 200, user: 'system-token' },
+    // The policy names people (groups, emails) and does not set allowSystemToken.
+    {
+      name: 'the systemToken, refused by a policy that names people',
+      path: '/d/1',
+      headers: () => ({ authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }),
+      decision: 403,
+    },
     { name: 'no credentials', path: '/d/1', headers: () => api, decision: 401 },
   ];
 

@@ -9,11 +9,28 @@ import { prng } from './config-mutations.js';
 
 /**
  * 100,000 generated requests through every adapter of the real process, with and without valid
- * credentials. No public path is configured, so the oracle is simple: a 200 is right only when
- * the request carried a valid credential; no answer is ever 5xx; the process never exits.
+ * credentials, in the shapes each gateway makes (ingress-nginx, NGINX Gateway Fabric, Traefik's
+ * ForwardAuth and its ingress-nginx provider, Caddy with the client's query appended, Envoy), with
+ * headers the client forged beside the gateway's own. One path is public, and only when it is the
+ * request the backend serves, written plainly: the oracle is that a 200 is right only when the
+ * request carried a valid credential or its real target is exactly that path; no answer is ever
+ * 5xx; the process never exits.
  */
 const REQUESTS = 100_000;
-const CONFIG = { ...PROTECTED, publicPaths: undefined };
+const PUBLIC_TARGET = '/webhooks/x';
+const CONFIG = { ...PROTECTED, publicPaths: '/webhooks/**' };
+
+/** Headers a client adds hoping one is read as the request: each points at the public path or another host. */
+const FORGED: readonly Record<string, string | string[]>[] = [
+  { 'x-original-url': `https://app.example.com${PUBLIC_TARGET}` },
+  { 'x-original-url': `https://app.example.com${PUBLIC_TARGET}`, 'x-original-method': 'GET' },
+  { 'x-forwarded-uri': PUBLIC_TARGET, 'x-forwarded-host': 'app.example.com' },
+  { 'x-forwarded-uri': [PUBLIC_TARGET, '/admin'] },
+  { path: PUBLIC_TARGET, method: 'OPTIONS' },
+  { x_original_url: `https://app.example.com${PUBLIC_TARGET}`, x_forwarded_uri: PUBLIC_TARGET },
+  { forwarded: 'for=192.0.2.1;host=app.example.com;proto=https', 'x-original-uri': PUBLIC_TARGET, 'x-rewrite-url': PUBLIC_TARGET },
+  { 'x-auth-request-user': 'admin', 'x-auth-request-email': 'boss@example.com' },
+];
 
 let airy: AiryProcess;
 beforeAll(async () => {
@@ -53,7 +70,26 @@ it(`answers ${REQUESTS} fuzzed requests on every adapter: 0 crashes, 0 5xx, 0 al
     `Bearer ${'A'.repeat(9000)}`,
     TEST_SYSTEM_TOKEN.slice(0, -1),
   ];
-  const paths = ['/', '/admin', '/webhooks/x', '/webhooks/..;/admin', '/%2e%2e/admin', '/a%00b', '/a?b=c', '/ü', '/%ff', '//x', '/..', `/${'a'.repeat(3000)}`];
+  const paths = [
+    '/',
+    '/admin',
+    PUBLIC_TARGET,
+    PUBLIC_TARGET,
+    '/webhooks/..;/admin',
+    '/%2e%2e/admin',
+    '/a%00b',
+    '/a?b=c',
+    '/ü',
+    '/%ff',
+    '//x',
+    '/..',
+    `/${'a'.repeat(3000)}`,
+    '/admin#/../webhooks/x',
+    '/admin%2F..%2Fwebhooks/x',
+    '/admin//..//webhooks/x',
+    '/admin?/webhooks/x',
+    '/webhooks/x/../../admin',
+  ];
   const origins = [
     undefined,
     undefined,
@@ -66,7 +102,19 @@ it(`answers ${REQUESTS} fuzzed requests on every adapter: 0 crashes, 0 5xx, 0 al
   ];
   const r = prng(7);
 
-  function generate(): { path: string; method: string; headers: Record<string, string | string[]>; credentialed: boolean } {
+  type Generated = { path: string; method: string; headers: Record<string, string | string[]>; credentialed: boolean; publicTarget?: boolean };
+  function generate(): Generated {
+    const req = generateShape();
+    // A gateway's own headers replace the client's copies; the client's others arrive as sent. A call
+    // straight to /auth with no gateway in front is the client describing itself: nothing to forge.
+    if (req.path.split('?', 1)[0] !== '/auth' || 'x-original-url' in req.headers || 'x-forwarded-uri' in req.headers) {
+      if (r() < 0.5) req.headers = { ...pick(r, FORGED), ...req.headers };
+    }
+    return req;
+  }
+
+  /** The shape one gateway gives a request; `publicTarget` when the request the backend serves is the public path. */
+  function generateShape(): Generated {
     const credential = r();
     const headers: Record<string, string | string[]> = { host: pick(r, ['app.example.com', 'a.example.org:8443', 'x', '[::1]']) };
     let credentialed = false;
@@ -94,14 +142,48 @@ it(`answers ${REQUESTS} fuzzed requests on every adapter: 0 crashes, 0 5xx, 0 al
     if (r() < 0.2) headers['sec-fetch-mode'] = pick(r, ['navigate', 'cors', 'no-cors']);
     const target = pick(r, paths);
     const method = pick(r, ['GET', 'GET', 'POST', 'OPTIONS', 'HEAD', 'DELETE']);
-    switch (Math.floor(r() * 6)) {
+    const publicTarget = target === PUBLIC_TARGET;
+    const forwarded = {
+      'x-forwarded-method': method,
+      'x-forwarded-proto': pick(r, ['https', 'http']),
+      'x-forwarded-host': 'app.example.com',
+      'x-forwarded-uri': target,
+    };
+    switch (Math.floor(r() * 10)) {
       case 0:
         return {
           path: '/auth',
           method: 'GET',
           headers: { ...headers, 'x-original-url': `https://app.example.com${target}`, 'x-original-method': method },
           credentialed,
+          publicTarget,
         };
+      case 6:
+        // Traefik ForwardAuth: its four X-Forwarded-* replace the client's; the address may carry a rule.
+        return {
+          path: `/forward-auth${pick(r, ['', '', '?policy=nope', '?allowed_groups=x'])}`,
+          method: 'GET',
+          headers: { ...headers, ...forwarded },
+          credentialed,
+          publicTarget,
+        };
+      case 7:
+        // Traefik's ingress-nginx provider left pointing at /auth: a client's X-Original-URL arrives beside Traefik's headers.
+        return {
+          path: '/auth',
+          method: 'GET',
+          headers: { ...headers, ...forwarded, 'x-original-url': `https://app.example.com${pick(r, [PUBLIC_TARGET, target])}` },
+          credentialed,
+          publicTarget,
+        };
+      case 8: {
+        // Caddy: the client's query is appended to the auth uri.
+        const q = target.indexOf('?');
+        return { path: `/forward-auth${q < 0 ? '' : target.slice(q)}`, method: 'GET', headers: { ...headers, ...forwarded }, credentialed, publicTarget };
+      }
+      case 9:
+        // Envoy ext_authz: the original method and Host, the path after the prefix.
+        return { path: `/envoy${target}`, method, headers: { ...headers, 'x-forwarded-proto': 'https' }, credentialed, publicTarget };
       case 1:
         return { path: `/auth${r() < 0.5 ? '' : '?x=1'}`, method, headers, credentialed };
       case 2:
@@ -116,13 +198,14 @@ it(`answers ${REQUESTS} fuzzed requests on every adapter: 0 crashes, 0 5xx, 0 al
             'x-forwarded-uri': target,
           },
           credentialed,
+          publicTarget,
         };
       case 3:
-        return { path: `/envoy${target}`, method, headers, credentialed };
+        return { path: `/envoy${target}`, method, headers, credentialed, publicTarget };
       case 4:
-        return { path: `/gateway-api${target}`, method, headers: { ...headers, path: '/webhooks/x' }, credentialed };
+        return { path: `/gateway-api${target}`, method, headers: { ...headers, path: PUBLIC_TARGET }, credentialed, publicTarget };
       default:
-        return { path: '/gateway-api', method: 'GET', headers: { ...headers, path: target, method }, credentialed };
+        return { path: '/gateway-api', method: 'GET', headers: { ...headers, path: target, method }, credentialed, publicTarget };
     }
   }
 
@@ -138,7 +221,7 @@ it(`answers ${REQUESTS} fuzzed requests on every adapter: 0 crashes, 0 5xx, 0 al
         counts.byStatus.set(res.statusCode, (counts.byStatus.get(res.statusCode) ?? 0) + 1);
         const what = `${req.method} ${req.path.slice(0, 80)} ${JSON.stringify(req.headers).slice(0, 300)}`;
         if (res.statusCode >= 500) counts.fivexx.push(`${res.statusCode} ${what}`);
-        if (res.statusCode === 200 && !req.credentialed) counts.allowedWithout.push(what);
+        if (res.statusCode === 200 && !req.credentialed && !req.publicTarget) counts.allowedWithout.push(what);
       } catch (err) {
         // undici refused to send it (an invalid header value): not a request the server saw.
         counts.sent--;

@@ -21,6 +21,7 @@ export const KEY_EXAMPLES: Record<SettingKey, readonly unknown[]> = {
       admin: { allowedEmailPatterns: 'boss@example.com,cto@example.com', publicPaths: ['/public/**'] },
     },
     { 'empty-1': {} },
+    { deploy: { allowedGroups: 'acme:sre', allowSystemToken: true }, strict: { allowedEmailPatterns: '*@example.com', allowSystemToken: false } },
   ],
   cookieDomain: ['.example.com', 'example.com'],
   redirectDomains: ['app.example.com', ['*.apps.example.com', 'app.example.com']],

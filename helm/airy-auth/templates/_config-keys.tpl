@@ -8,7 +8,7 @@
   "publicPaths": {"type":"list"},
   "publicUrl": {"type":"string"},
   "allowedGroups": {"type":"list"},
-  "policies": {"type":"named","fields":["allowedEmailPatterns","allowedGroups","allowedOrigins","publicPaths"]},
+  "policies": {"type":"named","fields":["allowedEmailPatterns","allowedGroups","allowedOrigins","publicPaths","allowSystemToken"]},
   "cookieDomain": {"type":"string"},
   "redirectDomains": {"type":"list"},
   "machineTokenAudience": {"type":"string"},
