@@ -37,7 +37,8 @@ function newRequestId(): string {
 
 /**
  * One JSON line per decision: who asked for what, and the answer. What goes in is chosen field by
- * field: the path without its query, the user and email of the identity (never a token, a cookie,
+ * field: the path without its query, the user, email and session id (`jti`, which revokes that one
+ * session) of the identity (never a token, a cookie,
  * a query string or a secret, whatever the level).
  */
 export function logDecision(
@@ -58,6 +59,7 @@ export function logDecision(
   const d = entry.decision;
   const user = d && 'user' in d ? d.user : undefined;
   const email = d && 'email' in d ? d.email : undefined;
+  const jti = d && 'jti' in d ? d.jti : undefined;
   logger.log('info', 'request', {
     requestId: entry.id,
     adapter: entry.adapter,
@@ -68,6 +70,7 @@ export function logDecision(
     reason: entry.reason,
     user,
     email,
+    jti,
     durationMs: Math.round((performance.now() - entry.startedMs) * 1000) / 1000,
   });
 }
