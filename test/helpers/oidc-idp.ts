@@ -20,6 +20,10 @@ export interface TestClient {
   readonly token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'none';
   readonly redirect_uris: string[];
   readonly post_logout_redirect_uris?: string[];
+  /** OIDC Back-Channel Logout (with `backchannelLogout: true`): where the provider posts logout tokens. */
+  readonly backchannel_logout_uri?: string;
+  /** The logout token (and the ID token) then carry `sid`. */
+  readonly backchannel_logout_session_required?: boolean;
 }
 
 interface SigningKey {
@@ -44,7 +48,7 @@ function newKey(kid: string): SigningKey {
  * (wrong nonce, issuer, audience, expiry) or with a new key, the way a broken or malicious IdP
  * would answer. The signature stays valid, so only airy-auth's claim checks can catch it.
  */
-export async function startTestIdp(options: { clients: TestClient[]; accounts: Record<string, TestAccount>; port?: number }) {
+export async function startTestIdp(options: { clients: TestClient[]; accounts: Record<string, TestAccount>; port?: number; backchannelLogout?: boolean }) {
   const ca = ensureTestCa();
   if (!ca) throw new Error('openssl is needed to make the test CA');
   const server: Server = createServer(tlsOptions(ca));
@@ -75,6 +79,8 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
     cookies: { keys: ['test-cookie-key-0123456789'] },
     features: {
       devInteractions: { enabled: true },
+      // Logging out at the provider posts a logout token to every client with a backchannel_logout_uri.
+      backchannelLogout: { enabled: options.backchannelLogout === true },
       // Machine tokens: JWT access tokens for the resource api://airy through the client credentials grant.
       clientCredentials: { enabled: true },
       resourceIndicators: {

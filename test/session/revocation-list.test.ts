@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { expiredKeys, formatTimes, liveCount, parseRevocations, revocationEntry, revocationKey } from '../../src/session/revocation-list.js';
+
+const NOW = 1_795_867_200;
+const DAY = 86400;
+
+describe('the revocation list format', () => {
+  it('keys every kind by a hash that fits the ConfigMap key syntax, whatever the value holds', () => {
+    for (const value of ['ann@example.com', 'a/b c:d', '💥', 'x'.repeat(1024), 'CN=Ann,O=Example']) {
+      for (const kind of ['jti', 'sid', 'sub', 'email'] as const) {
+        const key = revocationKey(kind, value);
+        expect(key).toMatch(new RegExp(`^${kind}\\.[A-Za-z0-9_-]{12}$`));
+        // Kubernetes' own rule for ConfigMap keys.
+        expect(key).toMatch(/^[-._a-zA-Z0-9]{1,253}$/);
+      }
+    }
+    expect(revocationKey('email', 'Ann@Example.COM')).toBe(revocationKey('email', 'ann@example.com'));
+    expect(revocationKey('sub', 'Ann')).not.toBe(revocationKey('sub', 'ann'));
+    expect(revocationKey('sub', 'ann')).not.toBe(revocationKey('jti', 'ann').replace('jti.', 'sub.'));
+  });
+
+  it('reads back what it writes, and skips keys and values that are not entries', () => {
+    const e = revocationEntry('jti', 'abc', NOW, 30 * DAY);
+    const { list, skipped } = parseRevocations({
+      [e.key]: formatTimes(e),
+      all: `${NOW - 10} ${NOW + DAY}`,
+      'jti.tooShort': `${NOW} ${NOW + 1}`,
+      'sub.AAAAAAAAAAAA': 'yesterday',
+      'note.txt': 'hello',
+    });
+    expect(list.entries.get(e.key)).toEqual({ at: NOW, until: NOW + 30 * DAY });
+    expect(list.allBefore).toEqual({ at: NOW - 10, until: NOW + DAY });
+    expect(list.newestAt).toBe(NOW);
+    expect(skipped.sort()).toEqual(['jti.tooShort', 'note.txt', 'sub.AAAAAAAAAAAA']);
+  });
+
+  it('merges the replica’s own entries, the later revocation of one key winning', () => {
+    const old = revocationEntry('sub', 'ann', NOW - 100, DAY);
+    const again = revocationEntry('sub', 'ann', NOW, DAY);
+    expect(parseRevocations({ [old.key]: formatTimes(old) }, [again]).list.entries.get(old.key)).toEqual({ at: NOW, until: NOW + DAY });
+    expect(parseRevocations({ [again.key]: formatTimes(again) }, [old]).list.entries.get(old.key)).toEqual({ at: NOW, until: NOW + DAY });
+  });
+
+  it('knows which entries are over', () => {
+    const live = revocationEntry('jti', 'live', NOW, DAY);
+    const over = revocationEntry('jti', 'over', NOW - 2 * DAY, DAY);
+    const { list } = parseRevocations({ [live.key]: formatTimes(live), [over.key]: formatTimes(over) });
+    expect(expiredKeys(list, NOW)).toEqual([over.key]);
+    expect(liveCount(list, NOW)).toBe(1);
+  });
+
+  it('refuses an empty or absurdly long value', () => {
+    expect(() => revocationEntry('jti', '', NOW, DAY)).toThrow(TypeError);
+    expect(() => revocationEntry('email', 'x'.repeat(1025), NOW, DAY)).toThrow(TypeError);
+  });
+
+  it('keeps 10,000 entries far below the 1 MiB object limit', () => {
+    const data: Record<string, string> = {};
+    for (let i = 0; i < 10_000; i++) {
+      const kind = (['jti', 'sid', 'sub', 'email'] as const)[i % 4]!;
+      const value = kind === 'email' ? `someone.with.a.long.name${i}@subsidiary.example.com` : `${crypto.randomUUID()}`;
+      const e = revocationEntry(kind, value, NOW + i, 30 * DAY);
+      data[e.key] = formatTimes(e);
+    }
+    expect(Object.keys(data)).toHaveLength(10_000);
+    // What the apiserver counts against the limit (keys and values), and the object as JSON on the wire.
+    const dataBytes = Object.entries(data).reduce((n, [k, v]) => n + k.length + v.length, 0);
+    const jsonBytes = Buffer.byteLength(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'airy-auth-revocations' }, data }));
+    console.log(`10,000 revocations: ${dataBytes} bytes of data, ${jsonBytes} bytes as JSON (limit 1048576)`);
+    expect(jsonBytes).toBeLessThan(512 * 1024);
+    const started = performance.now();
+    const { list } = parseRevocations(data);
+    console.log(`parsed in ${(performance.now() - started).toFixed(1)} ms`);
+    expect(liveCount(list, NOW)).toBe(10_000);
+  });
+});
