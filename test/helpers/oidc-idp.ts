@@ -96,6 +96,11 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
         }),
       },
     },
+    // oidc-provider refuses to call loopback addresses (SSRF protection, through its own dispatcher);
+    // the back-channel logout goes to airy-auth on 127.0.0.1 here, so that dispatcher is left out.
+    ...(options.backchannelLogout
+      ? { fetch: (url: string, { dispatcher: _, ...init }: RequestInit & { dispatcher?: unknown }) => globalThis.fetch(url, init) }
+      : {}),
     ttl: { IdToken: 3600, AccessToken: 3600, AuthorizationCode: 600, Session: 3600, Interaction: 600, Grant: 3600 },
   } as never);
   const handle = provider.callback();
@@ -157,6 +162,11 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
     },
     setTamper(f: typeof tamper): void {
       tamper = f;
+    },
+    /** A JWT with these claims signed by the provider's current key: a logout token the way the provider (or a forger with its key) would make it. */
+    sign(claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+      const key = keys[0]!;
+      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid, ...header }).sign(key.privateKey);
     },
     /** Back to signing with the provider's own key, untampered (rotated keys stay published). */
     reset(): void {
