@@ -301,7 +301,8 @@ describeWithApiserver('revocation that reaches every replica (real apiserver, th
     expect(run.out).toMatch(/^revoked session /);
     const ms = await refusedEverywhere(stolen, run.exitedAt);
     figures.push(
-      `revocation to every replica (airy-auth revoke --session, from its exit): ${ms.map((m) => m.toFixed(0)).join(' / ')} ms (max ${Math.max(...ms).toFixed(0)} ms)`,
+      `revocation to every replica (airy-auth revoke --session, from its exit): ${ms.map((m) => m.toFixed(0)).join(' / ')} ms ` +
+        `(max ${Math.max(...ms).toFixed(0)} ms)`,
     );
     for (const m of ms) expect(m).toBeLessThanOrEqual(EVERY_REPLICA_MS);
     expect(await statuses(other)).toEqual([200, 200, 200]);
@@ -388,7 +389,8 @@ describeWithApiserver('revocation that reaches every replica (real apiserver, th
     const ms = await refusedEverywhere(token, starting);
     const ready = await restarted;
     figures.push(
-      `apiserver start to every replica refusing the logout kept during the outage: ${Math.max(...ms).toFixed(0)} ms (the start script saw /readyz after ${(ready - starting).toFixed(0)} ms)`,
+      `apiserver start to every replica refusing the logout kept during the outage: ${Math.max(...ms).toFixed(0)} ms ` +
+        `(the start script saw /readyz after ${(ready - starting).toFixed(0)} ms)`,
     );
     expect(replicas[0]!.logs()).toContain('now written to the ConfigMap');
   });
