@@ -5,7 +5,8 @@ import { type CommandSpec, parseCommand, UsageError, usageError, usageOf } from 
 export const REVOKE: CommandSpec = {
   name: 'revoke',
   summary:
-    "Revokes sessions on every replica at once, by writing the revocation ConfigMap (serve --revocations) with your kubeconfig's identity. Sessions of a subject or email issued until now are refused; they may log in again.",
+    'Revokes sessions on every replica at once, by writing the revocation ConfigMap (serve --revocations) with your ' +
+    "kubeconfig's identity. Sessions of a subject or email issued until now are refused; they may log in again.",
   flags: {
     revocations: { type: 'string', value: '[NS/]NAME', help: 'the revocation ConfigMap that serve --revocations watches (required)' },
     session: { type: 'string', value: 'JTI', multiple: true, help: "one session, by its jti (the request log's jti field)" },
