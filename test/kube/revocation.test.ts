@@ -28,6 +28,8 @@ interface Delivered {
   readonly status: number;
   readonly body: string;
   readonly logoutToken: string;
+  /** When the provider's request reached the front, and when airy-auth's answer came back. */
+  readonly receivedAt: number;
   readonly answeredAt: number;
 }
 
@@ -40,6 +42,7 @@ async function startFront(): Promise<{ url: string; target: { port: number }; de
   const delivered: Delivered[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
+    const receivedAt = performance.now();
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
@@ -51,7 +54,7 @@ async function startFront(): Promise<{ url: string; target: { port: number }; de
           answer.on('end', () => {
             if ((req.url ?? '').startsWith('/backchannel-logout')) {
               const logoutToken = new URLSearchParams(body.toString()).get('logout_token') ?? '';
-              delivered.push({ status: answer.statusCode!, body: Buffer.concat(out).toString(), logoutToken, answeredAt: performance.now() });
+              delivered.push({ status: answer.statusCode!, body: Buffer.concat(out).toString(), logoutToken, receivedAt, answeredAt: performance.now() });
             }
             res.writeHead(answer.statusCode!, answer.headers);
             res.end(Buffer.concat(out));
@@ -77,13 +80,14 @@ async function startFront(): Promise<{ url: string; target: { port: number }; de
 }
 
 /** `airy-auth revoke` as an operator runs it, with the admin kubeconfig; its exit code and output. */
-function revokeCli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; out: string; exitedAt: number }> {
+function revokeCli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number | null; out: string; startedAt: number; exitedAt: number }> {
   return new Promise((resolve) => {
+    const startedAt = performance.now();
     const child = spawn(process.execPath, [CLI, 'revoke', '--revocations', LIST, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => resolve({ code, out, exitedAt: performance.now() }));
+    child.on('exit', (code) => resolve({ code, out, startedAt, exitedAt: performance.now() }));
   });
 }
 
@@ -228,8 +232,12 @@ describeWithApiserver('revocation that reaches every replica (real apiserver, th
     await logoutAtProvider(jar);
     const delivered = await waitFor(() => front.delivered[0], `the provider's back-channel logout\n${logs()}`);
     expect(delivered.status, `${delivered.body}\n${logs()}`).toBe(200);
-    const ms = await refusedEverywhere(token, delivered.answeredAt);
-    figures.push(`revocation to every replica (back-channel logout): ${ms.map((m) => m.toFixed(0)).join(' / ')} ms (max ${Math.max(...ms).toFixed(0)} ms)`);
+    // From the provider's request reaching the front (before airy-auth verified and wrote anything).
+    const ms = await refusedEverywhere(token, delivered.receivedAt);
+    figures.push(
+      `revocation to every replica (back-channel logout, from the provider's request): ${ms.map((m) => m.toFixed(0)).join(' / ')} ms ` +
+        `(airy-auth answered the provider after ${(delivered.answeredAt - delivered.receivedAt).toFixed(0)} ms)`,
+    );
     for (const m of ms) expect(m).toBeLessThanOrEqual(EVERY_REPLICA_MS);
     // The refusal is logged with the session's jti, which `airy-auth revoke --session` takes.
     await waitFor(
@@ -302,7 +310,7 @@ describeWithApiserver('revocation that reaches every replica (real apiserver, th
     const ms = await refusedEverywhere(stolen, run.exitedAt);
     figures.push(
       `revocation to every replica (airy-auth revoke --session, from its exit): ${ms.map((m) => m.toFixed(0)).join(' / ')} ms ` +
-        `(max ${Math.max(...ms).toFixed(0)} ms)`,
+        `(the command itself ran ${(run.exitedAt - run.startedAt).toFixed(0)} ms, most of it loading the Kubernetes client)`,
     );
     for (const m of ms) expect(m).toBeLessThanOrEqual(EVERY_REPLICA_MS);
     expect(await statuses(other)).toEqual([200, 200, 200]);
