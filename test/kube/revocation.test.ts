@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { decodeJwt, SignJWT } from 'jose';
 import { Agent, request, setGlobalDispatcher } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -377,8 +378,9 @@ describeWithApiserver('revocation that reaches every replica (real apiserver, th
     const data: Record<string, string> = {};
     for (let i = 0; i < 10_000; i++)
       data[revocationKey(i % 2 ? 'jti' : 'email', i % 2 ? crypto.randomUUID() : `user${i}@example.com`)] = `${now} ${now + 86400}`;
-    const body = JSON.stringify({ data });
-    await api.kubectl(['-n', NS, 'patch', 'configmap', 'airy-auth-revocations', '--type', 'merge', '--patch-file', '/dev/stdin'], body);
+    const patchFile = join(api.stateDir, 'ten-thousand.json');
+    writeFileSync(patchFile, JSON.stringify({ data }));
+    await api.kubectl(['-n', NS, 'patch', 'configmap', 'airy-auth-revocations', '--type', 'merge', '--patch-file', patchFile]);
     const stored = await api.kubectl(['-n', NS, 'get', 'configmap', 'airy-auth-revocations', '-o', 'json']);
     figures.push(
       `the revocation ConfigMap with ${Object.keys(JSON.parse(stored).data).length} entries: ${Buffer.byteLength(stored)} bytes as JSON (limit 1 MiB)`,
