@@ -60,7 +60,7 @@ export async function revokeCommand(argv: string[], out: (s: string) => void, er
 
   // Loaded only here: @kubernetes/client-node is slow to import.
   const { resolveRevocationsTarget } = await import('../src/sources/revocations-source.js');
-  const { readRevocations, revocationsApi, writeRevocations } = await import('../src/sources/revocations-writer.js');
+  const { revocationsApi, writeRevocations } = await import('../src/sources/revocations-writer.js');
   let target: ReturnType<typeof resolveRevocationsTarget>;
   try {
     target = resolveRevocationsTarget(values.revocations);
@@ -70,8 +70,7 @@ export async function revokeCommand(argv: string[], out: (s: string) => void, er
   const { ref } = target;
   const api = revocationsApi(target.kubeConfig);
   try {
-    const known = await readRevocations(api, ref);
-    await writeRevocations(api, ref, entries, known, nowSeconds);
+    await writeRevocations(api, ref, entries, nowSeconds);
   } catch (e) {
     err(`airy-auth revoke: NOT revoked: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;

@@ -5,16 +5,18 @@ import { createHash } from 'node:crypto';
  * revoked by, and until when the entry matters. Pure: parsed and built here, checked by the core,
  * watched and written by the sources.
  *
- * One data key per entry, `KIND.HASH`, whose value is `REVOKED_AT UNTIL` (seconds since the epoch):
+ * The ConfigMap holds one data key, `revocations`, with one line per entry: `KEY REVOKED_AT UNTIL`
+ * (seconds since the epoch), where KEY is
  * - `jti.H`: the one session with this `jti`;
  * - `sid.H`: the sessions minted from this provider session (`sid`, OIDC Back-Channel Logout);
  * - `sub.H`, `email.H`: every session of this subject or email issued at or before REVOKED_AT;
  * - `all`: every session issued before REVOKED_AT (and those without an issue time).
- * HASH is 72 bits of SHA-256 over the kind and the value (an email in lower case), so every key
- * fits the ConfigMap key syntax whatever the value holds, no email stands in the object in clear,
- * and an entry has a fixed size: about 40 bytes, 10,000 entries under 400 KB of the 1 MiB limit.
+ * H is 72 bits of SHA-256 over the kind and the value (an email in lower case), so no email stands
+ * in the object in clear and a line has a fixed size of about 40 bytes: 10,000 entries are about
+ * 400 KB. One key, not one per entry: the apiserver records every key a writer set in the object's
+ * managedFields, which would add some 25 bytes per entry to the stored object.
  * UNTIL is REVOKED_AT plus the session lifetime: after it no session the entry could match is
- * still valid, so it is ignored, and the next writer removes it.
+ * still valid, so it is ignored, and the next writer leaves it out.
  */
 export type RevocationKind = 'jti' | 'sid' | 'sub' | 'email' | 'all';
 export const REVOCATION_KINDS: readonly RevocationKind[] = ['jti', 'sid', 'sub', 'email', 'all'];
@@ -63,16 +65,14 @@ export function revocationEntry(kind: RevocationKind, value: string, atSeconds: 
   return { kind, key: kind === 'all' ? 'all' : revocationKey(kind, value), at, until: at + Math.ceil(lifetimeSeconds) };
 }
 
-export function formatTimes(t: RevocationTimes): string {
-  return `${t.at} ${t.until}`;
-}
-
-const KEY = /^(?:(jti|sid|sub|email)\.[A-Za-z0-9_-]{12}|all)$/;
-const VALUE = /^(\d{1,12}) (\d{1,12})$/;
+/** The one data key of the revocation ConfigMap. */
+export const REVOCATIONS_KEY = 'revocations';
+const LINE = /^((?:jti|sid|sub|email)\.[A-Za-z0-9_-]{12}|all) (\d{1,12}) (\d{1,12})$/;
 
 /**
- * The list in a ConfigMap's data. Keys and values that are not entries are skipped and named in
- * `skipped` (someone edited the object by hand); nothing here throws.
+ * The list in a ConfigMap's data, merged with `extra` entries (a replica's own writes not yet seen
+ * in it). Lines and keys that are not entries are skipped and named in `skipped` (someone edited
+ * the object by hand); nothing here throws.
  */
 export function parseRevocations(
   data: Readonly<Record<string, string>> | undefined,
@@ -83,27 +83,33 @@ export function parseRevocations(
   let newestAt: number | undefined;
   const add = (key: string, t: RevocationTimes) => {
     const before = entries.get(key);
-    // Two sources of one key (the object and a write not yet seen in it): the later revocation wins.
+    // One key twice (an edit, or a write not yet seen in the object): the later revocation wins.
     if (before === undefined || t.at > before.at || (t.at === before.at && t.until > before.until)) entries.set(key, t);
     if (newestAt === undefined || t.at > newestAt) newestAt = t.at;
   };
-  for (const [key, value] of Object.entries(data ?? {})) {
-    const m = VALUE.exec(typeof value === 'string' ? value : '');
-    if (!KEY.test(key) || !m) {
-      if (skipped.length < 20) skipped.push(key.slice(0, 80));
-      continue;
+  for (const key of Object.keys(data ?? {})) if (key !== REVOCATIONS_KEY && skipped.length < 20) skipped.push(`key ${key.slice(0, 80)}`);
+  const text = data?.[REVOCATIONS_KEY];
+  if (typeof text === 'string') {
+    let lineNumber = 0;
+    for (const line of text.split('\n')) {
+      lineNumber++;
+      if (line === '') continue;
+      const m = LINE.exec(line);
+      if (m === null) {
+        if (skipped.length < 20) skipped.push(`line ${lineNumber}`);
+        continue;
+      }
+      add(m[1]!, { at: Number(m[2]), until: Number(m[3]) });
     }
-    add(key, { at: Number(m[1]), until: Number(m[2]) });
   }
   for (const e of extra) add(e.key, { at: e.at, until: e.until });
-  const all = entries.get('all');
-  return { list: Object.freeze({ entries, allBefore: all, newestAt }), skipped };
+  return { list: Object.freeze({ entries, allBefore: entries.get('all'), newestAt }), skipped };
 }
 
-/** The keys of entries whose time is over: a writer removes them. */
-export function expiredKeys(list: RevocationList, nowSeconds: number): string[] {
-  const out: string[] = [];
-  for (const [key, t] of list.entries) if (t.until <= nowSeconds) out.push(key);
+/** The `revocations` value for a list: its entries in force, one line each. */
+export function formatRevocations(list: RevocationList, nowSeconds: number): string {
+  let out = '';
+  for (const [key, t] of list.entries) if (t.until > nowSeconds) out += `${key} ${t.at} ${t.until}\n`;
   return out;
 }
 

@@ -1,17 +1,19 @@
-import { CoreV1Api, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { expiredKeys, formatTimes, liveCount, parseRevocations, type RevocationEntry, type RevocationList } from '../session/revocation-list.js';
+import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { formatRevocations, liveCount, parseRevocations, REVOCATIONS_KEY, type RevocationEntry } from '../session/revocation-list.js';
 import type { ObjectRef } from './kube/object-ref.js';
 
 /**
- * At most this many entries in force: about 40 bytes each, so the ConfigMap stays under 1 MB
- * with room to spare (the apiserver refuses an object over 1 MiB, and every write sends the whole
- * object to every replica's watch).
+ * At most this many entries in force: about 40 bytes each, so the ConfigMap stays under 800 KB
+ * (the apiserver refuses data over 1 MiB, and every write sends the whole object to every
+ * replica's watch).
  */
 export const MAX_REVOCATIONS = 20_000;
 /** A write that takes longer than this is reported as failed (it may still land). */
 const WRITE_TIMEOUT_MS = 10_000;
+/** Concurrent writers (replicas, operators) each retry a write that lost the race this often. */
+const MAX_ATTEMPTS = 8;
 
-export type RevocationWriteProblem = 'unreachable' | 'not_found' | 'forbidden' | 'too_many' | 'rejected';
+export type RevocationWriteProblem = 'unreachable' | 'not_found' | 'forbidden' | 'too_many' | 'conflict' | 'rejected';
 
 /** A revocation that did not reach the ConfigMap: the caller must say so, never report success. */
 export class RevocationWriteError extends Error {
@@ -25,77 +27,43 @@ export class RevocationWriteError extends Error {
   }
 }
 
-/** The API client for writes: patches as JSON merge patches, which add keys without a read-modify-write race. */
 export function revocationsApi(kc: KubeConfig): CoreV1Api {
   return kc.makeApiClient(CoreV1Api);
 }
 
-/** The list as the apiserver holds it now (the CLI reads it before writing, to keep it small). */
-export async function readRevocations(api: CoreV1Api, ref: ObjectRef): Promise<RevocationList> {
-  const cm = await withTimeout(api.readNamespacedConfigMap({ name: ref.name, namespace: ref.namespace }), ref).catch((err: unknown) => {
-    throw classify(err, ref);
-  });
-  return parseRevocations(cm.data).list;
-}
-
 /**
- * Adds the entries to the ConfigMap with one merge patch: concurrent writers (replicas receiving
- * back-channel logouts, an operator's `revoke`) each add their own keys and never overwrite each
- * other's. An `all` cut-off never moves back. Then, best effort, the entries of `known` whose
- * time is over are removed, each only if it still holds the value seen (a JSON patch `test`), so a
- * key revoked again meanwhile is kept. Rejects with RevocationWriteError.
+ * Adds the entries to the ConfigMap: reads it, merges (the later revocation of a key wins, so an
+ * `all` cut-off never moves back), leaves out the entries whose time is over, and replaces it with
+ * the resourceVersion it read. A concurrent writer makes that fail with 409 Conflict, and the
+ * write starts again from a fresh read, so no writer ever overwrites another's entries.
+ * Rejects with RevocationWriteError.
  */
-export async function writeRevocations(
-  api: CoreV1Api,
-  ref: ObjectRef,
-  entries: readonly RevocationEntry[],
-  known: RevocationList | undefined,
-  nowSeconds: number,
-): Promise<void> {
-  const data: Record<string, string> = {};
-  for (const e of entries) {
-    const seen = known?.entries.get(e.key);
-    if (e.kind === 'all' && seen !== undefined && seen.until > nowSeconds && seen.at >= e.at) continue;
-    data[e.key] = formatTimes(e);
-  }
-  if (known !== undefined && liveCount(known, nowSeconds) + Object.keys(data).length > MAX_REVOCATIONS) {
-    throw new RevocationWriteError(
-      `the revocation list holds ${liveCount(known, nowSeconds)} entries in force, the most it keeps is ${MAX_REVOCATIONS}; revoke with --all-before instead`,
-      'too_many',
-    );
-  }
-  if (Object.keys(data).length > 0) {
-    await withTimeout(
-      api.patchNamespacedConfigMap(
-        { name: ref.name, namespace: ref.namespace, body: { data }, fieldManager: 'airy-auth-revoke' },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ),
-      ref,
-    ).catch((err: unknown) => {
+export async function writeRevocations(api: CoreV1Api, ref: ObjectRef, entries: readonly RevocationEntry[], nowSeconds: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const cm = await withTimeout(api.readNamespacedConfigMap({ name: ref.name, namespace: ref.namespace }), ref).catch((err: unknown) => {
       throw classify(err, ref);
     });
-  }
-  if (known !== undefined) await pruneExpired(api, ref, known, nowSeconds);
-}
-
-/** Removes up to 500 entries whose time is over; a failure (someone changed one meanwhile) only leaves them for the next writer. */
-async function pruneExpired(api: CoreV1Api, ref: ObjectRef, known: RevocationList, nowSeconds: number): Promise<void> {
-  const keys = expiredKeys(known, nowSeconds).slice(0, 500);
-  if (keys.length === 0) return;
-  const ops = keys.flatMap((key) => [
-    { op: 'test', path: `/data/${key}`, value: formatTimes(known.entries.get(key)!) },
-    { op: 'remove', path: `/data/${key}` },
-  ]);
-  try {
-    await withTimeout(
-      api.patchNamespacedConfigMap(
-        { name: ref.name, namespace: ref.namespace, body: ops, fieldManager: 'airy-auth-revoke' },
-        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-      ),
-      ref,
-    );
-  } catch {
-    /* the next writer tries again */
+    const { list } = parseRevocations(cm.data, entries);
+    const live = liveCount(list, nowSeconds);
+    if (live > MAX_REVOCATIONS) {
+      throw new RevocationWriteError(
+        `the revocation list would hold ${live} entries in force, the most it keeps is ${MAX_REVOCATIONS}; revoke with --all-before instead`,
+        'too_many',
+      );
+    }
+    const body: V1ConfigMap = { ...cm, data: { ...cm.data, [REVOCATIONS_KEY]: formatRevocations(list, nowSeconds) } };
+    try {
+      await withTimeout(api.replaceNamespacedConfigMap({ name: ref.name, namespace: ref.namespace, body, fieldManager: 'airy-auth-revoke' }), ref);
+      return;
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code === 409 && attempt < MAX_ATTEMPTS) continue;
+      if ((err as { code?: unknown } | null)?.code === 409) {
+        throw new RevocationWriteError(`configmap ${ref.namespace}/${ref.name} kept changing under ${MAX_ATTEMPTS} writes in a row`, 'conflict', {
+          cause: err,
+        });
+      }
+      throw classify(err, ref);
+    }
   }
 }
 
@@ -121,7 +89,7 @@ function classify(err: unknown, ref: ObjectRef): RevocationWriteError {
   if (code === 404)
     return new RevocationWriteError(`${where} does not exist (the chart creates it with revocations.enabled=true)`, 'not_found', { cause: err });
   if (code === 403 || code === 401)
-    return new RevocationWriteError(`the apiserver refused to change ${where} (${code}): this identity may not patch it`, 'forbidden', { cause: err });
+    return new RevocationWriteError(`the apiserver refused to change ${where} (${code}): this identity may not update it`, 'forbidden', { cause: err });
   if (typeof code === 'number') return new RevocationWriteError(`the apiserver refused the change to ${where} (${code})`, 'rejected', { cause: err });
   const message = err instanceof Error ? err.message : String(err);
   return new RevocationWriteError(`cannot reach the apiserver to change ${where}: ${message.slice(0, 200)}`, 'unreachable', { cause: err });

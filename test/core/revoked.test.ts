@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/core/decide.js';
 import type { Facts } from '../../src/core/facts.js';
 import { mintSession } from '../../src/session/mint.js';
-import { EMPTY_REVOCATIONS, formatTimes, parseRevocations, type RevocationEntry, revocationEntry } from '../../src/session/revocation-list.js';
+import { EMPTY_REVOCATIONS, parseRevocations, type RevocationEntry, revocationEntry } from '../../src/session/revocation-list.js';
 import { PROTECTED, policyOf } from '../helpers/policies.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -19,7 +19,7 @@ const facts = (token: string, cookie = false): Facts => ({
   authorization: cookie ? undefined : `Bearer ${token}`,
   sessionCookies: cookie ? [token] : [],
 });
-const listOf = (...entries: RevocationEntry[]) => parseRevocations(Object.fromEntries(entries.map((e) => [e.key, formatTimes(e)]))).list;
+const listOf = (...entries: RevocationEntry[]) => parseRevocations({ revocations: entries.map((e) => `${e.key} ${e.at} ${e.until}`).join('\n') }).list;
 const jtiOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).jti as string;
 
 describe('decide with the cluster revocation list', () => {

@@ -10,11 +10,11 @@ describeWithTools('chart: revocations', { helm: ensureHelm() !== undefined }, ()
     expect(objects.filter((o) => o.metadata.name.includes('revocations'))).toEqual([]);
     expect(args(objects)).not.toContain('--revocations');
     for (const role of objects.filter((o) => o.kind === 'Role') as Untyped[]) {
-      for (const rule of role.rules) expect(rule.verbs).not.toContain('patch');
+      for (const rule of role.rules) expect(rule.verbs).not.toContain('update');
     }
   });
 
-  it('with revocations.enabled: a ConfigMap without data, the flag, and a Role that may patch only that ConfigMap', () => {
+  it('with revocations.enabled: a ConfigMap without data, the flag, and a Role that may update only that ConfigMap', () => {
     const objects = renderChart(['--set', 'revocations.enabled=true']);
     const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'airy-auth-revocations') as Untyped;
     expect(cm).toBeDefined();
@@ -25,14 +25,14 @@ describeWithTools('chart: revocations', { helm: ensureHelm() !== undefined }, ()
     expect(a[a.indexOf('--revocations') + 1]).toBe('airy/airy-auth-revocations');
     const role = objects.find((o) => o.kind === 'Role' && o.metadata.name === 'airy-auth-revocations') as Untyped;
     expect(role.rules).toEqual([
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['airy-auth-revocations'], verbs: ['get', 'list', 'watch', 'patch'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['airy-auth-revocations'], verbs: ['get', 'list', 'watch', 'update'] },
     ]);
     const binding = objects.find((o) => o.kind === 'RoleBinding' && o.metadata.name === 'airy-auth-revocations') as Untyped;
     expect(binding.roleRef.name).toBe('airy-auth-revocations');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'airy-auth', namespace: 'airy' }]);
     // Every other Role still may not write anything.
     for (const other of objects.filter((o) => o.kind === 'Role' && o !== role) as Untyped[]) {
-      for (const rule of other.rules) expect(rule.verbs).not.toContain('patch');
+      for (const rule of other.rules) expect(rule.verbs).not.toContain('update');
     }
   });
 
