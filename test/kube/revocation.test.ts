@@ -337,6 +337,44 @@ describeWithApiserver('revocation that reaches every replica (real apiserver, th
     }
   });
 
+  it('loses no entry when three replicas write at the same moment (and an operator meanwhile)', async () => {
+    const sids = ['race-1', 'race-2', 'race-3'];
+    const sessions = await Promise.all(sids.map((sid) => mintSession(key, { sub: 'gina', sid }, 3600, Date.now())));
+    const cut = await mintSession(key, { sub: 'hank' }, 3600, Date.now());
+    const now = Math.floor(Date.now() / 1000);
+    const tokens = await Promise.all(
+      sids.map((sid, i) =>
+        idp.sign({
+          iss: idp.issuer,
+          aud: 'airy',
+          iat: now,
+          jti: `race-${now}-${i}`,
+          sid,
+          events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+        }),
+      ),
+    );
+    const [answers, cli] = await Promise.all([
+      Promise.all(
+        tokens.map(async (token, i) => {
+          const res = await request(`${replicas[i]!.url}/backchannel-logout`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ logout_token: token }).toString(),
+          });
+          return `${res.statusCode} ${await res.body.text()}`;
+        }),
+      ),
+      revokeCli(api.env, ['--subject', 'hank']),
+    ]);
+    expect(answers, logs()).toEqual(['200 ', '200 ', '200 ']);
+    expect(cli.code, cli.out).toBe(0);
+    const list = await listText();
+    for (const sid of sids) expect(list).toContain(`${revocationKey('sid', sid)} `);
+    expect(list).toContain(`${revocationKey('sub', 'hank')} `);
+    for (const token of [...sessions, cut]) await refusedEverywhere(token, performance.now());
+  });
+
   it('an entry ends on its own at its time, and the next write removes it', async () => {
     const token = await mintSession(key, { sub: 'carol' }, 3600, Date.now());
     const entryKey = revocationKey('jti', decodeJwt(token).jti!);
