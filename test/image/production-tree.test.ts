@@ -11,16 +11,32 @@ import { REPO_ROOT } from '../helpers/repo.js';
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
 
 describe('Dockerfile', () => {
-  it('builds on Node 22 in a separate stage, prunes to production dependencies, and runs the CLI as a non-root user', () => {
+  it('builds on Node 22 in separate stages, keeps only production dependencies, and runs the CLI as a non-root user', () => {
     const stages = dockerfile.split('\n').filter((l) => l.startsWith('FROM '));
-    expect(stages).toHaveLength(2);
-    expect(stages[0]).toMatch(/^FROM node:22\S* AS build$/);
-    expect(stages[1]).toMatch(/nodejs22.*nonroot/);
+    const arg = (name: string) => `\${${name}}`; // a Dockerfile build-arg reference
+    expect(stages).toEqual([`FROM ${arg('NODE_IMAGE')} AS production-dependencies`, `FROM ${arg('NODE_IMAGE')} AS build`, `FROM ${arg('RUNTIME_IMAGE')}`]);
     expect(dockerfile).toContain('npm ci --omit=dev');
+    // The dev dependencies are installed, used and removed in one step: no layer holds them.
+    expect(dockerfile).toMatch(/npm ci --ignore-scripts[^\n]*&& npx tsc -p tsconfig.json && rm -rf node_modules/);
     expect(dockerfile).toMatch(/^USER 65532:65532$/m);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["\/nodejs\/bin\/node", "dist\/cmd\/airy-auth.js"\]$/m);
     // The chart runs the same uid.
     expect(readFileSync(join(REPO_ROOT, 'helm/airy-auth/values.yaml'), 'utf8')).toMatch(/^securityContext:\n( {2}.*\n)* {2}runAsUser: 65532$/m);
+  });
+
+  it('builds offline and behind a TLS-intercepting proxy: pinned bases, no remote syntax frontend, optional CA and npmrc secrets', () => {
+    // `# syntax=` makes BuildKit fetch a frontend image from Docker Hub before anything else.
+    expect(dockerfile).not.toMatch(/^#\s*syntax=/im);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=docker\.io\/library\/node:22-bookworm-slim@sha256:[0-9a-f]{64}$/m);
+    expect(dockerfile).toMatch(/^ARG RUNTIME_IMAGE=gcr\.io\/distroless\/nodejs22-debian12:nonroot@sha256:[0-9a-f]{64}$/m);
+    const npmCi = dockerfile.split(/\n(?=\S)/).filter((step) => step.includes('npm ci'));
+    expect(npmCi).toHaveLength(2);
+    for (const step of npmCi) {
+      expect(step).toContain('--mount=type=secret,id=npmrc,target=/root/.npmrc');
+      expect(step).toContain('--mount=type=secret,id=npm-ca');
+      expect(step).not.toContain('required');
+    }
+    expect(dockerfile).toMatch(/^COPY examples \.\/examples$/m);
   });
 });
 

@@ -101,6 +101,8 @@ env:
   - name: POD_NAMESPACE
     valueFrom:
       fieldRef:
+        {{- /* The apiserver defaults apiVersion: without it every server-side apply rewrites the Deployment. */}}
+        apiVersion: v1
         fieldPath: metadata.namespace
   - name: AIRY_AUTH_LOG_REQUESTS
     value: {{ .Values.logging.requests | quote }}

@@ -4,7 +4,8 @@ import type { Logger } from '../../log.js';
 
 /**
  * Posts a Warning Event on the object that holds a bad config, so `kubectl describe configmap`
- * shows why airy-auth did not apply it. Failing to post is logged, never fatal.
+ * and `kubectl get events` show why airy-auth did not apply it. Failing to post is logged, never
+ * fatal.
  */
 export async function postWarning(
   api: CoreV1Api,
@@ -30,7 +31,7 @@ export async function postWarning(
           resourceVersion: meta.resourceVersion,
         }),
         reason,
-        message: message.length > 1000 ? `${message.slice(0, 997)}...` : message,
+        message: oneLine(message),
         type: 'Warning',
         source: { component: 'airy-auth', host },
         reportingComponent: 'airy-auth',
@@ -43,6 +44,22 @@ export async function postWarning(
   } catch (err) {
     logger.log('warn', 'could not post a Kubernetes Event', { reason, error: err instanceof Error ? err.message.slice(0, 200) : String(err) });
   }
+}
+
+/**
+ * The message on one line, at most 1000 characters: `kubectl get events` prints an Event per row
+ * and cuts a message at its first newline, so the `allowed:`/`fix:` lines of a config issue
+ * would be lost there.
+ */
+export function oneLine(message: string): string {
+  // Split and trim, never one regex around the newline: a long run of spaces in a user's value
+  // would make `\s*\n\s*` backtrack quadratically.
+  const line = message
+    .split(/[\r\n]/)
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .join(' ');
+  return line.length > 1000 ? `${line.slice(0, 997)}...` : line;
 }
 
 /** The object without its undefined fields: the API types' optional fields may be absent, never undefined. */
