@@ -93,7 +93,7 @@ export function startRevocationSource(options: RevocationSourceOptions): Running
     if (added > 0) metrics.revocationsApplied.inc(added);
     const skippedKey = skipped.join(',');
     if (skipped.length > 0 && skippedKey !== lastSkipped) {
-      logger.log('warn', 'the revocation ConfigMap has keys that are not revocations; they are ignored', { configmap: name, keys: skipped });
+      logger.log('warn', 'the revocation ConfigMap has lines or keys that are not revocation entries; they are ignored', { configmap: name, skipped });
     }
     lastSkipped = skippedKey;
   }
