@@ -1,18 +1,10 @@
-import {
-  CoreV1Api,
-  type KubeConfig,
-  KubeConfig as KubeConfigClass,
-  type KubernetesListObject,
-  ListWatch,
-  type V1ConfigMap,
-  Watch,
-} from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, KubeConfig as KubeConfigClass, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { EMPTY_REVOCATIONS, liveCount, parseRevocations, type RevocationEntry, type RevocationList } from '../session/revocation-list.js';
 import { Backoff } from './kube/backoff.js';
+import { describeKubeError as describe, watchNamedObject } from './kube/named-watch.js';
 import { defaultNamespace, type ObjectRef, parseObjectRef } from './kube/object-ref.js';
-import { ResilientWatch } from './kube/resilient-watch.js';
 import { RevocationWriteError, writeRevocations } from './revocations-writer.js';
 
 export interface RevocationSourceOptions {
@@ -49,25 +41,20 @@ export function startRevocationSource(options: RevocationSourceOptions): Running
   const api = kc.makeApiClient(CoreV1Api);
   const name = `${ref.namespace}/${ref.name}`;
   const idleMs = options.idleMs ?? 90_000;
-  const backoff = new Backoff();
-  const quick = new Backoff();
   let stopped = false;
-  let listed = false;
   let data: Record<string, string> | undefined;
   let lastSkipped = '';
   let current: RevocationList = EMPTY_REVOCATIONS;
   /** Entries this replica recorded, by key, until the ConfigMap shows them; `unwritten` ones are retried. */
   const local = new Map<string, { entry: RevocationEntry; unwritten: boolean }>();
   let retrying: Promise<void> | undefined;
-  const timers = new Set<NodeJS.Timeout>();
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => (resolveReady = r));
 
   metrics.revocationView.configMap = name;
   metrics.revocationView.live = () => liveCount(current, Math.floor(now() / 1000));
   metrics.revocationView.newestAt = () => current.newestAt;
-  const setUp = (up: boolean) => metrics.revocationSourceUp.set({ configmap: name }, up ? 1 : 0);
-  setUp(false);
+  metrics.revocationSourceUp.set({ configmap: name }, 0);
 
   function rebuild(): void {
     const nowSeconds = Math.floor(now() / 1000);
@@ -100,8 +87,8 @@ export function startRevocationSource(options: RevocationSourceOptions): Running
 
   function reconcile(): void {
     try {
-      if (stopped || !listed) return;
-      const obj = lw.get(ref.name, ref.namespace);
+      if (stopped || !watch.listed) return;
+      const obj = watch.get();
       if (obj === undefined) {
         // A deleted list must not un-revoke anyone: keep the last one seen, and say so.
         if (data !== undefined) logger.log('warn', 'the revocation ConfigMap was deleted; keeping the last list seen', { configmap: name });
@@ -117,45 +104,24 @@ export function startRevocationSource(options: RevocationSourceOptions): Running
     }
   }
 
-  const watch = new ResilientWatch(new Watch(kc), {
+  const watch = watchNamedObject<V1ConfigMap>({
+    kubeConfig: kc,
+    api,
+    resource: 'configmaps',
+    ref,
     idleMs,
     timeoutSeconds: Math.max(1, Math.floor((idleMs * 2) / 3000)),
-    quickCloseDelayMs: () => quick.next(),
-    onEstablished: () => {
-      backoff.reset();
-      quick.reset();
-      setUp(true);
-      retryUnwritten();
+    makeBackoff: () => new Backoff(),
+    metrics,
+    logger,
+    keeping: 'the last revocation list',
+    setUp: (up) => {
+      metrics.revocationSourceUp.set({ configmap: name }, up ? 1 : 0);
+      // The apiserver answers again: what this replica could not write goes out now.
+      if (up) retryUnwritten();
     },
-    onEnd: (reason) => {
-      if (!stopped) metrics.watchRestarts.inc({ reason });
-    },
+    onChange: () => reconcile(),
   });
-  const fieldSelector = `metadata.name=${ref.name}`;
-  const listFn = async (): Promise<KubernetesListObject<V1ConfigMap>> => {
-    const list = await api.listNamespacedConfigMap({ namespace: ref.namespace, fieldSelector });
-    backoff.reset();
-    setUp(true);
-    setImmediate(() => {
-      listed = true;
-      reconcile();
-    });
-    return list;
-  };
-  const lw = new ListWatch<V1ConfigMap>(`/api/v1/namespaces/${ref.namespace}/configmaps`, watch as unknown as Watch, listFn, false, undefined, fieldSelector);
-  for (const verb of ['add', 'update', 'delete'] as const) lw.on(verb, () => reconcile());
-  lw.on('error', (err: unknown) => {
-    setUp(false);
-    if (stopped) return;
-    const delay = backoff.next();
-    logger.log('warn', 'the revocation watch failed; keeping the last list and retrying', { configmap: name, retryInMs: delay, error: describe(err) });
-    const t = setTimeout(() => {
-      timers.delete(t);
-      if (!stopped) void lw.start();
-    }, delay);
-    timers.add(t);
-  });
-  void lw.start();
 
   /** Writes entries that did not reach the apiserver, once it answers again (one attempt at a time). */
   function retryUnwritten(): void {
@@ -211,17 +177,9 @@ export function startRevocationSource(options: RevocationSourceOptions): Running
     },
     async stop() {
       stopped = true;
-      for (const t of timers) clearTimeout(t);
-      await lw.stop();
+      await watch.stop();
     },
   };
-}
-
-function describe(err: unknown): string | undefined {
-  if (!err) return undefined;
-  const status = (err as { code?: unknown }).code;
-  const message = err instanceof Error ? err.message : String(err);
-  return `${typeof status === 'number' ? `${status} ` : ''}${message}`.slice(0, 200);
 }
 
 /**
