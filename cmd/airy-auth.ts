@@ -10,6 +10,7 @@ commands:
   serve       serve the auth endpoints, with live config from a file or a ConfigMap (+ Secret)
   check       validate an airy.yaml: every problem at once (--strict for CI)
   token       print a session JWT for a service account or script
+  revoke      revoke a session, a user or every session before a time, on every replica (--revocations)
   configmap   print a ConfigMap and Secret for an airy.yaml, for kubectl apply -f -
   migrate     translate ingress-nginx auth annotations to Traefik or Gateway API
   demo        serve examples/airy.yaml and print curls to try (npm start)
@@ -46,6 +47,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return (await import('./check.js')).checkCommand(rest, out);
     case 'token':
       return (await import('./token.js')).tokenCommand(rest, out, err);
+    case 'revoke':
+      return (await import('./revoke.js')).revokeCommand(rest, out, err);
     case 'configmap':
       return (await import('./configmap.js')).configmapCommand(rest, out, err);
     case 'migrate':

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import type { ServerDeps } from '../src/http/deps.js';
+import type { PolicySnapshot, ServerDeps } from '../src/http/deps.js';
 import { isReservedHeader } from '../src/http/gateway-headers.js';
 import { REQUEST_LOG_MODES, type RequestLogSettings } from '../src/http/request-log.js';
 import { allRoutes } from '../src/http/routes.js';
@@ -11,6 +11,7 @@ import { createMetricsServer } from '../src/metrics/metrics-server.js';
 import { createMachineTokens } from '../src/oidc/machine-tokens.js';
 import { type RunningSource, type SourceDeps, startFileSource } from '../src/sources/file-source.js';
 import { PolicyStore } from '../src/sources/policy-store.js';
+import type { RunningRevocations } from '../src/sources/revocations-source.js';
 import { booleanOption, type CommandSpec, choiceOption, parseCommand, portOption, secondsOption, UsageError, usageError, usageOf } from './args.js';
 import { listen, shutdownOnSignals } from './lifecycle.js';
 
@@ -21,6 +22,11 @@ export const SERVE: CommandSpec = {
     config: { type: 'string', value: 'FILE', help: 'airy.yaml (or just its security: section), watched and hot-reloaded' },
     configmap: { type: 'string', value: '[NS/]NAME', help: "ConfigMap to watch instead of a file (namespace: POD_NAMESPACE, then the pod's)" },
     secret: { type: 'string', value: '[NS/]NAME', help: "Secret whose keys override the ConfigMap's (with --configmap)" },
+    revocations: {
+      type: 'string',
+      value: '[NS/]NAME',
+      help: 'ConfigMap holding the revocation list: watched, and written by back-channel logouts (and by airy-auth revoke)',
+    },
     host: { type: 'string', value: 'ADDRESS', default: '0.0.0.0', help: 'address to listen on' },
     port: { type: 'string', value: 'PORT', default: '8080', help: 'port of the auth and login endpoints' },
     'metrics-port': { type: 'string', value: 'PORT', default: '9090', help: 'port of /metrics' },
@@ -77,6 +83,20 @@ async function startSource(
   return startClusterSource(target, deps);
 }
 
+/** The revocation list of `--revocations`, watched; undefined when the flag is absent. */
+async function startRevocations(text: string | undefined, deps: SourceDeps): Promise<RunningRevocations | undefined> {
+  if (text === undefined) return undefined;
+  // Loaded only here, like the ConfigMap source: @kubernetes/client-node is slow to import.
+  const { resolveRevocationsTarget, startRevocationSource } = await import('../src/sources/revocations-source.js');
+  let target: ReturnType<typeof resolveRevocationsTarget>;
+  try {
+    target = resolveRevocationsTarget(text);
+  } catch (err) {
+    throw new UsageError(`--revocations: ${(err as Error).message}`);
+  }
+  return startRevocationSource({ ...target, metrics: deps.metrics, logger: deps.logger, now: Date.now });
+}
+
 export interface RunningServer {
   readonly port: number;
   readonly metricsPort: number;
@@ -108,19 +128,34 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
   const requireAuth = booleanOption(parsed.values['require-auth'] as string | boolean | undefined, 'require-auth');
   const store = new PolicyStore(logger, metrics, { requireAuth });
   const source = await startSource(values, { store, metrics, logger });
-  // Serve at once (health, metrics, 503 on /auth) and let the source catch up; wait briefly so a
-  // quick source is loaded before the first request.
-  await Promise.race([source.ready, new Promise((r) => setTimeout(r, 5000).unref())]);
+  const revocations = await startRevocations(values.revocations, { store, metrics, logger });
+  // Serve at once (health, metrics, 503 on /auth) and let the sources catch up; wait briefly so
+  // quick sources are loaded before the first request.
+  await Promise.race([Promise.all([source.ready, revocations?.ready]), new Promise((r) => setTimeout(r, 5000).unref())]);
+  // Until the revocation list has been read, no session may be judged: every answer is a 503.
+  let revocationsRead = revocations === undefined;
+  void revocations?.ready.then(() => {
+    revocationsRead = true;
+  });
+  const policies: PolicySnapshot =
+    revocations === undefined
+      ? store
+      : {
+          get current() {
+            return revocationsRead ? store.current : undefined;
+          },
+        };
 
   let shuttingDown = false;
   const deps: ServerDeps = {
-    policies: store,
+    policies,
     metrics,
     logger,
     now: Date.now,
     shuttingDown: () => shuttingDown,
     requestLog,
     machineTokens: createMachineTokens(metrics),
+    revocations,
   };
   const server = createAuthServer(deps, allRoutes());
   const metricsServer = createMetricsServer(registry);
@@ -135,6 +170,7 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
     source: source.name,
     logRequests: requestLog.mode,
     requireAuth,
+    ...(revocations ? { revocations: revocations.name } : {}),
   });
 
   const close = shutdownOnSignals({
@@ -145,7 +181,9 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
     markNotReady: () => {
       shuttingDown = true;
     },
-    stopSources: () => source.stop(),
+    stopSources: async () => {
+      await Promise.all([source.stop(), revocations?.stop()]);
+    },
   });
   return { port: actualPort, metricsPort: actualMetricsPort, close };
 }

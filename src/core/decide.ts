@@ -4,11 +4,13 @@ import type { Policy, Revocation } from '../config/policy.js';
 import type { RouteRule } from '../config/route-rules.js';
 import { secretEquals } from '../config/secret-digest.js';
 import type { Session, TokenProblem, VerifyResult } from '../session/claims.js';
+import type { RevocationList } from '../session/revocation-list.js';
 import { type Decision, SYSTEM_TOKEN_USER } from './decision.js';
 import type { Facts } from './facts.js';
 import type { MachineTokenVerifier } from './machine-token.js';
 import { andThen, type MaybePromise } from './maybe-async.js';
 import { normalizePath } from './normalize-path.js';
+import { revokedByList } from './revoked.js';
 
 const BEARER = /^bearer[ \t]+/i;
 
@@ -19,8 +21,15 @@ const BEARER = /^bearer[ \t]+/i;
  *
  * A route may bring its own rule (a named policy, oauth2-proxy's query parameters): it narrows
  * every global rule and never widens one, and a rule that cannot be read refuses the request.
+ * `revocations` is the cluster's revocation list (`serve --revocations`), as data.
  */
-export function decide(facts: Facts, policy: Policy | undefined, nowMs: number, machine?: MachineTokenVerifier): MaybePromise<Decision> {
+export function decide(
+  facts: Facts,
+  policy: Policy | undefined,
+  nowMs: number,
+  machine?: MachineTokenVerifier,
+  revocations?: RevocationList,
+): MaybePromise<Decision> {
   if (policy === undefined) return { status: 503, reason: 'no_config' };
   if (!policy.enabled) return { status: 200, reason: 'auth_disabled' };
 
@@ -54,14 +63,14 @@ export function decide(facts: Facts, policy: Policy | undefined, nowMs: number, 
       return { status: 200, reason: 'system_token', user: SYSTEM_TOKEN_USER, email: undefined, groups: undefined, rule: rule?.label };
     }
     return andThen(verify(policy, presented, nowMs), (result): MaybePromise<Decision> => {
-      if (result.ok) return allowSession(result.session, 'session_token', policy, rule, nowMs);
+      if (result.ok) return allowSession(result.session, 'session_token', policy, rule, nowMs, revocations);
       // Not HS256, so not an Airy session: a machine token from a configured issuer, perhaps.
       if (machine !== undefined && result.problem === 'alg_not_allowed') {
         return andThen(
           machine.verify(presented, nowMs),
           (m): Decision =>
             m.ok
-              ? allowSession(m.session, 'machine_token', policy, rule, nowMs)
+              ? allowSession(m.session, 'machine_token', policy, rule, nowMs, revocations)
               : { status: 401, reason: 'invalid_token', tokenProblem: m.problem, ...('detail' in m ? { detail: m.detail } : {}), ...label },
         );
       }
@@ -69,7 +78,7 @@ export function decide(facts: Facts, policy: Policy | undefined, nowMs: number, 
     });
   }
 
-  if (facts.sessionCookies.length > 0) return firstValidCookie(facts.sessionCookies, 0, undefined, policy, rule, nowMs);
+  if (facts.sessionCookies.length > 0) return firstValidCookie(facts.sessionCookies, 0, undefined, policy, rule, nowMs, revocations);
 
   return { status: 401, reason: 'no_credentials', ...label };
 }
@@ -86,12 +95,13 @@ function firstValidCookie(
   policy: Policy,
   rule: RouteRule | undefined,
   nowMs: number,
+  revocations: RevocationList | undefined,
 ): MaybePromise<Decision> {
   if (i >= cookies.length) return { status: 401, reason: 'invalid_cookie', tokenProblem: firstProblem ?? 'malformed', ...(rule ? { rule: rule.label } : {}) };
   return andThen(verify(policy, cookies[i]!, nowMs), (result) =>
     result.ok
-      ? allowSession(result.session, 'session_cookie', policy, rule, nowMs)
-      : firstValidCookie(cookies, i + 1, firstProblem ?? result.problem, policy, rule, nowMs),
+      ? allowSession(result.session, 'session_cookie', policy, rule, nowMs, revocations)
+      : firstValidCookie(cookies, i + 1, firstProblem ?? result.problem, policy, rule, nowMs, revocations),
   );
 }
 
@@ -143,6 +153,7 @@ function allowSession(
   policy: Policy,
   rule: RouteRule | undefined,
   nowMs: number,
+  revocations: RevocationList | undefined,
 ): Decision {
   const label = rule === undefined ? {} : { rule: rule.label };
   // A subject or email that HTTP would trim on its way upstream (" admin " arrives as "admin") or
@@ -150,7 +161,11 @@ function allowSession(
   if (!presentableIdentity(session)) {
     return { status: 401, reason: reason === 'session_cookie' ? 'invalid_cookie' : 'invalid_token', tokenProblem: 'bad_claims', ...label };
   }
-  if (policy.revocation !== undefined && revoked(session, policy.revocation)) return { status: 401, reason: 'session_revoked', ...label };
+  if (
+    (policy.revocation !== undefined && revoked(session, policy.revocation)) ||
+    (revocations !== undefined && revokedByList(session, revocations, nowMs / 1000))
+  )
+    return { status: 401, reason: 'session_revoked', jti: session.jti, ...label };
   // Due for a re-check with the provider: a 401 sends a browser through /login, which renews it.
   if (policy.sessionRecheckSeconds !== undefined && session.recheckAt !== undefined && session.recheckAt <= nowMs / 1000)
     return { status: 401, reason: 'recheck_due', ...label };
@@ -176,7 +191,7 @@ function allowSession(
     }
   }
   // Every field named, none spread: one object shape for every allow, cheaper to build and to read.
-  return { status: 200, reason, user: session.sub, email: session.email, groups: session.groups, rule: rule?.label };
+  return { status: 200, reason, user: session.sub, email: session.email, groups: session.groups, rule: rule?.label, jti: session.jti };
 }
 
 const EDGE_SPACE = /^\s|\s$/;

@@ -33,11 +33,19 @@ export type Allow = {
   readonly user?: string | undefined;
   readonly email?: string | undefined;
   readonly groups?: readonly string[] | undefined;
+  /** The session's `jti`, for the request log (one session can be revoked by it). */
+  readonly jti?: string | undefined;
 } & RuleLabel;
 
 export type Decision =
   | Allow
-  | ({ readonly status: 401; readonly reason: Reason; readonly tokenProblem?: TokenProblem; readonly detail?: string } & RuleLabel)
+  | ({
+      readonly status: 401;
+      readonly reason: Reason;
+      readonly tokenProblem?: TokenProblem;
+      readonly detail?: string;
+      readonly jti?: string | undefined;
+    } & RuleLabel)
   | ({
       readonly status: 403;
       readonly reason: Reason;

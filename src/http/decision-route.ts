@@ -65,7 +65,7 @@ export function decisionRoute<F extends Facts>(adapter: Adapter<F>, respond: Res
     // does not change its answer, and the responder sees the same snapshot.
     const policy = deps.policies.current;
     const machine = policy === undefined ? undefined : deps.machineTokens?.forPolicy(policy);
-    const decision = decide(facts.facts, policy, deps.now(), machine);
+    const decision = decide(facts.facts, policy, deps.now(), machine, deps.revocations?.current);
     const finish = (d: Decision) => {
       deps.metrics.countDecision(d.status, d.reason);
       if (d.rule !== undefined) deps.metrics.countRuleDecision(d.rule, d.status);

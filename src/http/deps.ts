@@ -3,6 +3,7 @@ import type { Policy } from '../config/policy.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { MachineTokens } from '../oidc/machine-tokens.js';
+import type { RevocationEntry, RevocationList } from '../session/revocation-list.js';
 import type { RequestLogSettings } from './request-log.js';
 
 /** The policy in force now; a request reads it once and keeps that object. */
@@ -22,6 +23,18 @@ export interface ServerDeps {
   readonly machineTokens?: MachineTokens | undefined;
   /** Which decisions are logged, and the header of the gateway's request id. */
   readonly requestLog: RequestLogSettings;
+  /** The cluster's revocation list (`serve --revocations`); absent: the feature is off. */
+  readonly revocations?: Revocations | undefined;
+}
+
+/** The revocation list in force now, and the way to add to it (for every replica). */
+export interface Revocations {
+  readonly current: RevocationList;
+  /**
+   * Writes the entries to the ConfigMap. They apply on this replica at once, whether or not the
+   * write succeeds; the promise rejects when the write failed (the caller must say so).
+   */
+  record(entries: readonly RevocationEntry[]): Promise<void>;
 }
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, deps: ServerDeps) => void | Promise<void>;

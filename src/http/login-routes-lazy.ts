@@ -15,9 +15,21 @@ function lazy(pick: (m: LoginModule) => Handler): Handler {
   };
 }
 
+let backchannel: Promise<typeof import('./backchannel-logout.js')> | undefined;
+/** OIDC Back-Channel Logout, loaded (with jose) on its first call. */
+const backchannelLogout: Handler = async (req, res, deps) => {
+  backchannel ??= import('./backchannel-logout.js');
+  return (await backchannel).backchannelLogout(req, res, deps);
+};
+
 export function loginRoutes(): { exact: [string, Handler][]; prefixes: [string, Handler][] } {
   return {
-    exact: [['/login', lazy((m) => m.loginHandlers.login)], ['/logout', lazy((m) => m.loginHandlers.logout)], ...landingHandlers],
+    exact: [
+      ['/login', lazy((m) => m.loginHandlers.login)],
+      ['/logout', lazy((m) => m.loginHandlers.logout)],
+      ['/backchannel-logout', backchannelLogout],
+      ...landingHandlers,
+    ],
     prefixes: [
       ['/oauth2/authorization/', lazy((m) => m.loginHandlers.authorize)],
       ['/login/oauth2/code/', lazy((m) => m.loginHandlers.callback)],

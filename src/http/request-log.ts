@@ -38,7 +38,8 @@ function newRequestId(): string {
 /**
  * One JSON line per decision: who asked for what, and the answer. What goes in is chosen field by
  * field: the path without its query, the user and email of the identity (on a refusal too), the
- * route's policy name; never a token, a cookie, a query string or a secret, whatever the level.
+ * session id (`jti`, which revokes that one session), the route's policy name; never a token, a
+ * cookie, a query string or a secret, whatever the level.
  */
 export function logDecision(
   logger: Logger,
@@ -58,6 +59,7 @@ export function logDecision(
   const d = entry.decision;
   const user = d && 'user' in d ? d.user : undefined;
   const email = d && 'email' in d ? d.email : undefined;
+  const jti = d && 'jti' in d ? d.jti : undefined;
   logger.log('info', 'request', {
     requestId: entry.id,
     adapter: entry.adapter,
@@ -72,6 +74,7 @@ export function logDecision(
     email,
     // The route's policy name (or `query`): with the reason, says which rule refused whom.
     policy: d?.rule,
+    jti,
     durationMs: Math.round((performance.now() - entry.startedMs) * 1000) / 1000,
   });
 }

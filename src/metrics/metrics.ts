@@ -17,6 +17,7 @@ export function createMetrics(registry: Registry) {
   // Decisions are counted in tallies and handed to their counters when scraped (see LabelTally).
   const decisionTally = new LabelTally<number, string>();
   const ruleTally = new LabelTally<string, number>();
+  const revocationView: RevocationView = { configMap: undefined, live: () => 0, newestAt: () => undefined };
   const metrics = {
     registry,
     decisions: new Counter({
@@ -71,6 +72,7 @@ export function createMetrics(registry: Registry) {
       },
     }),
     sourceUp: new Gauge({ name: 'airy_auth_config_source_up', help: '1 while the config source (file or apiserver) is reachable.', registers }),
+    ...revocationMetrics(registers, revocationView),
   };
   for (const result of ['applied', 'invalid', 'unchanged', 'deleted']) metrics.configReloads.inc({ result }, 0);
   const countDecision = (status: number, reason: string): void => decisionTally.add(status, reason);
@@ -80,3 +82,55 @@ export function createMetrics(registry: Registry) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What the revocation gauges read when scraped: the source sets these (both change with the clock alone). */
+export interface RevocationView {
+  /** `NAMESPACE/NAME` of the watched ConfigMap; undefined while the feature is off (the labelled gauges are then absent). */
+  configMap: string | undefined;
+  live: () => number;
+  /** When the newest entry seen was made (seconds since the epoch). */
+  newestAt: () => number | undefined;
+}
+
+/** The metrics of `serve --revocations`; registered always, so dashboards need no feature check. */
+function revocationMetrics(registers: Registry[], view: RevocationView) {
+  return {
+    revocationView: view,
+    revocationsApplied: new Counter({
+      name: 'airy_auth_revocations_applied_total',
+      help: 'Revocation entries this replica began to apply (seen in the ConfigMap or written by it).',
+      registers,
+    }),
+    revocationWrites: new Counter({
+      name: 'airy_auth_revocation_writes_total',
+      help: 'Writes of revocations to the ConfigMap by result (written, failed).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    revocations: new Gauge({
+      name: 'airy_auth_revocations',
+      help: 'Revocation entries in force (not yet past their time) on this replica.',
+      registers,
+      collect() {
+        this.set(view.live());
+      },
+    }),
+    revocationNewestAge: new Gauge({
+      name: 'airy_auth_revocation_newest_age_seconds',
+      help: 'Seconds since the newest revocation this replica has seen was made; absent until it has seen one.',
+      labelNames: ['configmap'] as const,
+      registers,
+      collect() {
+        const at = view.newestAt();
+        this.reset();
+        if (at !== undefined && view.configMap !== undefined) this.set({ configmap: view.configMap }, Math.max(0, Date.now() / 1000 - at));
+      },
+    }),
+    revocationSourceUp: new Gauge({
+      name: 'airy_auth_revocation_source_up',
+      help: '1 while the revocation ConfigMap is watched (serve --revocations).',
+      labelNames: ['configmap'] as const,
+      registers,
+    }),
+  };
+}

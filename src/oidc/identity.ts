@@ -10,6 +10,8 @@ export interface Identity {
   readonly email: string;
   readonly name: string | undefined;
   readonly avatarUrl: string | undefined;
+  /** The ID token's `sid`: the provider's session, which a back-channel logout names. */
+  readonly sid?: string | undefined;
 }
 
 export interface GithubEmail {

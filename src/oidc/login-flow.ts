@@ -164,6 +164,7 @@ async function identityFromTokens(
   } else {
     identity = { ...identityFromClaims(attrs, settings), groups: groupsOf(attrs[policy.groupsClaim]) };
   }
+  if (typeof idClaims.sid === 'string' && idClaims.sid !== '' && idClaims.sid.length <= 255) identity = { ...identity, sid: idClaims.sid };
   if (policy.revocation?.subjects.has(identity.sub) || policy.revocation?.emails.has(identity.email.toLowerCase())) {
     throw new LoginError('email_not_allowed', `${identity.email} may no longer log in (revoked)`, identity.email);
   }

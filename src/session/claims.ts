@@ -25,6 +25,10 @@ export interface Session {
   readonly iat: number | undefined;
   /** `rck`: after this (seconds), the session is re-checked with the provider (sessionRecheck). */
   readonly recheckAt?: number | undefined;
+  /** The session's own id (`jti`): one session can be revoked alone by it. */
+  readonly jti?: string | undefined;
+  /** The provider's session id (`sid`) the session was minted from: a back-channel logout names it. */
+  readonly sid?: string | undefined;
 }
 
 /** Why a token was refused: codes for untrusted input, never thrown. */

@@ -11,11 +11,13 @@ export interface SessionSubject {
   readonly groups?: readonly string[] | undefined;
   /** Seconds after issue when the session is re-checked with the provider (an `rck` claim); Airy Core ignores it. */
   readonly recheckAfterSeconds?: number | undefined;
+  /** The provider's session id (the ID token's `sid`), so a back-channel logout of it ends this session. */
+  readonly sid?: string | undefined;
 }
 
 /**
  * Mints an Airy session JWT: HS256, `jti`, `sub`, `iat`, `exp`, `principal` as a JSON string of
- * `{id, name, avatarUrl}` (Airy Core's shape, so Airy Core reads it), and `email` when known.
+ * `{id, name, avatarUrl}` (Airy Core's shape, so Airy Core reads it), and `email` and the provider's `sid` when known.
  */
 export async function mintSession(key: KeyObject, subject: SessionSubject, ttlSeconds: number, nowMs: number): Promise<string> {
   if (!subject.sub) throw new TypeError('mintSession: sub must be a non-empty string');
@@ -26,6 +28,7 @@ export async function mintSession(key: KeyObject, subject: SessionSubject, ttlSe
   if (subject.email !== undefined) claims.email = subject.email;
   if (subject.groups !== undefined) claims.groups = [...subject.groups];
   if (subject.recheckAfterSeconds !== undefined) claims.rck = iat + subject.recheckAfterSeconds;
+  if (subject.sid !== undefined) claims.sid = subject.sid;
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setJti(randomUUID())

@@ -85,6 +85,7 @@ describe('decide', () => {
         reason: 'session_token',
         user: 'u1',
         email: 'ann@example.com',
+        jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
       });
     });
     it('does not fall back to the cookie when the header is bad', async () => {
@@ -103,6 +104,7 @@ describe('decide', () => {
         reason: 'session_cookie',
         user: 'u2',
         email: 'bob@example.com',
+        jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
       });
     });
     it('uses the first valid cookie when several are sent', async () => {

@@ -20,6 +20,10 @@ export interface TestClient {
   readonly token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'none';
   readonly redirect_uris: string[];
   readonly post_logout_redirect_uris?: string[];
+  /** OIDC Back-Channel Logout (with `backchannelLogout: true`): where the provider posts logout tokens. */
+  readonly backchannel_logout_uri?: string;
+  /** The logout token (and the ID token) then carry `sid`. */
+  readonly backchannel_logout_session_required?: boolean;
 }
 
 interface SigningKey {
@@ -44,7 +48,7 @@ function newKey(kid: string): SigningKey {
  * (wrong nonce, issuer, audience, expiry) or with a new key, the way a broken or malicious IdP
  * would answer. The signature stays valid, so only airy-auth's claim checks can catch it.
  */
-export async function startTestIdp(options: { clients: TestClient[]; accounts: Record<string, TestAccount>; port?: number }) {
+export async function startTestIdp(options: { clients: TestClient[]; accounts: Record<string, TestAccount>; port?: number; backchannelLogout?: boolean }) {
   const ca = ensureTestCa();
   if (!ca) throw new Error('openssl is needed to make the test CA');
   const server: Server = createServer(tlsOptions(ca));
@@ -77,6 +81,8 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
       devInteractions: { enabled: true },
       // RFC 7009: logout revokes the refresh token here.
       revocation: { enabled: true },
+      // Logging out at the provider posts a logout token to every client with a backchannel_logout_uri.
+      backchannelLogout: { enabled: options.backchannelLogout === true },
       // Machine tokens: JWT access tokens for the resource api://airy through the client credentials grant.
       clientCredentials: { enabled: true },
       resourceIndicators: {
@@ -92,6 +98,11 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
         }),
       },
     },
+    // oidc-provider refuses to call loopback addresses (SSRF protection, through its own dispatcher);
+    // the back-channel logout goes to airy-auth on 127.0.0.1 here, so that dispatcher is left out.
+    ...(options.backchannelLogout
+      ? { fetch: (url: string, { dispatcher: _, ...init }: RequestInit & { dispatcher?: unknown }) => globalThis.fetch(url, init) }
+      : {}),
     ttl: { IdToken: 3600, AccessToken: 3600, AuthorizationCode: 600, Session: 3600, Interaction: 600, Grant: 3600 },
   } as never);
   const handle = provider.callback();
@@ -153,6 +164,11 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
     },
     setTamper(f: typeof tamper): void {
       tamper = f;
+    },
+    /** A JWT with these claims signed by the provider's current key: a logout token the way the provider (or a forger with its key) would make it. */
+    sign(claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+      const key = keys[0]!;
+      return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid, ...header }).sign(key.privateKey);
     },
     /** Back to signing with the provider's own key, untampered (rotated keys stay published). */
     reset(): void {

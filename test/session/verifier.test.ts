@@ -32,7 +32,7 @@ describe('session verifier', () => {
     expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
     expect(await verifier.verify(token, NOW)).toEqual({
       ok: true,
-      session: { sub: 'u1', email: 'a@example.com', exp, nbf: undefined, iat: exp - 3600, groups: undefined },
+      session: { sub: 'u1', email: 'a@example.com', exp, nbf: undefined, iat: exp - 3600, groups: undefined, jti: payload.jti },
     });
   });
 

@@ -86,6 +86,10 @@ args:
   - --secret
   - {{ printf "%s/%s" $.Release.Namespace . }}
   {{- end }}
+  {{- if .Values.revocations.enabled }}
+  - --revocations
+  - {{ printf "%s/%s" .Release.Namespace (include "airy-auth.revocationsName" .) }}
+  {{- end }}
   - --host
   - {{ if .Values.sidecar.enabled }}127.0.0.1{{ else }}0.0.0.0{{ end }}
   - --port
@@ -178,4 +182,9 @@ true
 {{- if .Values.gateways.istio.enabled }}{{ $_ := set $wanted "security.istio.io/v1/AuthorizationPolicy" "gateways.istio.enabled" }}{{ end -}}
 {{- if .Values.gateways.gatewayApi.enabled }}{{ $_ := set $wanted "gateway.networking.k8s.io/v1/HTTPRoute" "gateways.gatewayApi.enabled" }}{{ end -}}
 {{- toJson $wanted -}}
+{{- end -}}
+
+{{/* The revocation ConfigMap (revocations.enabled): every pod watches it and may patch it. */}}
+{{- define "airy-auth.revocationsName" -}}
+{{- default (printf "%s-revocations" (include "airy-auth.fullname" .)) .Values.revocations.name -}}
 {{- end -}}

@@ -1,4 +1,4 @@
-import { CoreV1Api, type KubeConfig, type KubernetesListObject, ListWatch, type V1ConfigMap, type V1Secret, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { formatIssue } from '../../config/issues.js';
 import { compileConfigMapData } from '../../config/load.js';
 import type { Logger } from '../../log.js';
@@ -6,8 +6,8 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { PolicyStore } from '../policy-store.js';
 import { Backoff } from './backoff.js';
 import { invalidConfigMessage, postWarning } from './kube-events.js';
+import { describeKubeError as describe, type NamedWatch, watchNamedObject } from './named-watch.js';
 import type { ObjectRef } from './object-ref.js';
-import { ResilientWatch, type RestartReason } from './resilient-watch.js';
 
 export interface KubeSourceOptions {
   readonly kubeConfig: KubeConfig;
@@ -31,8 +31,7 @@ type Obj = V1ConfigMap | V1Secret;
 
 interface Watched<T extends Obj> {
   readonly ref: ObjectRef;
-  readonly lw: ListWatch<T>;
-  listed: boolean;
+  readonly watch: NamedWatch<T>;
   present: boolean;
 }
 
@@ -53,73 +52,32 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => (resolveReady = r));
   const healthy = new Set<string>();
-  const timers = new Set<NodeJS.Timeout>();
 
   const secretName = options.secret ? ` + secret ${options.secret.namespace}/${options.secret.name}` : '';
   const sourceName = `configmap ${options.configMap.namespace}/${options.configMap.name}${secretName}`;
 
   function watchOne<T extends Obj>(resource: 'configmaps' | 'secrets', ref: ObjectRef): Watched<T> {
-    const backoff = makeBackoff();
     const id = `${resource}/${ref.namespace}/${ref.name}`;
     const setUp = (up: boolean) => {
       if (up) healthy.add(id);
       else healthy.delete(id);
       metrics.sourceUp.set(healthy.size === (options.secret ? 2 : 1) ? 1 : 0);
     };
-    const quick = makeBackoff();
-    // The reason of the watch that just ended: the 'error' handler below logs it once, with the retry delay.
-    let endedBecause: RestartReason | undefined;
-    const watch = new ResilientWatch(new Watch(kc), {
+    const watch = watchNamedObject<T>({
+      kubeConfig: kc,
+      api,
+      resource,
+      ref,
       idleMs,
       timeoutSeconds: watchTimeoutSeconds,
-      quickCloseDelayMs: () => quick.next(),
-      onEstablished: () => {
-        backoff.reset();
-        quick.reset();
-        setUp(true);
-      },
-      onEnd: (reason, err) => {
-        if (stopped) return; // our own stop aborted it: not a restart
-        metrics.watchRestarts.inc({ reason });
-        endedBecause = reason;
-        if (reason === 'renewed' || reason === 'closed') logger.log('debug', END_MESSAGES[reason], { object: id, reason });
-        else if (reason === 'gone') logger.log('info', END_MESSAGES.gone, { object: id, reason, error: describe(err) });
-      },
+      makeBackoff,
+      metrics,
+      logger,
+      keeping: 'the last good config',
+      setUp,
+      onChange: () => reconcile(),
     });
-    const path = `/api/v1/namespaces/${ref.namespace}/${resource}`;
-    const fieldSelector = `metadata.name=${ref.name}`;
-    const listFn = async (): Promise<KubernetesListObject<T>> => {
-      const list = (
-        resource === 'configmaps'
-          ? await api.listNamespacedConfigMap({ namespace: ref.namespace, fieldSelector })
-          : await api.listNamespacedSecret({ namespace: ref.namespace, fieldSelector })
-      ) as KubernetesListObject<T>;
-      backoff.reset();
-      setUp(true);
-      // ListWatch stores the items after this resolves; look at them once it has.
-      setImmediate(() => {
-        watched.listed = true;
-        reconcile();
-      });
-      return list;
-    };
-    const lw = new ListWatch<T>(path, watch as unknown as Watch, listFn, false, undefined, fieldSelector);
-    const watched: Watched<T> = { ref, lw, listed: false, present: false };
-    for (const verb of ['add', 'update', 'delete'] as const) lw.on(verb, () => reconcile());
-    lw.on('error', (err: unknown) => {
-      setUp(false);
-      if (stopped) return;
-      const delay = backoff.next();
-      const reason = endedBecause ?? listFailureReason(err);
-      endedBecause = undefined;
-      logger.log('warn', `${END_MESSAGES[reason]}; keeping the last good config`, { object: id, reason, retryInMs: delay, error: describe(err) });
-      const t = setTimeout(() => {
-        timers.delete(t);
-        if (!stopped) void lw.start();
-      }, delay);
-      timers.add(t);
-    });
-    return watched;
+    return { ref, watch, present: false };
   }
 
   const cm = watchOne<V1ConfigMap>('configmaps', options.configMap);
@@ -135,9 +93,9 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
   }
 
   function reconcileNow(): void {
-    if (stopped || !cm.listed || (sec && !sec.listed)) return;
-    const cmObj = cm.lw.get(cm.ref.name, cm.ref.namespace);
-    const secObj = sec?.lw.get(sec.ref.name, sec.ref.namespace);
+    if (stopped || !cm.watch.listed || (sec && !sec.watch.listed)) return;
+    const cmObj = cm.watch.get();
+    const secObj = sec?.watch.get();
     const missing = !cmObj ? `configmap ${cm.ref.namespace}/${cm.ref.name}` : sec && !secObj ? `secret ${sec.ref.namespace}/${sec.ref.name}` : undefined;
     if (missing) {
       // Deleting an object (the Secret with jwtSecret, say) must not turn auth off: keep the last good.
@@ -168,47 +126,15 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
     resolveReady();
   }
 
-  void cm.lw.start();
-  if (sec) void sec.lw.start();
-
   return {
     ready,
     async stop() {
       stopped = true;
-      for (const t of timers) clearTimeout(t);
-      await cm.lw.stop();
-      await sec?.lw.stop();
+      await Promise.all([cm.watch.stop(), sec?.watch.stop()]);
     },
   };
 }
 
 function decodeSecret(data: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-}
-
-function describe(err: unknown): string | undefined {
-  if (!err) return undefined;
-  const status = (err as { statusCode?: number; code?: number }).statusCode ?? (err as { code?: number }).code;
-  const message = err instanceof Error ? err.message : String(err);
-  return `${status ? `${status} ` : ''}${message}`.slice(0, 200);
-}
-
-/** What each end of a watch means, for the one log line it gets. */
-const END_MESSAGES: Record<RestartReason, string> = {
-  renewed: 'watch renewed at its timeout; resuming from the last resourceVersion',
-  closed: 'the apiserver closed the watch; resuming from the last resourceVersion',
-  gone: 'the watch history expired (410 Gone); listing again',
-  forbidden: 'the apiserver refused access (403 Forbidden; RBAC may still be starting); retrying',
-  unauthorized: 'the apiserver refused the token (401 Unauthorized); retrying',
-  premature_close: 'the watch stream broke off (premature close; the apiserver stopped or the connection was cut); reconnecting',
-  stalled: 'the watch went silent past its renewal (idle); reconnecting',
-  error: 'cannot reach the apiserver; retrying',
-};
-
-/** A failed list has no watch reason: classify it the same way. */
-function listFailureReason(err: unknown): RestartReason {
-  const code = (err as { code?: number; statusCode?: number } | null)?.code ?? (err as { statusCode?: number } | null)?.statusCode;
-  if (code === 403) return 'forbidden';
-  if (code === 401) return 'unauthorized';
-  return 'error';
 }

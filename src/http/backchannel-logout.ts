@@ -1,0 +1,109 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LogoutReplayGuard, verifyLogoutToken } from '../oidc/logout-token.js';
+import { providerClient } from '../oidc/provider-client.js';
+import { type RevocationEntry, revocationEntry } from '../session/revocation-list.js';
+import type { Handler } from './deps.js';
+
+/** A logout token is a few hundred bytes; a form body larger than this is not one. */
+const MAX_BODY_BYTES = 16 * 1024;
+const replays = new LogoutReplayGuard();
+
+function answer(res: ServerResponse, status: number, body?: { error: string; error_description: string }, extra: Record<string, string> = {}): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'Cache-Control': 'no-store',
+    'Content-Length': String(Buffer.byteLength(text)),
+    ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    ...extra,
+  });
+  res.end(text);
+}
+
+/** The form body, or undefined when it is larger than the limit (the rest is not read). */
+function readForm(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * POST /backchannel-logout: OIDC Back-Channel Logout 1.0. The provider posts a signed logout token
+ * when a person logs out there (or is logged out); the sessions minted from that provider session
+ * (`sid`), or else every session of that subject, are revoked through the revocation ConfigMap, so
+ * the logout reaches every replica. The token is the only credential: nothing else in the request
+ * is trusted. 200 when recorded; 400 for a token that is not valid (or replayed); 504 when it
+ * applies on this replica but could not be written for the others (the provider may send it again).
+ */
+export const backchannelLogout: Handler = async (req, res, deps) => {
+  if (req.method !== 'POST') return answer(res, 405, { error: 'invalid_request', error_description: 'POST only' }, { Allow: 'POST' });
+  const policy = deps.policies.current;
+  if (policy === undefined) return answer(res, 503, { error: 'temporarily_unavailable', error_description: 'no valid config loaded' });
+  if (policy.oidc?.protocol !== 'oidc' || deps.revocations === undefined) {
+    return answer(res, 501, { error: 'invalid_request', error_description: 'back-channel logout needs an OIDC provider and serve --revocations' });
+  }
+  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return answer(res, 400, { error: 'invalid_request', error_description: 'expected a form body' });
+  const body = await readForm(req);
+  const tokens = body === undefined ? [] : new URLSearchParams(body).getAll('logout_token');
+  if (tokens.length !== 1) return refuse(res, deps, 'malformed', 'expected exactly one logout_token (of at most 16 KB)');
+
+  const nowMs = deps.now();
+  const pc = providerClient(policy.oidc, { metrics: deps.metrics });
+  const verified = await verifyLogoutToken(tokens[0]!, pc, nowMs);
+  if (!verified.ok) return refuse(res, deps, verified.problem, verified.detail);
+  const { claims } = verified;
+  const nowSeconds = Math.floor(nowMs / 1000);
+  let entry: RevocationEntry;
+  if (claims.sid !== undefined) entry = revocationEntry('sid', claims.sid, nowSeconds, policy.sessionTtlSeconds);
+  else if (policy.oidc.userNameAttribute === 'sub') entry = revocationEntry('sub', claims.sub!, nowSeconds, policy.sessionTtlSeconds);
+  else {
+    // Sessions name their user by another attribute: a bare `sub` names none of them.
+    return refuse(
+      res,
+      deps,
+      'bad_claims',
+      `the token has no sid, and sessions are not named by sub (userNameAttributeName is ${policy.oidc.userNameAttribute})`,
+    );
+  }
+  if (!replays.firstUse(claims.jti, claims.iat, nowSeconds)) return refuse(res, deps, 'replayed', 'this logout token was already used');
+
+  try {
+    await deps.revocations.record([entry]);
+  } catch (err) {
+    replays.forget(claims.jti);
+    deps.logger.log('error', 'back-channel logout applied on this replica only: the revocation list could not be written', {
+      provider: policy.oidc.provider,
+      by: entry.kind,
+      error: err instanceof Error ? err.message.slice(0, 200) : String(err),
+    });
+    return answer(res, 504, {
+      error: 'temporarily_unavailable',
+      error_description: 'logged out on this replica only; the revocation could not be written for the others',
+    });
+  }
+  deps.metrics.logins.inc({ provider: policy.oidc.provider, result: 'backchannel_logout' });
+  deps.logger.log('info', 'back-channel logout recorded', {
+    provider: policy.oidc.provider,
+    by: entry.kind,
+    key: entry.key,
+    ...(claims.sub ? { user: claims.sub } : {}),
+  });
+  answer(res, 200);
+};
+
+function refuse(res: ServerResponse, deps: Parameters<Handler>[2], problem: string, detail: string): void {
+  deps.metrics.logins.inc({ provider: deps.policies.current?.oidc?.provider ?? 'none', result: `backchannel_${problem}` });
+  deps.logger.log('warn', 'back-channel logout refused', { reason: problem, detail });
+  answer(res, 400, { error: 'invalid_request', error_description: `logout token refused: ${problem}` });
+}
