@@ -49,7 +49,7 @@ describeWithTools(
   allowedEmailPatterns: "*@example.com"
   publicUrl: "${host('auth')}"
   cookieDomain: ".example.test"
-  redirectDomains: "app-a.example.test"
+  redirectDomains: "http://app-a.example.test:${port}"
   logoutSuccessUrl: "${host('app-a')}/bye"
   sessionRecheck: "10m"
   oidc:

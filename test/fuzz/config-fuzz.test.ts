@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -40,10 +40,21 @@ function stillDeciding(policy: Policy | undefined): boolean {
   return !(withToken instanceof Promise) && withToken.status === 200 && !(without instanceof Promise) && without.status === 401;
 }
 
+/**
+ * Written and dated a minute back: a completed write. The file source waits for a file that was
+ * modified a moment ago (and longer for one that does not compile), in case its writer is still
+ * at it; here every write is whole, and waiting out each of them would take hours.
+ */
+function writeSettled(path: string, text: string): void {
+  writeFileSync(path, text);
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(path, past, past);
+}
+
 it(`survives ${CASES} mutated configs through the file source, keeping the last good one each time`, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'airy-fuzz-'));
   const path = join(dir, 'airy.yaml');
-  writeFileSync(path, BASE);
+  writeSettled(path, BASE);
   const store = new PolicyStore(memoryLogger(), createMetrics(new Registry()));
   const source = startFileSource(path, { store, metrics: createMetrics(new Registry()), logger: memoryLogger() });
   await source.ready;
@@ -54,7 +65,7 @@ it(`survives ${CASES} mutated configs through the file source, keeping the last 
   let applied = 0;
   for (let i = 0; i < CASES; i++) {
     const text = mutate(BASE, r, i);
-    writeFileSync(path, text);
+    writeSettled(path, text);
     await source.refresh();
     const valid = compileAiryYaml(text).policy;
     if (store.current === good) kept++;
@@ -62,7 +73,7 @@ it(`survives ${CASES} mutated configs through the file source, keeping the last 
       // Only a valid config that keeps authentication on may replace the good one.
       expect(valid?.enabled, `case ${i}: ${JSON.stringify(text.slice(0, 200))}`).toBe(true);
       applied++;
-      writeFileSync(path, BASE);
+      writeSettled(path, BASE);
       await source.refresh();
       good = store.current;
       expect(stillDeciding(good), `case ${i}: the good config back`).toBe(true);

@@ -39,7 +39,9 @@ describeWithTools('POST /backchannel-logout (oidc-provider keys)', { openssl: en
         { client_id: 'airy', client_secret: 'airy-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: ['https://x/cb'] },
       ],
     });
-    const yaml = `${securityYaml(PROTECTED)}  oidc:\n    provider: idp\n    issuerUri: "${idp.issuer}"\n    clientId: airy\n    clientSecret: airy-secret-0123456789\n    sessionTtl: 12h\n`;
+    const yaml =
+      `${securityYaml(PROTECTED)}  oidc:\n    provider: idp\n    issuerUri: "${idp.issuer}"\n` +
+      '    clientId: airy\n    clientSecret: airy-secret-0123456789\n    sessionTtl: 12h\n';
     server = await startInProcess(compileAiryYaml(yaml), () => ({
       exact: new Map([['/backchannel-logout', (req, res, deps) => backchannelLogout(req, res, { ...deps, revocations })]]),
       prefixes: [],

@@ -76,7 +76,7 @@ the ConfigMap, which the built-in `view` role can read.
 {{- /* An entry with no field keeps one empty field: the policy must still exist for ?policy=NAME. */ -}}
 {{- if empty $body }}{{ $_ := set $data (printf "%s.%s.%s" $.name $name $anyField) "" }}{{ end -}}
 {{- range $field, $v := $body -}}
-{{- $_ := set $data (printf "%s.%s.%s" $.name $name $field) (ternary (join "," $v) (toString (default "" $v)) (kindIs "slice" $v)) -}}
+{{- $_ := set $data (printf "%s.%s.%s" $.name $name $field) (ternary (join "," $v) (ternary (toString $v) (toString (default "" $v)) (kindIs "bool" $v)) (kindIs "slice" $v)) -}}
 {{- end -}}
 {{- else -}}
 {{- $_ := set $data (printf "%s.%s" $.name $name) (toString $body) -}}
