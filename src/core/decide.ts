@@ -194,11 +194,22 @@ function allowSession(
   return { status: 200, reason, user: session.sub, email: session.email, groups: session.groups, rule: rule?.label, jti: session.jti };
 }
 
-const EDGE_SPACE = /^\s|\s$/;
+const SPACE = /^\s$/;
+
+/**
+ * White space or a control character at either end. Two character codes decide almost always
+ * (this runs on every allow); only a non-ASCII end character is tested as Unicode white space.
+ */
+function edgeSpace(text: string): boolean {
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  if (first <= 0x20 || last <= 0x20) return true;
+  return (first >= 0x7f && SPACE.test(text[0]!)) || (last >= 0x7f && SPACE.test(text[text.length - 1]!));
+}
 
 /** A non-empty subject, and a subject and email without white space at either end. */
 function presentableIdentity(session: Session): boolean {
-  return session.sub !== '' && !EDGE_SPACE.test(session.sub) && (session.email === undefined || !EDGE_SPACE.test(session.email));
+  return session.sub !== '' && !edgeSpace(session.sub) && (session.email === undefined || session.email === '' || !edgeSpace(session.email));
 }
 
 /** Revoked by time (issued before notBefore, or with no issue time), by subject or by email. */

@@ -182,3 +182,17 @@ describe('identity text on route rules', () => {
     });
   });
 });
+
+describe('identity text that HTTP or an upstream would trim', () => {
+  it.each([' admin', 'admin ', '\tadmin', '\u00a0admin', 'admin\u3000'])('refuses the subject %j', async (sub) => {
+    const token = await mintSession(policy.sessionKey!, { sub, email: 'ann@example.com' }, 3600, NOW);
+    expect(await decide(facts({ authorization: `Bearer ${token}` }), policy, NOW)).toMatchObject({ status: 401, tokenProblem: 'bad_claims' });
+    expect(await decide(facts({ sessionCookies: [token] }), policy, NOW)).toMatchObject({ status: 401, reason: 'invalid_cookie' });
+  });
+  it('keeps subjects with inner spaces and non-ASCII letters', async () => {
+    for (const sub of ['Ann Smith', 'jürgen', '名前']) {
+      const token = await mintSession(policy.sessionKey!, { sub, email: 'ann@example.com' }, 3600, NOW);
+      expect(await decide(facts({ authorization: `Bearer ${token}` }), policy, NOW)).toMatchObject({ status: 200, user: sub });
+    }
+  });
+});
