@@ -63,11 +63,12 @@ describeWithTools(
         'AiryAuthConfigRejected',
         'AiryAuthConfigWatchDown',
         'AiryAuthIdpErrors',
+        'AiryAuthIdpCallErrors',
         'AiryAuthInvalidRuleSpike',
       ]);
       for (const r of alerts) expect(r.labels?.team, r.alert).toBe('platform');
       const check = promtool(['check', 'rules', ruleFile()]);
-      expect(check.output).toContain('SUCCESS: 5 rules found');
+      expect(check.output).toContain('SUCCESS: 6 rules found');
       expect(check.status).toBe(0);
     });
 
@@ -98,6 +99,15 @@ describeWithTools(
         { series: `airy_auth_config_reloads_total{namespace="${ns}",pod="b",result="invalid"}`, values: '0x30' },
         { series: `airy_auth_logins_total{namespace="${ns}",pod="a",provider="okta",result="idp_unreachable"}`, values: '0 0 0 1 2x26' },
         { series: `airy_auth_logins_total{namespace="${ns}",pod="a",provider="okta",result="email_not_allowed"}`, values: '0+5x30' },
+        // A machine-token issuer's JWKS times out from minute 3; its discovery keeps answering.
+        {
+          series: `airy_auth_idp_request_duration_seconds_count{namespace="${ns}",pod="b",provider="machine-tokens",endpoint="jwks",outcome="timeout"}`,
+          values: '0 0 0 1 2 3x25',
+        },
+        {
+          series: `airy_auth_idp_request_duration_seconds_count{namespace="${ns}",pod="b",provider="machine-tokens",endpoint="discovery",outcome="ok"}`,
+          values: '0+1x30',
+        },
         { series: `airy_auth_decisions_total{namespace="${ns}",pod="b",status="403",reason="invalid_rule"}`, values: '0x10 0+60x20' },
         { series: `airy_auth_decisions_total{namespace="${ns}",pod="b",status="403",reason="group_not_allowed"}`, values: '0+600x30' },
       ];
@@ -122,6 +132,12 @@ describeWithTools(
                 alertname: 'AiryAuthIdpErrors',
                 exp_alerts: [alert('AiryAuthIdpErrors', { ...airy, provider: 'okta', result: 'idp_unreachable' })],
               },
+              { eval_time: '2m', alertname: 'AiryAuthIdpCallErrors', exp_alerts: [] },
+              {
+                eval_time: '6m',
+                alertname: 'AiryAuthIdpCallErrors',
+                exp_alerts: [alert('AiryAuthIdpCallErrors', { ...airy, provider: 'machine-tokens', endpoint: 'jwks', outcome: 'timeout' })],
+              },
               { eval_time: '10m', alertname: 'AiryAuthInvalidRuleSpike', exp_alerts: [] },
               { eval_time: '14m', alertname: 'AiryAuthInvalidRuleSpike', exp_alerts: [] },
               { eval_time: '20m', alertname: 'AiryAuthInvalidRuleSpike', exp_alerts: [alert('AiryAuthInvalidRuleSpike', airy)] },
@@ -145,7 +161,13 @@ describeWithTools(
       const exprs = panel!.targets.map((t) => t.expr).join('\n');
       const all = ruleObject().spec.groups.flatMap((g) => g.rules);
       const idpResults = /result=~"([^"]+)"/.exec(all.find((r) => r.alert === 'AiryAuthIdpErrors')!.expr)![1]!;
-      for (const needed of ['airy_auth_config_generation == 0', 'airy_auth_config_source_up == 0', `result=~"${idpResults}"`, 'reason="invalid_rule"']) {
+      for (const needed of [
+        'airy_auth_config_generation == 0',
+        'airy_auth_config_source_up == 0',
+        `result=~"${idpResults}"`,
+        'reason="invalid_rule"',
+        'outcome!="ok"',
+      ]) {
         expect(exprs).toContain(needed);
       }
     });
