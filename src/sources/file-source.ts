@@ -43,7 +43,7 @@ export function watchFile(
   pollMs = 2000,
   settleMs = 250,
   complete?: (text: string) => boolean,
-  patienceMs = 2000,
+  patienceMs = 5000,
 ): FileSource {
   let lastHash: string | undefined;
   let lastState: 'text' | 'missing' | 'error' | undefined;
@@ -184,8 +184,9 @@ export function startFileSource(path: string, { store, metrics, logger }: Source
     },
     undefined,
     undefined,
-    // A config that does not compile may be one still being written: wait before calling it invalid.
-    (text) => compile(text).policy !== undefined,
+    // A config that does not compile, or that turns authentication off (a file cut before its
+    // secrets), may be one still being written: wait before judging it.
+    (text) => compile(text).policy?.enabled === true,
   );
   return { name: path, ready: source.check(), stop: () => source.close(), refresh: () => source.check() };
 }

@@ -51,44 +51,23 @@ export class PolicyStore {
       return 'invalid';
     }
     const next = result.policy;
-    if (this.options.requireAuth && !next.enabled) {
-      return this.apply(
-        {
-          policy: undefined,
-          issues: [
-            ...result.issues,
-            {
-              severity: 'error',
-              path: 'security',
-              problem: `this config would turn authentication OFF (${next.disabledBecause}), and airy-auth runs with --require-auth`,
-              fix:
-                'set systemToken and jwtSecret (check the key names in the Secret), or configure OIDC; to run without authentication on purpose, ' +
-                'start without --require-auth (Helm: security.allowUnauthenticated=true)',
-            },
-          ],
-        },
-        source,
-      );
-    }
-    if (this.#current?.enabled && !next.enabled) {
-      // The seed's rule turns auth off when a secret is unset. At start that is the operator's
-      // choice; on a live reload it is far more likely a deleted key or a typo, and it would let
-      // every request in. So it is refused like any other bad config.
-      return this.apply(
-        {
-          policy: undefined,
-          issues: [
-            ...result.issues,
-            {
-              severity: 'error',
-              path: 'security',
-              problem: `this config would turn authentication OFF (${next.disabledBecause}) on a running airy-auth`,
-              fix: 'restore the missing key; to run without authentication on purpose, restart airy-auth with that config',
-            },
-          ],
-        },
-        source,
-      );
+    // The seed's rule turns auth off when a secret is unset. Under --require-auth that is never
+    // meant. Without it, at start that is the operator's choice; on a live reload it is far more
+    // likely a deleted key or a typo, and it would let every request in. So both are refused like
+    // any other bad config.
+    if (!next.enabled && (this.options.requireAuth || this.#current?.enabled)) {
+      const problem = this.options.requireAuth
+        ? {
+            problem: `this config would turn authentication OFF (${next.disabledBecause}), and airy-auth runs with --require-auth`,
+            fix:
+              'set systemToken and jwtSecret (check the key names in the Secret), or configure OIDC; to run without authentication on purpose, ' +
+              'start without --require-auth (Helm: security.allowUnauthenticated=true)',
+          }
+        : {
+            problem: `this config would turn authentication OFF (${next.disabledBecause}) on a running airy-auth`,
+            fix: 'restore the missing key; to run without authentication on purpose, restart airy-auth with that config',
+          };
+      return this.apply({ policy: undefined, issues: [...result.issues, { severity: 'error', path: 'security', ...problem }] }, source);
     }
     const changed = changedKeys(this.#current, next);
     if (this.#current && changed.length === 0) {

@@ -10,6 +10,7 @@ import { compileAiryYaml, compileConfigMapData } from '../../src/config/load.js'
 import { readAiryYaml } from '../../src/config/read-airy-yaml.js';
 import { readConfigInput } from '../../src/config/read-manifests.js';
 import { configMapManifests, writeFlatData } from '../../src/config/write-flat.js';
+import { prng } from '../fuzz/config-mutations.js';
 import { baseConfig, type KeyConfig as Config, configYaml, KEY_EXAMPLES } from '../helpers/key-examples.js';
 import { policyView } from '../helpers/policy-view.js';
 import { CLI, REPO_ROOT } from '../helpers/repo.js';
@@ -94,7 +95,7 @@ describe('configmap output read back through the ConfigMap source (and through c
   });
 
   it('for a fuzz of 400 generated configs (seeded), most of them valid', () => {
-    const random = seeded(20261202);
+    const random = prng(20261202);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     let valid = 0;
     for (let n = 0; n < 400; n++) {
@@ -152,16 +153,4 @@ function randomPolicies(random: () => number): Record<string, Record<string, unk
     out[`p${i}${random() < 0.5 ? '-x' : '_y'}`] = body;
   }
   return out;
-}
-
-/** mulberry32: the same configs on every run, so a failure reproduces. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
