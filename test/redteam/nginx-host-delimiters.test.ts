@@ -34,7 +34,7 @@ describeWithTools('red team: a Host header that ends the authority early', { ngi
   });
 
   /** A raw request (no client library repairs the Host); the status line and the body the upstream echoed. */
-  const send = (url: string, path: string, host: string) =>
+  const send = (url: string, target: string, host: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const { port } = new URL(url);
       const socket = connect(Number(port), '127.0.0.1');
@@ -46,7 +46,7 @@ describeWithTools('red team: a Host header that ends the authority early', { ngi
         resolve({ status: Number(m[1]), body: data.slice(data.indexOf('\r\n\r\n') + 4) });
       });
       socket.on('error', reject);
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`);
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`);
     });
 
   it('control: / is public, /api/admin needs a session', async () => {
@@ -61,4 +61,13 @@ describeWithTools('red team: a Host header that ends the authority early', { ngi
       expect(`${seen.status} ${seen.status === 200 ? seen.body.slice(0, 60) : ''}`).not.toMatch(/^2/);
     });
   }
+
+  it('FAILS TODAY: an absolute-form request target leaves the Host header free (nginx routes on the request line)', async () => {
+    // nginx takes $host from `GET http://app.example.com/...` and ignores the Host header for routing,
+    // but X-Original-URL is still built from $http_host: `Host: x#` needs no port at all.
+    for (const host of ['x#', 'x?', 'app.example.com#']) {
+      const seen = await send(ingressNginx, 'http://app.example.com/api/admin', host);
+      expect(`${host} → ${seen.status} ${seen.status === 200 ? seen.body.slice(0, 60) : ''}`).not.toMatch(/→ 2/);
+    }
+  });
 });
