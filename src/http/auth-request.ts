@@ -79,7 +79,12 @@ function forwardedDisagree(headers: RequestHeaders, host: string, target: string
   return undefined;
 }
 
-export const authRequestAdapter: Adapter<Facts> = { name: 'auth', headers: AUTH_REQUEST_HEADERS, facts: authRequestFacts };
+/**
+ * Every refusal of a malformed call is a 403 here, not a 400: nginx's auth_request turns any
+ * status but 2xx, 401 and 403 into a 500, which a stranger could otherwise cause at will (a Host
+ * ending in `#`, Authorization sent twice) and which pages an operator for nothing.
+ */
+export const authRequestAdapter: Adapter<Facts> = { name: 'auth', headers: AUTH_REQUEST_HEADERS, facts: authRequestFacts, malformedStatus: 403 };
 
 /** The query of a request target, or undefined when it has none. */
 export function queryOf(url: string | undefined): string | undefined {

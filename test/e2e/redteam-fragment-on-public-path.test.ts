@@ -44,13 +44,13 @@ describeWithTools('red team: a fragment after a public path', { nginx: nginxInst
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept: application/json\r\nConnection: close\r\n\r\n`);
     });
 
-  it('FAILS TODAY: no gateway allows /webhooks/x#/../../api/admin without credentials', async () => {
+  it('no gateway allows /webhooks/x#/../../api/admin without credentials', async () => {
     const allowed: string[] = [];
     // Control: the public path itself is allowed everywhere (Caddy answers an unknown Host with an empty 200, hence each gateway's own host).
     for (const g of table.gateways) expect((await send(g.url, '/webhooks/x')).status, g.name).toBe(200);
     for (const g of table.gateways) {
       const seen = await send(g.url, '/webhooks/x#/../../api/admin');
-      // ingress-nginx today: 200, and the upstream echoes "url":"/webhooks/x#/../../api/admin".
+      // Before the fix, ingress-nginx answered 200, and the upstream echoes "url":"/webhooks/x#/../../api/admin".
       if (seen.status >= 200 && seen.status < 300) allowed.push(`${g.name} → ${seen.status} ${seen.body.slice(0, 70)}`);
     }
     expect(allowed).toEqual([]);
