@@ -64,9 +64,9 @@ describeWithTools('red team: an Ingress whose auth-url names /forward-auth, serv
     expect((await send('/admin', {})).status).not.toBe(200);
   });
 
-  it('FAILS TODAY: a client X-Forwarded-Host/-Uri never make /admin public through ingress-nginx', async () => {
+  it('a client X-Forwarded-Host/-Uri never make /admin public through ingress-nginx', async () => {
     const seen = await send('/admin', { 'X-Forwarded-Host': 'app.example.com', 'X-Forwarded-Uri': '/webhooks/x' });
-    // Today: 200, and the upstream echoes "url":"/admin" with no identity.
+    // Before the fix: 200, and the upstream echoes "url":"/admin" with no identity.
     expect(`${seen.status} ${seen.body.slice(0, 40)}`).not.toMatch(/^200/);
   });
 });
