@@ -39,19 +39,52 @@ export function forwardAuthFacts(req: IncomingMessage, headers: RequestHeaders):
 
 export const forwardAuthAdapter: Adapter<ClientFacts> = { name: 'forward-auth', headers: FORWARD_HEADERS, facts: forwardAuthFacts };
 
-const RULE_PARAMS = new Set(['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy']);
+const RULE_PARAMS = ['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy'];
+
+/**
+ * Whether a query key may be meant as a rule: a rule key in any case or spelling (`Policy`,
+ * `allowed_groups[]`, `allowed-groups`, already percent-decoded by URLSearchParams), or a near miss
+ * (`allowed_group`, `polciy`, `alowed_emails`). Such a key is never taken for the application's own,
+ * so a mistyped rule is refused (invalid_rule) even when the client repeats it. An application's
+ * `email=` or `group=` stays its own. A long key is compared by its first 64 characters, so the cost
+ * stays bounded.
+ */
+export function looksLikeRuleKey(key: string): boolean {
+  const letters = key
+    .slice(0, 64)
+    .toLowerCase()
+    .replace(/[^a-z]/g, '');
+  if (letters.includes('allow') || letters.includes('polic')) return true;
+  return RULE_LETTERS.some((rule) => withinTwoEdits(letters, rule));
+}
+
+const RULE_LETTERS = RULE_PARAMS.map((k) => k.replace(/_/g, ''));
+
+/** Levenshtein distance at most 2 (a row-by-row table, cut short when the lengths differ too much). */
+function withinTwoEdits(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 2) return false;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]! <= 2;
+}
 
 /**
  * The route's rules: the query of the configured address. Traefik calls the address as written;
  * Caddy's `uri /forward-auth` keeps the client's query unless the directive gives one. So a query
  * with no rule key at all that is the client's own (the same as the original request's) is the
- * application's, not a rule. A query holding any rule key is always applied, and so refused whole
- * when it cannot be read: repeating the route's query on the request must never drop its rule. At
- * worst a client adds a rule of its own, which only narrows.
+ * application's, not a rule. A query holding any key that is or may be meant as a rule key
+ * (looksLikeRuleKey) is always applied, and so refused whole when it cannot be read: repeating the
+ * route's query on the request must never drop its rule. At worst a client adds a rule of its own,
+ * which only narrows.
  */
 function rulesOf(url: string | undefined, originalUrl: string | undefined): string | undefined {
   const query = queryOf(url);
   if (query === undefined) return undefined;
-  for (const key of new URLSearchParams(query).keys()) if (RULE_PARAMS.has(key)) return query;
-  return originalUrl !== undefined && queryOf(originalUrl) === query ? undefined : query;
+  if (originalUrl === undefined || queryOf(originalUrl) !== query) return query;
+  for (const key of new URLSearchParams(query).keys()) if (looksLikeRuleKey(key)) return query;
+  return undefined;
 }
