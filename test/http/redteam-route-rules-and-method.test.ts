@@ -8,8 +8,8 @@ import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 
 /**
  * Red team of the "request the backend serves" work: calls shaped as real gateways make them, each
- * of which airy-auth answers 200 today although the route's rule or the real method says no.
- * Tests named "FAILS TODAY" assert the safe answer and fail on this branch.
+ * of which airy-auth answered 200 before these were fixed, although the route's rule or the real
+ * method says no. Each asserts the safe answer.
  */
 const CONFIG = `security:
   systemToken: "${TEST_SYSTEM_TOKEN}"
@@ -55,7 +55,7 @@ describe('red team: route rules and the method of the request the backend serves
     expect(await outcome('/forward-auth', preflight)).toMatch(/^200 .*/);
   });
 
-  it('FAILS TODAY: behind a forward-auth gateway, /auth never takes the method from a client X-Original-Method (GET judged as a preflight)', async () => {
+  it('behind a forward-auth gateway, /auth never takes the method from a client X-Original-Method (GET judged as a preflight)', async () => {
     // The client asks GET /admin through Traefik (or Caddy) whose auth URL still names /auth, with
     // no credentials. It forges X-Original-URL equal to the real URL (so X-Forwarded-Uri/-Host agree)
     // and X-Original-Method: OPTIONS plus a preflight's headers. Traefik forwards GET /admin.
@@ -65,12 +65,12 @@ describe('red team: route rules and the method of the request the backend serves
       origin: 'https://app.example.com',
       'access-control-request-method': 'GET',
     });
-    // Today: 200 (reason preflight). The docs say such an Ingress "is refused on every request".
+    // Before the fix: 200 (reason preflight). The docs say such an Ingress "is refused on every request".
     expect(await outcome('/auth?policy=admin', forged)).not.toMatch(/^200/);
     expect(await outcome('/auth', forged)).not.toMatch(/^200/);
   });
 
-  it('FAILS TODAY: /gateway-api never drops the rule on its own URL (`/gateway-api?allowed_groups=admins`, `?policy=admin`)', async () => {
+  it('/gateway-api never drops the rule on its own URL (`/gateway-api?allowed_groups=admins`, `?policy=admin`)', async () => {
     // NGINX Gateway Fabric's call: Path/Method headers. The query of the configured path is a rule
     // the operator wrote; ignoring it opens the route to every signed-in user. /auth and
     // /forward-auth refuse or apply such a query; here it is silently ignored.
@@ -81,7 +81,7 @@ describe('red team: route rules and the method of the request the backend serves
     expect(await outcome('/gateway-api?no_such_rule=1', call)).not.toMatch(/^200/);
   });
 
-  it('FAILS TODAY: /forward-auth never ignores an unreadable rule because the client repeated it (`?Policy=admin`, `?allowed_group=admins`)', async () => {
+  it('/forward-auth never ignores an unreadable rule because the client repeated it (`?Policy=admin`, `?allowed_group=admins`)', async () => {
     // docs/rules.md: "An unknown parameter ... is never ignored: every request of that route is
     // refused". A Middleware address with a typo (`?allowed_group=admins`, `?Policy=admin`) is
     // refused, until the client appends the same query to its own request: the "client's own
@@ -91,5 +91,13 @@ describe('red team: route rules and the method of the request the backend serves
       expect(await outcome(`/forward-auth?${query}`, traefik('/admin', auth)), `${query}, client query absent`).toMatch(/^403 .*invalid_rule/);
       expect(await outcome(`/forward-auth?${query}`, traefik(`/admin?${query}`, auth)), `${query}, client repeats it`).not.toMatch(/^200/);
     }
+  });
+
+  it("skipPreflight lets through a preflight whose Origin is in allowedOrigins only, never one that is merely the request's own host", async () => {
+    // docs/configuration.md: "whose Origin is in allowedOrigins". A browser never preflights a
+    // same-origin request, so an OPTIONS with the request's own Origin and a preflight header is forged.
+    const own = { ...traefik('/admin', {}), 'x-forwarded-method': 'OPTIONS', 'x-forwarded-host': 'other.example.com' };
+    const forged = { ...own, origin: 'https://other.example.com', 'access-control-request-method': 'GET' };
+    expect(await outcome('/forward-auth', forged)).toMatch(/^401 /);
   });
 });
