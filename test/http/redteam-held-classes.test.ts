@@ -8,7 +8,7 @@ import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
 /**
- * Red team: classes tried against this branch that HELD (these tests pass today). Kept as
+ * Red team: classes tried that HELD (these tests passed when written). Kept as
  * regression tests: each is a request a real gateway would forward, and the answer must stay
  * what it is. Gateway shapes as in test/http/trust-model.test.ts.
  */
