@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileAiryYaml } from '../../src/config/load.js';
+import { allRoutes } from '../../src/http/routes.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -69,6 +70,24 @@ describe('bad input never crashes and never allows', () => {
 
   it('never writes a token or the systemToken to the log', () => {
     expect(JSON.stringify(srv.logger.lines)).not.toContain(TEST_SYSTEM_TOKEN);
+  });
+});
+
+describe('malformed calls through each gateway family', () => {
+  it('answer 403 where nginx auth_request calls (NGINX Gateway Fabric, which turns a 400 into a 500), 400 where the gateway passes it on', async () => {
+    const srv = await startInProcess(compileAiryYaml(securityYaml(PROTECTED)), () => allRoutes());
+    const status = async (path: string, headers: Record<string, string | string[]>) => {
+      const res = await request(`${srv.url}${path}`, { headers: { authorization: [TEST_SYSTEM_TOKEN, 'other'], ...headers } });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    const host = { host: 'app.example.com' };
+    expect(await status('/gateway-api', { ...host, path: '/x', method: 'GET' })).toBe(403);
+    expect(await status('/gateway-api/x', host)).toBe(403);
+    expect(await status('/gateway-api-policy/p/x', host)).toBe(403);
+    expect(await status('/envoy/x', host)).toBe(400);
+    expect(await status('/forward-auth', { 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/x' })).toBe(400);
+    await srv.close();
   });
 });
 
