@@ -128,7 +128,9 @@ async function checkIngresses(file: string, policy: Policy, out: (s: string) => 
     const rule = policy.routeRules.resolve(authUrl.slice(q + 1));
     if ('problem' in rule) {
       problems++;
-      out(`error: ${file}: Ingress ${ing.metadata.namespace ?? 'default'}/${ing.metadata.name}: auth-url ${rule.problem}\n    fix: ${rule.fix}\n`);
+      // The annotation is the operator's own, so check quotes the offending value (a log line never does).
+      const problem = rule.value === undefined ? rule.problem : `${rule.problem} ${rule.value}`;
+      out(`error: ${file}: Ingress ${ing.metadata.namespace ?? 'default'}/${ing.metadata.name}: auth-url ${problem}\n    fix: ${rule.fix}\n`);
     }
   }
   const total = read.ingresses.length + read.malformed.length;

@@ -29,8 +29,11 @@ export interface RouteRule {
 
 /** A query that cannot be a rule: refused, never ignored (ignoring allowed_groups would widen access). */
 export interface RuleProblem {
+  /** What is wrong, naming the parameter but never quoting a value: it goes to warn lines, and the value may be a client's secret. */
   readonly problem: string;
   readonly fix: string;
+  /** The offending value, quoted and cut short: only for `check`, which reads the operator's own annotations, never for a log line. */
+  readonly value?: string;
 }
 
 export interface RouteRules {
@@ -55,10 +58,10 @@ const QUERY_PARAMS = ['allowed_groups', 'allowed_emails', 'allowed_email_domains
 const MEMO_LIMIT = 1000;
 /** Longer queries are parsed every time rather than remembered: the memo holds at most 1000 × 1 KB. */
 const MEMO_QUERY_CHARS = 1024;
-/** A value from the query echoed in a problem (and so in a warn line) is cut to this many characters. */
+/** A key (or, for `check`, a value) from the query quoted in a problem is cut to this many characters. */
 const SHOWN_CHARS = 64;
 
-/** A client-chosen value as a problem quotes it: JSON-quoted (no control characters), and cut short. */
+/** A client-chosen key or value as a problem quotes it: JSON-quoted (no control characters), and cut short. */
 function shown(value: string): string {
   return JSON.stringify(value.length > SHOWN_CHARS ? `${value.slice(0, SHOWN_CHARS)}…` : value);
 }
@@ -149,16 +152,17 @@ function parseQuery(query: string, policies: ReadonlyMap<string, NamedPolicy>): 
     return { problem: 'an empty value in an allowed_* parameter', fix: 'list values separated by commas' };
   const badEmail = emails.find((e) => !/^[^@\s]+@[^@\s]+$/.test(e));
   if (badEmail !== undefined)
-    return { problem: `allowed_emails has ${shown(badEmail)}, which is not one address`, fix: 'list full addresses such as ann@example.com' };
+    return { problem: 'allowed_emails has an entry that is not one address', fix: 'list full addresses such as ann@example.com', value: shown(badEmail) };
   const badDomain = domains.find((d) => !/^[a-z0-9.-]+$/.test(d));
   if (badDomain !== undefined)
-    return { problem: `allowed_email_domains has ${shown(badDomain)}, which is not a domain`, fix: 'list domains such as example.com' };
+    return { problem: 'allowed_email_domains has an entry that is not a domain', fix: 'list domains such as example.com', value: shown(badDomain) };
   if (names.length > 1) return { problem: 'more than one policy= parameter', fix: 'name one policy per route' };
   const name = names[0];
   const named = name === undefined ? undefined : policies.get(name);
   if (name !== undefined && named === undefined) {
     return {
-      problem: `unknown policy ${shown(name)}`,
+      problem: 'unknown policy',
+      value: shown(name),
       fix: policies.size > 0 ? `configured policies: ${[...policies.keys()].join(', ')}` : 'define it under security.policies',
     };
   }

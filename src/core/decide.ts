@@ -42,8 +42,15 @@ export function decide(
   const label = rule === undefined ? {} : { rule: rule.label };
 
   if (facts.origin !== undefined && !originAllowed(facts, policy, rule)) return { status: 403, reason: 'origin_not_allowed', ...label };
-  // A preflight carries no credentials by design; its Origin was just checked.
-  if (policy.skipPreflight && facts.preflight === true && facts.method === 'OPTIONS' && facts.origin !== undefined) {
+  // A preflight carries no credentials by design. Its Origin must be listed, not merely the
+  // request's own: a browser never preflights a same-origin request, so such a "preflight" is forged.
+  if (
+    policy.skipPreflight &&
+    facts.preflight === true &&
+    facts.method === 'OPTIONS' &&
+    facts.origin !== undefined &&
+    listedOrigin(facts.origin, policy, rule)
+  ) {
     return { status: 200, reason: 'preflight', ...label };
   }
 
@@ -110,6 +117,12 @@ function originAllowed(facts: Facts, policy: Policy, rule: RouteRule | undefined
   if (origin === undefined) return false;
   if (origin === normalizeOrigin(`${facts.scheme}://${facts.host}`)) return true;
   return policy.origins.matches(origin) && (rule?.origins === undefined || rule.origins.matches(origin));
+}
+
+/** An Origin in allowedOrigins (and the route's, when it names some): what skipPreflight lets through. */
+function listedOrigin(text: string, policy: Policy, rule: RouteRule | undefined): boolean {
+  const origin = normalizeOrigin(text);
+  return origin !== undefined && policy.origins.matches(origin) && (rule?.origins === undefined || rule.origins.matches(origin));
 }
 
 /**

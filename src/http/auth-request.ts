@@ -2,25 +2,24 @@ import type { IncomingMessage } from 'node:http';
 import type { Facts } from '../core/facts.js';
 import { CREDENTIAL_HEADER_NAMES, credentialFacts, type FactsResult } from './credentials.js';
 import type { Adapter } from './decision-route.js';
+import { anotherRequestNamed, FORWARDED_HEADERS, ORIGINAL_HEADERS } from './request-agreement.js';
 import { isPrintableAscii, REPEATED, type RequestHeaders, splitAbsoluteUrl, validHost, validMethod } from './request-headers.js';
 
 const AUTH_REQUEST_HEADERS = new Set<string>([
   ...CREDENTIAL_HEADER_NAMES,
-  'x-original-url',
-  'x-original-method',
+  ...ORIGINAL_HEADERS,
   'host',
-  // Read only to compare: a forward-auth gateway sets them itself (see forwardedDisagree).
-  'x-forwarded-uri',
-  'x-forwarded-host',
+  // Read only to compare: a forward-auth gateway sets them itself (see anotherRequestNamed).
+  ...FORWARDED_HEADERS,
 ]);
 
 /**
  * ingress-nginx `auth-url` (and any nginx auth_request): the original request arrives as
  * X-Original-URL and X-Original-Method. Called directly (no X-Original-URL), the request itself is
- * the original. X-Forwarded-Host/-Uri are never taken as the original request here; but when a call
- * carries them and they name another request than the one judged, the call is refused: that is a
- * forward-auth gateway (Traefik, also through its ingress-nginx provider) which sets those two
- * itself and passes a client's forged X-Original-URL through untouched.
+ * the original. X-Forwarded-Method/-Host/-Uri are never taken as the original request here; but
+ * when a call carries them and they name another request than the one judged, the call is refused:
+ * that is a forward-auth gateway (Traefik, also through its ingress-nginx provider; Caddy) which
+ * sets those itself and passes a client's forged X-Original-URL/-Method through untouched.
  */
 export function authRequestFacts(req: IncomingMessage, headers: RequestHeaders): FactsResult {
   const c = credentialFacts(headers);
@@ -48,7 +47,7 @@ export function authRequestFacts(req: IncomingMessage, headers: RequestHeaders):
     if (!path.startsWith('/') || !isPrintableAscii(path)) return { ok: false, why: 'bad request target' };
   }
   if (host === undefined) return { ok: false, why: 'missing or malformed Host' };
-  const disagreement = forwardedDisagree(headers, host, target);
+  const disagreement = anotherRequestNamed(headers, { method, host, target }, 'original');
   // A refusal (403), not a malformed request: nginx turns any other status into a 500.
   if (disagreement !== undefined) return { ok: false, why: disagreement, forged: true };
   const { authorization, origin, sessionCookies, preflight } = c.creds;
@@ -61,25 +60,11 @@ export function authRequestFacts(req: IncomingMessage, headers: RequestHeaders):
 }
 
 /**
- * Why X-Forwarded-Uri/-Host, when sent, name another request than the one judged; undefined when
- * they agree or are absent. ingress-nginx sets neither on its auth call, so there they can only
- * come from the client, who then only refuses its own request.
+ * Every refusal of a malformed call is a 403 here, not a 400: nginx's auth_request turns any
+ * status but 2xx, 401 and 403 into a 500, which a stranger could otherwise cause at will (a Host
+ * ending in `#`, Authorization sent twice) and which pages an operator for nothing.
  */
-function forwardedDisagree(headers: RequestHeaders, host: string, target: string): string | undefined {
-  const forwardedUri = headers.single('x-forwarded-uri');
-  const forwardedHost = headers.single('x-forwarded-host');
-  if (forwardedUri === undefined && forwardedHost === undefined) return undefined;
-  if (forwardedUri === REPEATED || forwardedHost === REPEATED) return 'repeated X-Forwarded-Uri or X-Forwarded-Host header';
-  if (forwardedUri !== undefined && forwardedUri !== target) {
-    return 'X-Forwarded-Uri names another request than X-Original-URL (a forward-auth gateway calls /forward-auth, not /auth)';
-  }
-  if (forwardedHost !== undefined && validHost(forwardedHost.split(',', 1)[0]!.trim()) !== host) {
-    return 'X-Forwarded-Host names another host than X-Original-URL (a forward-auth gateway calls /forward-auth, not /auth)';
-  }
-  return undefined;
-}
-
-export const authRequestAdapter: Adapter<Facts> = { name: 'auth', headers: AUTH_REQUEST_HEADERS, facts: authRequestFacts };
+export const authRequestAdapter: Adapter<Facts> = { name: 'auth', headers: AUTH_REQUEST_HEADERS, facts: authRequestFacts, malformedStatus: 403 };
 
 /** The query of a request target, or undefined when it has none. */
 export function queryOf(url: string | undefined): string | undefined {

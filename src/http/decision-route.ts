@@ -22,6 +22,8 @@ export interface Adapter<F extends Facts> {
   readonly name: string;
   readonly headers: ReadonlySet<string>;
   facts(req: IncomingMessage, headers: RequestHeaders): FactsResult<F>;
+  /** The status of a malformed call (reason bad_request): 400 unless the gateway turns a 400 into a 500. */
+  readonly malformedStatus?: 400 | 403;
 }
 
 /**
@@ -45,7 +47,7 @@ export function decisionRoute<F extends Facts>(adapter: Adapter<F>, respond: Res
     const echo: HeaderPair = [idHeader, id];
     const facts = adapter.facts(req, headers);
     if (!facts.ok) {
-      const status = facts.forged ? 403 : 400;
+      const status = facts.forged ? 403 : (adapter.malformedStatus ?? 400);
       const reason = facts.forged ? 'forwarded_mismatch' : 'bad_request';
       deps.metrics.countDecision(status, reason);
       logDecision(deps.logger, deps.requestLog, {

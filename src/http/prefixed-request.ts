@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { queryOf } from './auth-request.js';
 import { type ClientFacts, clientFacts, clientHeaderNames } from './client-facts.js';
 import type { FactsResult } from './credentials.js';
 import type { Adapter } from './decision-route.js';
@@ -51,10 +52,16 @@ function gatewayFabricFacts(req: IncomingMessage, headers: RequestHeaders, calle
   );
 }
 
+/**
+ * The query of the configured path (`/gateway-api?allowed_groups=sre`, `?policy=admin`) is the
+ * route's rule, applied (or refused when unreadable) as on `/auth`: ignoring it would open the route
+ * to every signed-in user. NGINX Gateway Fabric sends the original request in `Path:`, so this
+ * query is the operator's; a client calling directly can only narrow its own answer.
+ */
 export const gatewayFabricAdapter: Adapter<ClientFacts> = {
   name: 'gateway-api',
   headers: NGF_HEADERS,
-  facts: (req, headers) => gatewayFabricFacts(req, headers, '/gateway-api'),
+  facts: (req, headers) => gatewayFabricFacts(req, headers, '/gateway-api', queryOf(req.url)),
 };
 
 /** `PREFIX/NAME/original path`: the policy's name, and the request as prefixedFacts reads it after the name. */

@@ -46,13 +46,21 @@ export function isPrintableAscii(value: string): boolean {
   return /^[\x20-\x7e]*$/.test(value);
 }
 
-/** Splits `scheme://authority/path?query` without normalizing the path the way WHATWG URL does. */
+/**
+ * Splits `scheme://authority/path?query` without normalizing the path the way WHATWG URL does.
+ * ingress-nginx builds X-Original-URL from the client's Host header as sent, and nginx lets `?`
+ * and `#` through in it: `Host: app:1#` makes `http://app:1#/admin` of a request for /admin. So the
+ * authority runs to the first `/` and must be exactly host[:port] (followed by `/` or nothing), and a
+ * `#` is never cut as a fragment: nginx's `$request_uri` has none, so one there is the client's,
+ * kept in the path (where it is never public) or the query.
+ */
 export function splitAbsoluteUrl(text: string): { scheme: 'http' | 'https'; host: string; path: string; query: string } | undefined {
-  const m = /^(https?):\/\/([^/?#@\\]*)((?:\/[^?#]*)?)(\?[^#]*)?(#.*)?$/i.exec(text);
+  const m = /^(https?):\/\/([^/]*)(\/[^?]*)?(\?.*)?$/i.exec(text);
   if (!m) return undefined;
+  // The authority ends at the first `/`: a `?` or `#` (or `@`, a backslash) in it fails validHost.
   const host = validHost(m[2]!);
   if (host === undefined) return undefined;
-  return { scheme: m[1]!.toLowerCase() as 'http' | 'https', host, path: m[3] || '/', query: m[4] ?? '' };
+  return { scheme: m[1]!.toLowerCase() as 'http' | 'https', host, path: m[3] ?? '/', query: m[4] ?? '' };
 }
 
 /** Lower-cased host[:port], or undefined when it is not one. */

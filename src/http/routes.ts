@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Decision } from '../core/decision.js';
+import type { Facts } from '../core/facts.js';
 import { respondToClient } from './client-answer.js';
 import { writeDecision } from './decision-response.js';
-import { decisionRoute } from './decision-route.js';
+import { type Adapter, decisionRoute } from './decision-route.js';
 import type { Handler } from './deps.js';
 import { forwardAuthAdapter } from './forward-auth.js';
 import { loginRoutes } from './login-routes-lazy.js';
@@ -13,6 +14,12 @@ import { coreRoutes, type Routes } from './server.js';
 /** Path prefixes of the gateway adapters whose request path carries the original path. */
 const ENVOY_PREFIX = '/envoy';
 const GATEWAY_API_PREFIX = '/gateway-api';
+
+/**
+ * Gateway API answers go to NGINX Gateway Fabric's auth_request, which turns any status but 2xx,
+ * 401 and 403 into a 500: a malformed call is refused with 403, as on /auth.
+ */
+const behindAuthRequest = <F extends Facts>(adapter: Adapter<F>): Adapter<F> => ({ ...adapter, malformedStatus: 403 });
 
 const writePlain = (res: ServerResponse, decision: Decision, _facts: unknown, _policy: unknown, echo: HeaderPair) => writeDecision(res, decision, echo);
 
@@ -29,16 +36,16 @@ const writePlain = (res: ServerResponse, decision: Decision, _facts: unknown, _p
 export function allRoutes(): Routes {
   const exact = coreRoutes();
   exact.set('/forward-auth', decisionRoute(forwardAuthAdapter, respondToClient));
-  exact.set(GATEWAY_API_PREFIX, decisionRoute(gatewayFabricAdapter, writePlain));
+  exact.set(GATEWAY_API_PREFIX, decisionRoute(behindAuthRequest(gatewayFabricAdapter), writePlain));
   const login = loginRoutes();
   for (const [path, handler] of login.exact) exact.set(path, handler);
   const prefixes: [string, Handler][] = [
     ...login.prefixes,
     [`${ENVOY_PREFIX}/`, decisionRoute(prefixedAdapter('envoy', ENVOY_PREFIX), respondToClient)],
-    [`${GATEWAY_API_PREFIX}/`, decisionRoute(prefixedAdapter('gateway-api', GATEWAY_API_PREFIX), writePlain)],
+    [`${GATEWAY_API_PREFIX}/`, decisionRoute(behindAuthRequest(prefixedAdapter('gateway-api', GATEWAY_API_PREFIX)), writePlain)],
     // A named policy for gateways that cannot put a query on the auth call.
     [`${ENVOY_PREFIX}-policy/`, decisionRoute(policyPrefixedAdapter('envoy', `${ENVOY_PREFIX}-policy`, false), respondToClient)],
-    [`${GATEWAY_API_PREFIX}-policy/`, decisionRoute(policyPrefixedAdapter('gateway-api', `${GATEWAY_API_PREFIX}-policy`, true), writePlain)],
+    [`${GATEWAY_API_PREFIX}-policy/`, decisionRoute(behindAuthRequest(policyPrefixedAdapter('gateway-api', `${GATEWAY_API_PREFIX}-policy`, true)), writePlain)],
   ];
   prefixes.sort((a, b) => b[0].length - a[0].length);
   return { exact, prefixes };

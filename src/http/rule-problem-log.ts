@@ -11,8 +11,9 @@ const HOST_SHOWN = 253;
  * The warning for a route rule airy-auth cannot apply. Each distinct mistake is logged once (a
  * misconfigured Ingress would log on every request), with the host that asked, so an operator can
  * find the Ingress. The query is a stranger's to choose on some gateways, so the memory of what was
- * said is bounded, the values it echoes are truncated where they are made (route-rules.ts), and the
- * lines are rate-limited: unique mistakes by the thousand cost a few lines a minute.
+ * said is bounded, a problem names a parameter but never quotes a value (a reset token or an
+ * address in the application's own query would land in the log; route-rules.ts), keys it quotes are
+ * truncated, and the lines are rate-limited: unique mistakes by the thousand cost a few lines a minute.
  */
 export class RuleProblemLog {
   readonly #said = new Set<string>();

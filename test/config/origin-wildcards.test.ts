@@ -49,7 +49,8 @@ describe('allowedOrigins with "*." wildcards', () => {
     // number of labels grows with the length; one shape for the leading "*." patterns, one that
     // ends like a pattern with a "*" inside, so its labels are walked.
     const crafted = (bytes: number, end: string) => `https://${'a.'.repeat(Math.floor((bytes - 8 - end.length) / 2))}${end}`;
-    for (const end of ['example.io', 'x.example.net']) {
+    // 'com': the red-team review's shape, one-letter labels ending in neither pattern's suffix.
+    for (const end of ['example.io', 'x.example.net', 'com']) {
       const small = crafted(1_000, end);
       const large = crafted(30_000, end);
       expect(large.length).toBeGreaterThanOrEqual(29_990);

@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileAiryYaml } from '../../src/config/load.js';
+import { allRoutes } from '../../src/http/routes.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { rawRequest } from '../helpers/raw-http.js';
@@ -18,17 +19,18 @@ describe('bad input never crashes and never allows', () => {
     return res.statusCode;
   };
 
-  it('refuses repeated credential and URL headers with 400', async () => {
-    expect(await get({ authorization: [TEST_SYSTEM_TOKEN, 'other'] })).toBe(400);
-    expect(await get({ authorization: ['other', TEST_SYSTEM_TOKEN] })).toBe(400);
-    expect(await get({ origin: ['https://app.example.com', 'https://evil.com'], authorization: TEST_SYSTEM_TOKEN })).toBe(400);
-    expect(await get({ 'x-original-url': ['https://a/webhooks/x', 'https://a/admin'] })).toBe(400);
+  // On /auth a malformed call is a 403, not a 400: nginx's auth_request turns a 400 into a 500.
+  it('refuses repeated credential and URL headers (403 on /auth)', async () => {
+    expect(await get({ authorization: [TEST_SYSTEM_TOKEN, 'other'] })).toBe(403);
+    expect(await get({ authorization: ['other', TEST_SYSTEM_TOKEN] })).toBe(403);
+    expect(await get({ origin: ['https://app.example.com', 'https://evil.com'], authorization: TEST_SYSTEM_TOKEN })).toBe(403);
+    expect(await get({ 'x-original-url': ['https://a/webhooks/x', 'https://a/admin'] })).toBe(403);
   });
 
-  it('answers 400 to a malformed X-Original-URL or method', async () => {
-    expect(await get({ 'x-original-url': 'not a url', authorization: TEST_SYSTEM_TOKEN })).toBe(400);
-    expect(await get({ 'x-original-url': 'https://user@host/webhooks/x' })).toBe(400);
-    expect(await get({ 'x-original-url': 'https://h/x', 'x-original-method': 'GE T', authorization: TEST_SYSTEM_TOKEN })).toBe(400);
+  it('answers 403 on /auth to a malformed X-Original-URL or method', async () => {
+    expect(await get({ 'x-original-url': 'not a url', authorization: TEST_SYSTEM_TOKEN })).toBe(403);
+    expect(await get({ 'x-original-url': 'https://user@host/webhooks/x' })).toBe(403);
+    expect(await get({ 'x-original-url': 'https://h/x', 'x-original-method': 'GE T', authorization: TEST_SYSTEM_TOKEN })).toBe(403);
   });
 
   it('answers 401 to garbage tokens and broken cookies', async () => {
@@ -40,15 +42,15 @@ describe('bad input never crashes and never allows', () => {
     }
   });
 
-  it('answers 400 to non-ASCII bytes in Authorization or the original URL', async () => {
+  it('answers 403 on /auth to non-ASCII bytes in Authorization or the original URL', async () => {
     const bytes = (header: string) =>
       Buffer.concat([
         Buffer.from(`GET /auth HTTP/1.1\r\nHost: a\r\n${header}: `),
         Buffer.from([0xff, 0xfe, 0x41]),
         Buffer.from('\r\nConnection: close\r\n\r\n'),
       ]);
-    expect(await rawRequest(srv.port, bytes('Authorization'))).toBe('HTTP/1.1 400 Bad Request');
-    expect(await rawRequest(srv.port, bytes('X-Original-URL'))).toBe('HTTP/1.1 400 Bad Request');
+    expect(await rawRequest(srv.port, bytes('Authorization'))).toBe('HTTP/1.1 403 Forbidden');
+    expect(await rawRequest(srv.port, bytes('X-Original-URL'))).toBe('HTTP/1.1 403 Forbidden');
   });
 
   it('answers 431 to oversized headers and 400 to unparseable requests', async () => {
@@ -60,12 +62,32 @@ describe('bad input never crashes and never allows', () => {
   });
 
   it('counts bad requests in a metric', async () => {
-    expect(await srv.metric('airy_auth_decisions_total', { status: '400', reason: 'bad_request' })).toBeGreaterThanOrEqual(6);
+    // Malformed calls to /auth are 403 bad_request; Node's parser answers the unparseable ones with 400.
+    expect(await srv.metric('airy_auth_decisions_total', { status: '403', reason: 'bad_request' })).toBeGreaterThanOrEqual(9);
+    expect(await srv.metric('airy_auth_decisions_total', { status: '400', reason: 'bad_request' })).toBeGreaterThanOrEqual(2);
     expect(await srv.metric('airy_auth_decisions_total', { status: '431', reason: 'bad_request' })).toBe(1);
   });
 
   it('never writes a token or the systemToken to the log', () => {
     expect(JSON.stringify(srv.logger.lines)).not.toContain(TEST_SYSTEM_TOKEN);
+  });
+});
+
+describe('malformed calls through each gateway family', () => {
+  it('answer 403 where nginx auth_request calls (NGINX Gateway Fabric, which turns a 400 into a 500), 400 where the gateway passes it on', async () => {
+    const srv = await startInProcess(compileAiryYaml(securityYaml(PROTECTED)), () => allRoutes());
+    const status = async (path: string, headers: Record<string, string | string[]>) => {
+      const res = await request(`${srv.url}${path}`, { headers: { authorization: [TEST_SYSTEM_TOKEN, 'other'], ...headers } });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    const host = { host: 'app.example.com' };
+    expect(await status('/gateway-api', { ...host, path: '/x', method: 'GET' })).toBe(403);
+    expect(await status('/gateway-api/x', host)).toBe(403);
+    expect(await status('/gateway-api-policy/p/x', host)).toBe(403);
+    expect(await status('/envoy/x', host)).toBe(400);
+    expect(await status('/forward-auth', { 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/x' })).toBe(400);
+    await srv.close();
   });
 });
 

@@ -160,17 +160,24 @@ describe('the request the backend serves', () => {
   });
 
   describe('warnings about a rule that cannot be applied', () => {
-    it('cuts echoed values short, names the host, says each mistake once and rate-limits a flood of unique ones', async () => {
+    it('never quotes a query value, cuts keys short, names the host, says each mistake once and rate-limits a flood of unique ones', async () => {
       const before = srv.logger.lines.length;
       const long = 'x'.repeat(5000);
       await ask(`/auth?policy=${long}`, { host: 'shop.example.com' });
       await ask(`/auth?policy=${long}`, { host: 'shop.example.com' });
+      await ask(`/auth?${'k'.repeat(5000)}=1`, { host: 'shop.example.com' });
+      // Unique values are one mistake (the value is never said); unique keys are many, rate-limited.
       for (let i = 0; i < 200; i++) await ask(`/auth?policy=p${i}`, { host: 'flood.example.com' });
+      for (let i = 0; i < 200; i++) await ask(`/auth?k${i}=1`, { host: 'flood.example.com' });
       const warns = srv.logger.lines.slice(before).filter((l) => l.level === 'warn');
       const first = warns[0]!;
       expect(first.fields.host).toBe('shop.example.com');
-      expect(String(first.fields.problem).length).toBeLessThan(400);
-      expect(warns.filter((l) => String(l.fields.problem).includes('xxxx'))).toHaveLength(1);
+      expect(String(first.fields.problem)).toMatch(/^unknown policy;/);
+      expect(warns.filter((l) => JSON.stringify(l).includes('xxxx'))).toEqual([]);
+      expect(warns.filter((l) => /^unknown policy;/.test(String(l.fields.problem)))).toHaveLength(2);
+      const longKey = warns.filter((l) => String(l.fields.problem).includes('kkkk'));
+      expect(longKey).toHaveLength(1);
+      expect(String(longKey[0]!.fields.problem).length).toBeLessThan(400);
       expect(warns.length).toBeLessThanOrEqual(11);
     });
   });
