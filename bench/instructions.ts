@@ -30,6 +30,8 @@ const MAX_WINDOWS = Number(process.env.BENCH_MAX_WINDOWS ?? 30);
 const COUNTED = Number(process.env.BENCH_COUNTED ?? 4000);
 /** Which parts run (`BENCH_SECTIONS=P3`, say); all by default. */
 const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'P1,P2,P3').split(','));
+/** Which adapters P1 counts (`BENCH_ADAPTERS=/auth,/envoy`, say); all by default. */
+const ADAPTERS = process.env.BENCH_ADAPTERS?.split(',');
 
 function answers(url: string): () => Promise<boolean> {
   return () =>
@@ -192,6 +194,7 @@ async function main(): Promise<void> {
       `P1 /auth, session cookie costs ${k(firstCost)} (ratio ${(sameAnswerCost / firstCost).toFixed(3)})`;
     console.log(reference);
     for (const [adapter, a] of Object.entries(adapters)) {
+      if (ADAPTERS !== undefined && !ADAPTERS.includes(adapter)) continue;
       for (const [credential, h] of Object.entries(credentials)) {
         if (a === first && credential === 'session cookie') continue; // measured above
         await p1(`P1 ${adapter}, ${credential}`, a.path, { ...a.headers, ...h });
