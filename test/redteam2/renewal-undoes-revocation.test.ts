@@ -81,7 +81,7 @@ describeWithTools('red team: a silent renewal undoes a revocation from the clust
     ['jti', (c) => String(c.jti)],
     ['all', () => ''],
   ];
-  for (const [kind, valueOf] of kinds) {
+  for (const [kind, revokedValue] of kinds) {
     it(`a session revoked by ${kind} stays refused: /login must not renew it with the refresh cookie`, async () => {
       const { jar } = await driveLogin(`${srv.url}/login?rd=${encodeURIComponent('http://app.example.com/inbox')}`, 'alice');
       const token = jar.get('127.0.0.1', 'airy_auth_token')!;
@@ -90,7 +90,7 @@ describeWithTools('red team: a silent renewal undoes a revocation from the clust
       // The operator runs `airy-auth revoke --${kind} ...` one second later.
       clock += 1000;
       const claims = decodeJwt(token) as Record<string, unknown>;
-      await revocations.record([revocationEntry(kind, valueOf(claims), (kind === 'all' ? clock + 1000 : clock) / 1000, 12 * 3600)]);
+      await revocations.record([revocationEntry(kind, revokedValue(claims), (kind === 'all' ? clock + 1000 : clock) / 1000, 12 * 3600)]);
       expect(await auth(`airy_auth_token=${token}`)).toBe(401);
       // The 401 sends the browser through /login, carrying its refresh cookie.
       clock += 1000;
