@@ -39,6 +39,7 @@ describeWithTools('red team: a silent renewal undoes a revocation from the clust
   beforeAll(async () => {
     port = await freePort();
     idp = await startTestIdp({
+      backchannelLogout: true,
       accounts: { alice: { email: 'alice@example.com', email_verified: true } },
       clients: [
         {
@@ -46,6 +47,8 @@ describeWithTools('red team: a silent renewal undoes a revocation from the clust
           client_secret: 'basic-secret-0123456789',
           token_endpoint_auth_method: 'client_secret_basic',
           redirect_uris: [`http://127.0.0.1:${port}/login/oauth2/code/my-idp`],
+          backchannel_logout_uri: `http://127.0.0.1:${port}/backchannel-logout`,
+          backchannel_logout_session_required: true,
         },
       ],
     });
@@ -80,6 +83,8 @@ describeWithTools('red team: a silent renewal undoes a revocation from the clust
     ['email', (c) => String(c.email)],
     ['jti', (c) => String(c.jti)],
     ['all', () => ''],
+    // A back-channel logout of the provider session (what POST /backchannel-logout records).
+    ['sid', (c) => String(c.sid)],
   ];
   for (const [kind, revokedValue] of kinds) {
     it(`a session revoked by ${kind} stays refused: /login must not renew it with the refresh cookie`, async () => {
@@ -90,6 +95,7 @@ describeWithTools('red team: a silent renewal undoes a revocation from the clust
       // The operator runs `airy-auth revoke --${kind} ...` one second later.
       clock += 1000;
       const claims = decodeJwt(token) as Record<string, unknown>;
+      if (kind === 'sid') expect(typeof claims.sid).toBe('string');
       await revocations.record([revocationEntry(kind, revokedValue(claims), (kind === 'all' ? clock + 1000 : clock) / 1000, 12 * 3600)]);
       expect(await auth(`airy_auth_token=${token}`)).toBe(401);
       // The 401 sends the browser through /login, carrying its refresh cookie.
