@@ -110,4 +110,23 @@ describeWithTools('red team: a silent renewal undoes a revocation from the clust
       expect(renewed === undefined ? 'no session minted' : `renewed session answered ${await auth(`airy_auth_token=${renewed}`)}`).toBe('no session minted');
     });
   }
+  it('logout with the revocation list on ends the session itself: a copy of the cookie taken before the logout is refused', async () => {
+    const { jar } = await driveLogin(`${srv.url}/login?rd=${encodeURIComponent('http://app.example.com/inbox')}`, 'alice');
+    const copy = `airy_auth_token=${jar.get('127.0.0.1', 'airy_auth_token')!}`;
+    expect(await auth(copy)).toBe(200);
+    const out = await request(`${srv.url}/logout`, { method: 'POST', headers: { cookie: jar.header(`${srv.url}/logout`), origin: srv.url } });
+    await out.body.dump();
+    const handOver = String(out.headers.location);
+    const finish = await request(handOver, { headers: { cookie: jar.header(handOver) } });
+    await finish.body.dump();
+    expect([finish.headers['set-cookie'] ?? []].flat().some((c) => /^airy_auth_token=;.*Max-Age=0/.test(c))).toBe(true);
+    // Expected: 401 (the session's jti is revoked on every replica). Observed: 200 until exp.
+    expect(await auth(copy)).toBe(401);
+  });
+
+  it('no log line of these logins, renewals and logouts carries a token, a refresh cookie or a ticket', () => {
+    const logged = JSON.stringify(srv.logger.lines);
+    expect(logged).not.toMatch(/eyJ[\w-]{10,}/);
+    expect(logged).not.toMatch(/logout=/);
+  });
 });
