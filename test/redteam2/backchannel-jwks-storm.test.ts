@@ -29,12 +29,20 @@ describe('red team: back-channel logout turns strangers into JWKS fetches', () =
   let idp: Server;
   let idpUrl = '';
   let jwksHits = 0;
+  let discoveryHits = 0;
+  let discoveryDown = false;
   let server: Awaited<ReturnType<typeof startInProcess>>;
   const revocations = new MemoryRevocations();
 
   beforeAll(async () => {
     idp = createServer((req, res) => {
       if (req.url === '/.well-known/openid-configuration') {
+        discoveryHits++;
+        if (discoveryDown) {
+          res.writeHead(500);
+          res.end('down');
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(
           JSON.stringify({
@@ -72,10 +80,10 @@ describe('red team: back-channel logout turns strangers into JWKS fetches', () =
     await new Promise((r) => idp?.close(r));
   });
 
-  it('fetches the JWKS at most once per cooldown while it answers 500, however many strangers post logout tokens', async () => {
-    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  async function strangers(count: number): Promise<number[]> {
     const statuses: number[] = [];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < count; i++) {
       const token = await new SignJWT({
         iss: idpUrl,
         aud: 'airy',
@@ -94,9 +102,27 @@ describe('red team: back-channel logout turns strangers into JWKS fetches', () =
       await res.body.dump();
       statuses.push(res.statusCode);
     }
+    return statuses;
+  }
+
+  it('fetches the JWKS at most once per cooldown while it answers 500, however many strangers post logout tokens', async () => {
+    const statuses = await strangers(20);
     expect(statuses.every((s) => s === 400)).toBe(true);
     expect(revocations.recorded).toEqual([]);
     // Expected: one fetch (then a cooldown). Observed: one per request.
     expect(jwksHits).toBeLessThanOrEqual(2);
+  });
+
+  it('asks for discovery at most once per cooldown while it answers 500, however many strangers post logout tokens', async () => {
+    // A fresh config (a new provider client, nothing discovered yet) while the provider is down.
+    const yaml =
+      `${securityYaml(PROTECTED)}  oidc:\n    provider: idp2\n    issuerUri: "${idpUrl}"\n` + '    clientId: airy\n    clientSecret: airy-secret-0123456789\n';
+    server.store.apply(compileAiryYaml(yaml), 'test');
+    discoveryDown = true;
+    const before = discoveryHits;
+    const statuses = await strangers(20);
+    expect(statuses.every((s) => s === 400)).toBe(true);
+    // Expected: one discovery (then a cooldown). Observed: one per request.
+    expect(discoveryHits - before).toBeLessThanOrEqual(2);
   });
 });
