@@ -81,4 +81,34 @@ describe('red team: a machine token outlives the revocation of its subject', () 
     // Expected 401 (the token was revoked, and no entry may end before what it matches). Observed 200.
     expect(await ask(token)).toBe(401);
   });
+
+  it('refuses machine tokens with the wrong iss, aud or exp, or an HS256/none algorithm (each alone)', async () => {
+    const now = Math.floor(clock / 1000);
+    const good = { iss: url, aud: 'ci-api', sub: 'robot', iat: now, exp: now + 600 };
+    const es = (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1', ...header }).sign(privateKey);
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const unsigned = (claims: Record<string, unknown>) =>
+      `${Buffer.from(JSON.stringify({ alg: 'none', kid: 'k1' })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
+    expect(await ask(await es(good)), 'the baseline is taken').toBe(200);
+    const cases: [string, string][] = [
+      ['iss with a trailing slash', await es({ ...good, iss: `${url}/` })],
+      ['iss as an array', await es({ ...good, iss: [url] })],
+      ['aud another', await es({ ...good, aud: 'other-api' })],
+      ['aud missing', await es({ ...good, aud: undefined })],
+      ['exp passed beyond the leeway', await es({ ...good, exp: now - 120 })],
+      ['exp missing', await es({ ...good, exp: undefined })],
+      ['exp a string', await es({ ...good, exp: String(now + 600) })],
+      ['nbf in the future', await es({ ...good, nbf: now + 600 })],
+      ['HS256 keyed with the public key PEM', await new SignJWT(good).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).sign(new TextEncoder().encode(pem))],
+      ['HS256 keyed with the JWK x', await new SignJWT(good).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).sign(new TextEncoder().encode(String(jwk.x)))],
+      ['alg none', unsigned(good)],
+      ['sub the system token user', await es({ ...good, sub: 'system-token' })],
+      ['sub empty', await es({ ...good, sub: '' })],
+      ['sub with edge white space', await es({ ...good, sub: ' robot' })],
+    ];
+    const accepted: string[] = [];
+    for (const [what, token] of cases) if ((await ask(token)) !== 401) accepted.push(what);
+    expect(accepted).toEqual([]);
+  });
 });
