@@ -1,4 +1,4 @@
-import type { Session } from '../session/claims.js';
+import { CLOCK_LEEWAY_SECONDS, type Session } from '../session/claims.js';
 import { type RevocationList, type RevocationTimes, revocationKey } from '../session/revocation-list.js';
 
 /** A session's keys in the revocation list, made once per verified token (the verifier's memo keeps the session object). */
@@ -28,7 +28,7 @@ const live = (t: RevocationTimes | undefined, nowSeconds: number): t is Revocati
 
 /**
  * Whether the cluster's revocation list refuses this session: its own `jti` or its provider
- * session `sid` is listed, its subject or email was revoked at or after it was issued, or it was
+ * session `sid` is listed, its subject or email was revoked at or after it was issued (within the clock leeway), or it was
  * issued before the `all` cut-off. Entries past their `until` are ignored. Pure: the list and the
  * clock are inputs.
  */
@@ -39,6 +39,7 @@ export function revokedByList(session: Session, list: RevocationList, nowSeconds
   const k = keys(session);
   if (k.jti !== undefined && live(list.entries.get(k.jti), nowSeconds)) return true;
   if (k.sid !== undefined && live(list.entries.get(k.sid), nowSeconds)) return true;
-  const issuedBy = (t: RevocationTimes | undefined) => live(t, nowSeconds) && (session.iat === undefined || session.iat <= t.at);
+  // The session may come from a replica whose clock runs ahead: the same leeway as exp and nbf.
+  const issuedBy = (t: RevocationTimes | undefined) => live(t, nowSeconds) && (session.iat === undefined || session.iat <= t.at + CLOCK_LEEWAY_SECONDS);
   return issuedBy(list.entries.get(k.sub)) || (k.email !== undefined && issuedBy(list.entries.get(k.email)));
 }
