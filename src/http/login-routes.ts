@@ -253,15 +253,17 @@ const SAME_SITE_FETCH = new Set(['same-origin', 'same-site', 'none']);
 
 /**
  * Whether a logout request comes from this site: a GET only when the browser says it is a
- * same-site navigation (or one the person typed), a POST unless the browser says it came from
- * elsewhere. Without Fetch Metadata (plain http sites get none), a POST's Origin must be this
- * service, or a host that shares its session: under cookieDomain or in redirectDomains (the app
- * hosts of a login host). Anything else could be another site logging the person out.
+ * same-site navigation (or one the person typed), a POST when the browser says same-origin or
+ * none. A POST the browser calls same-site, or one without Fetch Metadata (plain http sites get
+ * none), counts only when its Origin is this service, or a host that shares its session: under
+ * cookieDomain or in redirectDomains (the app hosts of a login host). "Same site" covers every
+ * sibling host of the registrable domain, which may be another party; anything else could be
+ * another site logging the person out.
  */
 function sameSiteLogout(req: IncomingMessage, origin: string, policy: Policy): boolean {
   const site = req.headers['sec-fetch-site'];
   if (req.method === 'GET' || req.method === 'HEAD') return typeof site === 'string' && SAME_SITE_FETCH.has(site);
-  if (typeof site === 'string') return SAME_SITE_FETCH.has(site);
+  if (typeof site === 'string' && site !== 'same-site') return SAME_SITE_FETCH.has(site);
   const from = req.headers.origin;
   if (from === undefined || from === origin) return true;
   const normalized = normalizeOrigin(from);
