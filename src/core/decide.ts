@@ -225,8 +225,13 @@ function presentableIdentity(session: Session): boolean {
   return session.sub !== '' && !edgeSpace(session.sub) && (session.email === undefined || session.email === '' || !edgeSpace(session.email));
 }
 
-/** Revoked by time (issued before notBefore, or with no issue time), by subject or by email. */
+/**
+ * Revoked by time (logged in before notBefore, or with no time), by subject or by email. The login
+ * time (`auth_time`, kept through renewals) is compared, so a session renewed after the login
+ * does not outlive a cut-off set after its renewal; sessions without it are judged by `iat`.
+ */
 function revoked(session: Session, r: Revocation): boolean {
-  if (r.notBefore !== undefined && (session.iat === undefined || session.iat < r.notBefore)) return true;
+  const loggedIn = session.authTime ?? session.iat;
+  if (r.notBefore !== undefined && (loggedIn === undefined || loggedIn < r.notBefore)) return true;
   return r.subjects.has(session.sub) || (session.email !== undefined && r.emails.has(session.email.toLowerCase()));
 }

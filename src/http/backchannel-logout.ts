@@ -66,8 +66,11 @@ export const backchannelLogout: Handler = async (req, res, deps) => {
   const nowSeconds = Math.floor(nowMs / 1000);
   let entry: RevocationEntry;
   if (claims.sid !== undefined) entry = revocationEntry('sid', claims.sid, nowSeconds, policy.sessionTtlSeconds);
-  else if (policy.oidc.userNameAttribute === 'sub') entry = revocationEntry('sub', claims.sub!, nowSeconds, policy.sessionTtlSeconds);
-  else {
+  else if (policy.oidc.userNameAttribute === 'sub') {
+    // A subject with white space at an edge names no session (revocationEntry refuses it).
+    if (claims.sub!.trim() !== claims.sub) return refuse(res, deps, 'bad_claims', 'sub begins or ends with white space');
+    entry = revocationEntry('sub', claims.sub!, nowSeconds, policy.sessionTtlSeconds);
+  } else {
     // Sessions name their user by another attribute: a bare `sub` names none of them.
     return refuse(
       res,

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decodeJwt } from 'jose';
 import { normalizeOrigin } from '../config/origins.js';
 import type { Policy } from '../config/policy.js';
+import { loginRevokedByList } from '../core/revoked.js';
 import type { Identity } from '../oidc/identity.js';
 import { describeCause, LoginError, statusOf } from '../oidc/login-error.js';
 import { callbackPath, endSessionUrl, finishLogin, refreshLogin, revokeRefreshToken, startLogin } from '../oidc/login-flow.js';
@@ -10,6 +12,7 @@ import {
   openRefreshToken,
   REFRESH_COOKIE,
   REFRESH_COOKIE_PATH,
+  type SealedRefresh,
   STATE_COOKIE_NAMES,
   sealLogoutTicket,
   sealRefreshToken,
@@ -19,6 +22,7 @@ import { providerClient } from '../oidc/provider-client.js';
 import { SESSION_COOKIE } from '../session/claims.js';
 import { cookieValues, serializeCookie } from '../session/cookies.js';
 import { mintSession } from '../session/mint.js';
+import { revocationEntry } from '../session/revocation-list.js';
 import type { Handler, ServerDeps } from './deps.js';
 import { externalOrigin } from './external-origin.js';
 import { landingAfter } from './landing.js';
@@ -84,8 +88,10 @@ const login: Handler = async (req, res, deps) => {
  * sessionRecheck: a browser whose session is due comes back through /login with its sealed
  * refresh token, and is renewed without any interaction. 'answered' when it was; otherwise the
  * cookies to send with the redirect to a fresh login: when the provider refuses the refresh token
- * (a disabled user, a revoked grant) or the login it comes from is older than `sessionsNotBefore`,
- * the session and the refresh cookie are cleared and the person logs in again.
+ * (a disabled user, a revoked grant), the login it comes from is older than `sessionsNotBefore`,
+ * or the cluster's revocation list names it (its subject, email, provider session or session id,
+ * or an `all` cut-off after the login), the session and the refresh cookie are cleared and the
+ * person logs in again: a renewal must never mint a session that no entry matches.
  */
 async function renewed(
   req: IncomingMessage,
@@ -113,12 +119,31 @@ async function renewed(
     });
     return ended();
   }
+  const refusedByList = (identity?: Identity) => {
+    const list = deps.revocations?.current;
+    if (list === undefined) return false;
+    const login = { loginTime: opened.loginTime, jti: opened.jti, sid: identity?.sid ?? opened.sid, sub: identity?.sub, email: identity?.email };
+    if (!loginRevokedByList(login, list, deps.now() / 1000)) return false;
+    deps.metrics.logins.inc({ provider: oidc.provider, result: 'session_ended' });
+    deps.logger.log('info', 'session renewal refused', { provider: oidc.provider, reason: 'session_ended', detail: 'the revocation list names the login' });
+    return true;
+  };
+  // What the cookie names (the session it went with, the provider session, the login time) is
+  // checked before the provider is asked; the subject and email once it answered.
+  if (refusedByList()) return ended();
   try {
     const renewal = await refreshLogin(policy, providerClient(oidc, { metrics: deps.metrics }), opened.refreshToken);
-    const token = await sessionThatFits(policy, renewal.identity, deps);
+    if (refusedByList(renewal.identity)) return ended();
+    const identity = { ...renewal.identity, sid: renewal.identity.sid ?? opened.sid };
+    const token = await sessionThatFits(policy, identity, opened.loginTime, deps);
     const cookies = [
       serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: policy.sessionTtlSeconds, secure, domain: policy.cookieDomain }),
-      ...(await refreshCookies(policy, { refreshToken: renewal.refreshToken ?? opened.refreshToken, loginTime: opened.loginTime }, secure, deps)),
+      ...(await refreshCookies(
+        policy,
+        { refreshToken: renewal.refreshToken ?? opened.refreshToken, loginTime: opened.loginTime, jti: jtiOf(token), sid: identity.sid },
+        secure,
+        deps,
+      )),
     ];
     deps.metrics.logins.inc({ provider: oidc.provider, result: 'renewed' });
     deps.logger.log('info', 'session renewed with the provider', { provider: oidc.provider, user: renewal.identity.sub, email: renewal.identity.email });
@@ -148,17 +173,12 @@ function clearRefreshCookies(secure: boolean): string[] {
 /** The sealed refresh token as a cookie for the login paths, when sessions are re-checked and it fits. */
 async function refreshCookies(
   policy: Policy,
-  refresh: { readonly refreshToken: string | undefined; readonly loginTime: number | undefined },
+  refresh: Omit<SealedRefresh, 'refreshToken'> & { readonly refreshToken: string | undefined },
   secure: boolean,
   deps: ServerDeps,
 ): Promise<string[]> {
   if (policy.sessionRecheckSeconds === undefined || refresh.refreshToken === undefined) return [];
-  const sealed = await sealRefreshToken(
-    policy.sessionKey!,
-    { refreshToken: refresh.refreshToken, loginTime: refresh.loginTime },
-    policy.sessionTtlSeconds,
-    deps.now(),
-  );
+  const sealed = await sealRefreshToken(policy.sessionKey!, { ...refresh, refreshToken: refresh.refreshToken }, policy.sessionTtlSeconds, deps.now());
   if (REFRESH_COOKIE.length + 1 + sealed.length > COOKIE_LIMIT) {
     deps.logger.log('warn', 'the refresh token is too large for a cookie; sessions will be re-checked by a new login instead', {});
     return [];
@@ -206,9 +226,10 @@ const callback: Handler = async (req, res, deps) => {
   const dropState = serializeCookie(stateName, '', { maxAgeSeconds: 0, secure, path: callbackPath(oidc.provider) });
   try {
     const { identity, rd, refreshToken } = await finishLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), q, sealed, deps.now());
-    const token = await sessionThatFits(ctx.policy, identity, deps);
+    const loginTime = Math.floor(deps.now() / 1000);
+    const token = await sessionThatFits(ctx.policy, identity, loginTime, deps);
     const session = serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: ctx.policy.sessionTtlSeconds, secure, domain: ctx.policy.cookieDomain });
-    const refresh = await refreshCookies(ctx.policy, { refreshToken, loginTime: Math.floor(deps.now() / 1000) }, secure, deps);
+    const refresh = await refreshCookies(ctx.policy, { refreshToken, loginTime, jti: jtiOf(token), sid: identity.sid }, secure, deps);
     deps.metrics.logins.inc({ provider: oidc.provider, result: 'success' });
     deps.logger.log('info', 'login succeeded', { provider: oidc.provider, user: identity.sub, email: identity.email });
     // rd was checked when the login started and is sealed since; check again against today's policy.
@@ -232,15 +253,17 @@ const SAME_SITE_FETCH = new Set(['same-origin', 'same-site', 'none']);
 
 /**
  * Whether a logout request comes from this site: a GET only when the browser says it is a
- * same-site navigation (or one the person typed), a POST unless the browser says it came from
- * elsewhere. Without Fetch Metadata (plain http sites get none), a POST's Origin must be this
- * service, or a host that shares its session: under cookieDomain or in redirectDomains (the app
- * hosts of a login host). Anything else could be another site logging the person out.
+ * same-site navigation (or one the person typed), a POST when the browser says same-origin or
+ * none. A POST the browser calls same-site, or one without Fetch Metadata (plain http sites get
+ * none), counts only when its Origin is this service, or a host that shares its session: under
+ * cookieDomain or in redirectDomains (the app hosts of a login host). "Same site" covers every
+ * sibling host of the registrable domain, which may be another party; anything else could be
+ * another site logging the person out.
  */
 function sameSiteLogout(req: IncomingMessage, origin: string, policy: Policy): boolean {
   const site = req.headers['sec-fetch-site'];
   if (req.method === 'GET' || req.method === 'HEAD') return typeof site === 'string' && SAME_SITE_FETCH.has(site);
-  if (typeof site === 'string') return SAME_SITE_FETCH.has(site);
+  if (typeof site === 'string' && site !== 'same-site') return SAME_SITE_FETCH.has(site);
   const from = req.headers.origin;
   if (from === undefined || from === origin) return true;
   const normalized = normalizeOrigin(from);
@@ -297,8 +320,34 @@ async function finishLogout(req: IncomingMessage, res: ServerResponse, policy: P
     for (const name of STATE_COOKIE_NAMES) cleared.push(serializeCookie(name, '', { maxAgeSeconds: 0, secure, path }));
   }
   await revokeAtProvider(req, policy, deps);
+  await revokeInCluster(req, policy, deps);
   const landing = landingAfter('logout', query(req).get('rd'), origin, policy);
   redirect(res, (await providerLogout(policy, new URL(landing, origin).href, deps)) ?? landing, cleared);
+}
+
+/**
+ * With the revocation list on (`serve --revocations`), the session itself is revoked by its `jti`
+ * on every replica, so a copy of the cookie taken before the logout stops working too. Only a
+ * session cookie that verifies names a `jti` (a forged one cannot make airy-auth revoke another's
+ * session). The entry applies on this replica at once; a failed write is logged and the logout
+ * goes on (the cookies are cleared either way), as for a back-channel logout.
+ */
+async function revokeInCluster(req: IncomingMessage, policy: Policy, deps: ServerDeps): Promise<void> {
+  if (deps.revocations === undefined || policy.sessions === undefined) return;
+  const nowMs = deps.now();
+  const jtis = new Set<string>();
+  for (const cookie of cookieValues(req.headers.cookie, SESSION_COOKIE).slice(0, 4)) {
+    const verified = await policy.sessions.verify(cookie, nowMs);
+    if (verified.ok && verified.session.jti !== undefined) jtis.add(verified.session.jti);
+  }
+  if (jtis.size === 0) return;
+  const entries = [...jtis].map((jti) => revocationEntry('jti', jti, nowMs / 1000, policy.sessionTtlSeconds));
+  try {
+    await deps.revocations.record(entries);
+    deps.logger.log('info', 'session revoked on every replica at logout', { sessions: entries.length });
+  } catch (err) {
+    deps.logger.log('warn', 'the session is revoked on this replica only: the revocation list could not be written', { error: describeCause(err) });
+  }
 }
 
 /**
@@ -351,6 +400,12 @@ function isConfiguredProvider(req: IncomingMessage, res: ServerResponse, prefix:
 /** The handlers of the login routes; the ingress sends these paths to airy-auth directly, without auth. */
 export const loginHandlers = { login, logout, authorize, callback };
 
+/** The `jti` of a session token airy-auth just minted (so the refresh cookie can name the session it goes with). */
+function jtiOf(token: string): string | undefined {
+  const jti = decodeJwt(token).jti;
+  return typeof jti === 'string' ? jti : undefined;
+}
+
 /** Browsers drop a cookie whose name and value exceed 4096 bytes; the session must never be one. */
 const COOKIE_LIMIT = 4096;
 
@@ -359,9 +414,14 @@ const COOKIE_LIMIT = 4096;
  * groups some rule of the configuration names are kept (and that is logged); a query rule naming
  * another group then refuses this user until the groups are fewer.
  */
-async function sessionThatFits(policy: Policy, identity: Identity, deps: ServerDeps): Promise<string> {
+async function sessionThatFits(policy: Policy, identity: Identity, loginTime: number | undefined, deps: ServerDeps): Promise<string> {
   const mint = (groups: readonly string[] | undefined) =>
-    mintSession(policy.sessionKey!, { ...identity, groups, recheckAfterSeconds: policy.sessionRecheckSeconds }, policy.sessionTtlSeconds, deps.now());
+    mintSession(
+      policy.sessionKey!,
+      { ...identity, groups, recheckAfterSeconds: policy.sessionRecheckSeconds, authTime: loginTime },
+      policy.sessionTtlSeconds,
+      deps.now(),
+    );
   const fits = (token: string) => SESSION_COOKIE.length + 1 + token.length <= COOKIE_LIMIT;
   const full = await mint(identity.groups);
   if (fits(full) || identity.groups === undefined) return full;

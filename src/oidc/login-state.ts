@@ -75,18 +75,39 @@ export interface SealedRefresh {
   readonly refreshToken: string;
   /** The login with the provider this token comes from: `sessionsNotBefore` refuses it when older. Undefined in cookies of older versions. */
   readonly loginTime: number | undefined;
+  /** The `jti` of the session issued with this cookie: the revocation list's `jti` entry for it refuses the renewal. */
+  readonly jti?: string | undefined;
+  /** The provider session (`sid`) of the login: a back-channel logout of it refuses the renewal. */
+  readonly sid?: string | undefined;
 }
 
-/** Seals the provider's refresh token for its cookie, with the time of the login it comes from. */
+/** Seals the provider's refresh token for its cookie, with the time of the login it comes from and the session it goes with. */
 export function sealRefreshToken(sessionKey: KeyObject, refresh: SealedRefresh, ttlSeconds: number, nowMs: number): Promise<string> {
-  return seal(refreshKey(sessionKey), { rt: refresh.refreshToken, ...(refresh.loginTime === undefined ? {} : { lt: refresh.loginTime }) }, ttlSeconds, nowMs);
+  return seal(
+    refreshKey(sessionKey),
+    {
+      rt: refresh.refreshToken,
+      ...(refresh.loginTime === undefined ? {} : { lt: refresh.loginTime }),
+      ...(refresh.jti === undefined ? {} : { jti: refresh.jti }),
+      ...(refresh.sid === undefined ? {} : { sid: refresh.sid }),
+    },
+    ttlSeconds,
+    nowMs,
+  );
 }
+
+const idValue = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' && v.length <= 1024 ? v : undefined);
 
 export async function openRefreshToken(sessionKey: KeyObject, sealed: string, nowMs: number): Promise<SealedRefresh | undefined> {
   const opened = await open(refreshKey(sessionKey), sealed, nowMs);
   if (!opened.ok || typeof opened.payload.rt !== 'string') return undefined;
   const lt = opened.payload.lt;
-  return { refreshToken: opened.payload.rt, loginTime: typeof lt === 'number' && Number.isFinite(lt) ? lt : undefined };
+  return {
+    refreshToken: opened.payload.rt,
+    loginTime: typeof lt === 'number' && Number.isFinite(lt) ? lt : undefined,
+    jti: idValue(opened.payload.jti),
+    sid: idValue(opened.payload.sid),
+  };
 }
 
 /** How long a logout ticket is valid. */

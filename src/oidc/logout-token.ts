@@ -1,6 +1,7 @@
-import { createRemoteJWKSet, customFetch, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { OidcSettings } from '../config/oidc-settings.js';
 import { CLOCK_LEEWAY_SECONDS } from '../session/claims.js';
+import { IssuerKeys } from './issuer-keys.js';
 import type { ProviderClient } from './provider-client.js';
 
 /** The event a logout token must carry (OIDC Back-Channel Logout 1.0, 2.4). */
@@ -25,18 +26,46 @@ export type LogoutTokenResult =
   | { readonly ok: true; readonly claims: LogoutClaims }
   | { readonly ok: false; readonly problem: LogoutTokenProblem; readonly detail: string };
 
-const keySets = new WeakMap<OidcSettings, { uri: string; keys: JWTVerifyGetKey }>();
+/**
+ * The endpoint is open to anyone, so what a stranger's token can make airy-auth fetch is bounded
+ * as for machine tokens: the provider's keys are an IssuerKeys (one fetch attempt per minute
+ * whatever its outcome, the last good keys kept, a refresh every 10 minutes), and a failed
+ * discovery is not tried again for a minute.
+ */
+const KEYS_TIMING = { cooldownMs: 60_000, refreshMs: 600_000 };
+const DISCOVERY_COOLDOWN_MS = 60_000;
+
+interface ProviderKeyState {
+  keys: IssuerKeys | undefined;
+  discoveryFailedMs: number | undefined;
+  discoveryError: string | undefined;
+}
+const keyStates = new WeakMap<OidcSettings, ProviderKeyState>();
 
 /** The provider's signing keys (its jwks_uri, through the provider's fetch), kept per provider settings. */
-async function providerKeys(pc: ProviderClient): Promise<{ issuer: string; keys: JWTVerifyGetKey }> {
-  const md = (await pc.configuration()).serverMetadata();
-  if (!md.jwks_uri) throw new Error('the provider publishes no jwks_uri');
-  let known = keySets.get(pc.settings);
-  if (known?.uri !== md.jwks_uri) {
-    known = { uri: md.jwks_uri, keys: createRemoteJWKSet(new URL(md.jwks_uri), { cooldownDuration: 60_000, [customFetch]: pc.fetch as never }) };
-    keySets.set(pc.settings, known);
+async function providerKeys(pc: ProviderClient, nowMs: number): Promise<{ issuer: string; keys: IssuerKeys }> {
+  let state = keyStates.get(pc.settings);
+  if (state === undefined) {
+    state = { keys: undefined, discoveryFailedMs: undefined, discoveryError: undefined };
+    keyStates.set(pc.settings, state);
   }
-  return { issuer: md.issuer, keys: known.keys };
+  const failed = state.discoveryFailedMs;
+  if (failed !== undefined && nowMs - failed < DISCOVERY_COOLDOWN_MS && nowMs >= failed)
+    throw new Error(`discovery failed less than a minute ago (${state.discoveryError ?? 'unknown'})`);
+  let md: ReturnType<Awaited<ReturnType<ProviderClient['configuration']>>['serverMetadata']>;
+  try {
+    md = (await pc.configuration()).serverMetadata();
+    state.discoveryFailedMs = undefined;
+  } catch (err) {
+    state.discoveryFailedMs = nowMs;
+    state.discoveryError = err instanceof Error ? err.message.slice(0, 200) : 'unknown';
+    throw err;
+  }
+  if (!md.jwks_uri) throw new Error('the provider publishes no jwks_uri');
+  if (state.keys?.issuer.jwksUri !== md.jwks_uri) {
+    state.keys = new IssuerKeys({ issuer: md.issuer, audience: pc.settings.clientId, jwksUri: md.jwks_uri }, pc.fetch, KEYS_TIMING);
+  }
+  return { issuer: md.issuer, keys: state.keys };
 }
 
 /**
@@ -47,9 +76,9 @@ async function providerKeys(pc: ProviderClient): Promise<{ issuer: string; keys:
  */
 export async function verifyLogoutToken(token: string, pc: ProviderClient, nowMs: number): Promise<LogoutTokenResult> {
   let issuer: string;
-  let keys: JWTVerifyGetKey;
+  let keys: IssuerKeys;
   try {
-    ({ issuer, keys } = await providerKeys(pc));
+    ({ issuer, keys } = await providerKeys(pc, nowMs));
   } catch (err) {
     return {
       ok: false,
@@ -57,22 +86,36 @@ export async function verifyLogoutToken(token: string, pc: ProviderClient, nowMs
       detail: `the provider's keys cannot be read: ${err instanceof Error ? err.message.slice(0, 200) : 'unknown'}`,
     };
   }
-  let payload: Record<string, unknown>;
+  // No keys yet: this request waits for them (within the fetch deadline); keys due for their
+  // refresh are refreshed in the background.
+  if (keys.getKey === undefined) await keys.refresh(nowMs);
+  else if (keys.due(nowMs)) void keys.refresh(nowMs);
+  let payload: Record<string, unknown> | undefined;
   let typ: string | undefined;
-  try {
-    const verified = await jwtVerify(token, keys, {
-      algorithms: ALGORITHMS,
-      issuer,
-      audience: pc.settings.clientId,
-      requiredClaims: ['iat', 'jti'],
-      maxTokenAge: LOGOUT_TOKEN_MAX_AGE_SECONDS,
-      clockTolerance: CLOCK_LEEWAY_SECONDS,
-      currentDate: new Date(nowMs),
-    });
-    payload = verified.payload as Record<string, unknown>;
-    typ = verified.protectedHeader.typ;
-  } catch (err) {
-    return problemOf(err);
+  for (let attempt = 0; payload === undefined; attempt++) {
+    const getKey: JWTVerifyGetKey | undefined = keys.getKey;
+    if (getKey === undefined)
+      return { ok: false, problem: 'keys_unavailable', detail: `the provider's keys cannot be read: ${keys.lastError ?? 'not fetched'}`.slice(0, 300) };
+    try {
+      const verified = await jwtVerify(token, getKey, {
+        algorithms: ALGORITHMS,
+        issuer,
+        audience: pc.settings.clientId,
+        requiredClaims: ['iat', 'jti'],
+        maxTokenAge: LOGOUT_TOKEN_MAX_AGE_SECONDS,
+        clockTolerance: CLOCK_LEEWAY_SECONDS,
+        currentDate: new Date(nowMs),
+      });
+      payload = verified.payload as Record<string, unknown>;
+      typ = verified.protectedHeader.typ;
+    } catch (err) {
+      // An unknown kid: the provider may have rotated its keys; fetch once, if the cooldown allows.
+      if (attempt === 0 && err instanceof errors.JWKSNoMatchingKey && keys.mayFetch(nowMs)) {
+        await keys.refresh(nowMs);
+        continue;
+      }
+      return problemOf(err);
+    }
   }
   // "logout+jwt" is the type the spec recommends; a plain JWT (or none) is what most providers send.
   if (typ !== undefined && !/^(application\/)?(logout\+jwt|jwt)$/i.test(typ))

@@ -141,6 +141,12 @@ function machineVerifier(issuers: IssuerKeys[], policy: Policy): MachineTokenVer
     const nowSeconds = Math.floor(nowMs / 1000);
     // The sessions' bound: a token valid for decades is a leaked key's dream, not a machine's need.
     if (typeof exp !== 'number' || !Number.isFinite(exp) || exp > nowSeconds + MAX_LIFETIME_SECONDS) return refused('bad_claims', 'lifetime');
+    // No longer than a session (sessionTtl): a revocation entry is kept for the session lifetime,
+    // so it must outlive every credential it can match, machine tokens included. Both from its
+    // issue time and from now (a token without `iat`, or one claiming a future `iat`).
+    const ttl = policy.sessionTtlSeconds;
+    if (exp - nowSeconds > ttl + CLOCK_LEEWAY_SECONDS || (typeof iat === 'number' && Number.isFinite(iat) && exp - iat > ttl))
+      return refused('bad_claims', 'lifetime', `valid for longer than sessionTtl (${ttl} s)`);
     const session: Session = {
       sub,
       email: verifiedEmail(payload, email),

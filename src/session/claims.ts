@@ -21,8 +21,14 @@ export interface Session {
   readonly groups: readonly string[] | undefined;
   readonly exp: number;
   readonly nbf: number | undefined;
-  /** When it was issued (seconds); revocation by `sessionsNotBefore` compares it. */
+  /** When it was issued (seconds): a renewal's time for a renewed session. */
   readonly iat: number | undefined;
+  /**
+   * `auth_time`: when the person logged in (seconds), carried unchanged through renewals, so a
+   * cut-off (`sessionsNotBefore`, the revocation list) set after a renewal still ends the session.
+   * Absent (Airy Core's sessions): `iat` stands for it. Airy Core ignores the claim.
+   */
+  readonly authTime?: number | undefined;
   /** `rck`: after this (seconds), the session is re-checked with the provider (sessionRecheck). */
   readonly recheckAt?: number | undefined;
   /** The session's own id (`jti`): one session can be revoked alone by it. */

@@ -13,6 +13,8 @@ export interface SessionSubject {
   readonly recheckAfterSeconds?: number | undefined;
   /** The provider's session id (the ID token's `sid`), so a back-channel logout of it ends this session. */
   readonly sid?: string | undefined;
+  /** When the person logged in (seconds; the `auth_time` claim), kept through renewals: cut-offs compare it. */
+  readonly authTime?: number | undefined;
 }
 
 /**
@@ -29,6 +31,7 @@ export async function mintSession(key: KeyObject, subject: SessionSubject, ttlSe
   if (subject.groups !== undefined) claims.groups = [...subject.groups];
   if (subject.recheckAfterSeconds !== undefined) claims.rck = iat + subject.recheckAfterSeconds;
   if (subject.sid !== undefined) claims.sid = subject.sid;
+  if (subject.authTime !== undefined) claims.auth_time = Math.min(subject.authTime, iat);
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setJti(randomUUID())

@@ -61,6 +61,9 @@ export function revocationKey(kind: Exclude<RevocationKind, 'all'>, value: strin
 export function revocationEntry(kind: RevocationKind, value: string, atSeconds: number, lifetimeSeconds: number): RevocationEntry {
   if (kind !== 'all' && (value === '' || value.length > MAX_REVOKED_VALUE_CHARS))
     throw new TypeError(`a ${kind} to revoke must be 1 to ${MAX_REVOKED_VALUE_CHARS} characters`);
+  // A subject or an email with white space at an edge is a copy-paste slip (`revoke --email "ann@example.com "`):
+  // the entry would be reported written and match nobody. Ids (jti, sid) are taken as they are.
+  if ((kind === 'sub' || kind === 'email') && value.trim() !== value) throw new TypeError(`a ${kind} to revoke must not begin or end with white space`);
   const at = Math.floor(atSeconds);
   return { kind, key: kind === 'all' ? 'all' : revocationKey(kind, value), at, until: at + Math.ceil(lifetimeSeconds) };
 }
@@ -93,8 +96,10 @@ export function parseRevocations(
     let lineNumber = 0;
     for (const line of text.split('\n')) {
       lineNumber++;
-      if (line === '') continue;
-      const m = LINE.exec(line);
+      // A line saved with CRLF (an edit on Windows) is the same entry.
+      const entryLine = line.endsWith('\r') ? line.slice(0, -1) : line;
+      if (entryLine === '') continue;
+      const m = LINE.exec(entryLine);
       if (m === null) {
         if (skipped.length < 20) skipped.push(`line ${lineNumber}`);
         continue;

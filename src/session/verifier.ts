@@ -82,7 +82,7 @@ function sensibleTime(value: unknown, nowSeconds: number): value is number {
 }
 
 function toSession(payload: Record<string, unknown>, nowSeconds: number): Session | undefined {
-  const { sub, email, exp, nbf, iat, groups, rck, jti, sid } = payload;
+  const { sub, email, exp, nbf, iat, groups, rck, jti, sid, auth_time } = payload;
   if (typeof sub !== 'string' || sub === '' || sub === SYSTEM_TOKEN_USER || !sensibleTime(exp, nowSeconds)) return undefined;
   if (email !== undefined && typeof email !== 'string') return undefined;
   if (nbf !== undefined && !sensibleTime(nbf, nowSeconds)) return undefined;
@@ -90,7 +90,19 @@ function toSession(payload: Record<string, unknown>, nowSeconds: number): Sessio
   // Anything but an array of strings is no groups: a rule that asks for a group then refuses.
   const groupList = Array.isArray(groups) && groups.every((g) => typeof g === 'string') ? (groups as string[]) : undefined;
   if (rck !== undefined && !sensibleTime(rck, nowSeconds)) return undefined;
-  return { sub, email, exp, nbf, iat, groups: groupList, ...(rck === undefined ? {} : { recheckAt: rck }), jti: idClaim(jti), sid: idClaim(sid) };
+  if (auth_time !== undefined && !sensibleTime(auth_time, nowSeconds)) return undefined;
+  return {
+    sub,
+    email,
+    exp,
+    nbf,
+    iat,
+    groups: groupList,
+    ...(rck === undefined ? {} : { recheckAt: rck }),
+    ...(auth_time === undefined ? {} : { authTime: auth_time }),
+    jti: idClaim(jti),
+    sid: idClaim(sid),
+  };
 }
 
 /** An id claim (`jti`, `sid`) that can name a session in a revocation; anything else is none. */

@@ -448,6 +448,10 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
       ['GET', {}],
       ['POST', { 'sec-fetch-site': 'cross-site' }],
       ['POST', { origin: 'https://evil.example' }],
+      // A sibling host of the same site (outside cookieDomain and redirectDomains) is another
+      // party: the browser calls its POST same-site, but it is a logout CSRF all the same.
+      ['POST', { 'sec-fetch-site': 'same-site', origin: 'http://sibling.127.0.0.1.nip.example' }],
+      ['POST', { 'sec-fetch-site': 'same-site', origin: 'null' }],
     ] as const) {
       const res = await request(`${srv.url}/logout`, { method, headers });
       const body = await res.body.text();
@@ -455,5 +459,10 @@ describeWithTools('OIDC login against a real oidc-provider', { openssl: ensureTe
       expect(res.headers['set-cookie']).toBeUndefined();
       expect(body).toContain('<form method="post" action="/logout">');
     }
+    // The same-site POST from this very origin logs out.
+    const own = await request(`${srv.url}/logout`, { method: 'POST', headers: { 'sec-fetch-site': 'same-site', origin: srv.url } });
+    await own.body.dump();
+    expect(own.statusCode).toBe(302);
+    expect([own.headers['set-cookie'] ?? []].flat().some((c) => /^airy_auth_token=;.*Max-Age=0/.test(c))).toBe(true);
   });
 });
