@@ -4,26 +4,15 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileAiryYaml } from '../../src/config/load.js';
 import { backchannelLogout } from '../../src/http/backchannel-logout.js';
-import type { Revocations } from '../../src/http/deps.js';
-import { EMPTY_REVOCATIONS, parseRevocations, type RevocationEntry, revocationKey } from '../../src/session/revocation-list.js';
+import { revocationKey } from '../../src/session/revocation-list.js';
 import { startInProcess } from '../helpers/in-process.js';
+import { MemoryRevocations } from '../helpers/memory-revocations.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
 import { PROTECTED, securityYaml } from '../helpers/policies.js';
 import { ensureTestCa } from '../helpers/test-ca.js';
 import { describeWithTools } from '../helpers/tools.js';
 
 /** The replica's revocation list in memory: what the ConfigMap source does, without the cluster. */
-class MemoryRevocations implements Revocations {
-  current = EMPTY_REVOCATIONS;
-  recorded: RevocationEntry[] = [];
-  failWrites = false;
-  async record(entries: readonly RevocationEntry[]): Promise<void> {
-    this.recorded.push(...entries);
-    this.current = parseRevocations({}, this.recorded).list;
-    if (this.failWrites) throw new Error('cannot reach the apiserver');
-  }
-}
-
 const EVENT = { 'http://schemas.openid.net/event/backchannel-logout': {} };
 
 describeWithTools('POST /backchannel-logout (oidc-provider keys)', { openssl: ensureTestCa() !== undefined }, () => {

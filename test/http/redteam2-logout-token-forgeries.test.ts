@@ -4,22 +4,12 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { compileAiryYaml } from '../../src/config/load.js';
 import { backchannelLogout } from '../../src/http/backchannel-logout.js';
-import type { Revocations } from '../../src/http/deps.js';
-import { EMPTY_REVOCATIONS, parseRevocations, type RevocationEntry } from '../../src/session/revocation-list.js';
 import { startInProcess } from '../helpers/in-process.js';
+import { MemoryRevocations } from '../helpers/memory-revocations.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
 import { PROTECTED, securityYaml } from '../helpers/policies.js';
 import { ensureTestCa } from '../helpers/test-ca.js';
 import { describeWithTools } from '../helpers/tools.js';
-
-class MemoryRevocations implements Revocations {
-  current = EMPTY_REVOCATIONS;
-  recorded: RevocationEntry[] = [];
-  async record(entries: readonly RevocationEntry[]): Promise<void> {
-    this.recorded.push(...entries);
-    this.current = parseRevocations({}, this.recorded).list;
-  }
-}
 
 const EVENT_URI = 'http://schemas.openid.net/event/backchannel-logout';
 

@@ -4,20 +4,12 @@ import { exportJWK, type JWK, SignJWT } from 'jose';
 import { Agent, request, setGlobalDispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Revocations } from '../../src/http/deps.js';
-import { EMPTY_REVOCATIONS, parseRevocations, type RevocationEntry, revocationEntry } from '../../src/session/revocation-list.js';
+import { revocationEntry } from '../../src/session/revocation-list.js';
 import { startLoginServer } from '../helpers/login-server.js';
+import { MemoryRevocations } from '../helpers/memory-revocations.js';
 import { TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 
 setGlobalDispatcher(new Agent({ pipelining: 0 }));
-
-class MemoryRevocations implements Revocations {
-  current = EMPTY_REVOCATIONS;
-  recorded: RevocationEntry[] = [];
-  async record(entries: readonly RevocationEntry[]): Promise<void> {
-    this.recorded.push(...entries);
-    this.current = parseRevocations({}, this.recorded).list;
-  }
-}
 
 /**
  * RED TEAM: machine tokens may live 10 years (MAX_LIFETIME_SECONDS, the bound for Airy Core's

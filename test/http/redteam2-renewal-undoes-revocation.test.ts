@@ -2,9 +2,10 @@ import { decodeJwt } from 'jose';
 import { Agent, request, setGlobalDispatcher } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Revocations } from '../../src/http/deps.js';
-import { EMPTY_REVOCATIONS, parseRevocations, type RevocationEntry, type RevocationKind, revocationEntry } from '../../src/session/revocation-list.js';
+import { type RevocationKind, revocationEntry } from '../../src/session/revocation-list.js';
 import { driveLogin } from '../helpers/login-driver.js';
 import { startLoginServer } from '../helpers/login-server.js';
+import { MemoryRevocations } from '../helpers/memory-revocations.js';
 import { freePort } from '../helpers/net.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
 import { ensureTestCa } from '../helpers/test-ca.js';
@@ -13,15 +14,6 @@ import { describeWithTools } from '../helpers/tools.js';
 setGlobalDispatcher(new Agent({ pipelining: 0 }));
 
 /** The replica's list in memory: what the ConfigMap source hands the decision (as test/http/backchannel-logout.test.ts does). */
-class MemoryRevocations implements Revocations {
-  current = EMPTY_REVOCATIONS;
-  recorded: RevocationEntry[] = [];
-  async record(entries: readonly RevocationEntry[]): Promise<void> {
-    this.recorded.push(...entries);
-    this.current = parseRevocations({}, this.recorded).list;
-  }
-}
-
 /**
  * RED TEAM: `airy-auth revoke --subject/--email/--session/--all-before` and a back-channel logout
  * by `sub` end a session on every replica, but the browser's refresh cookie brings it back: the
