@@ -74,8 +74,7 @@ describe('red team: back-channel logout against hostile provider answers', () =>
       discovery = d;
       jwks = j;
       await server?.close();
-      const yaml =
-        `${securityYaml(PROTECTED)}  oidc:\n    provider: idp\n    issuerUri: "${idpUrl}"\n` + '    clientId: airy\n    clientSecret: airy-secret-0123456789\n';
+      const yaml = `${securityYaml(PROTECTED)}  oidc:\n    provider: idp\n    issuerUri: "${idpUrl}"\n    clientId: airy\n    clientSecret: airy-secret-0123456789\n`;
       server = await startInProcess(compileAiryYaml(yaml), () => ({
         exact: new Map([['/backchannel-logout', (req, res, deps) => backchannelLogout(req, res, { ...deps, revocations })]]),
         prefixes: [],

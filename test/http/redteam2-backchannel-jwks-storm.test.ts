@@ -58,8 +58,7 @@ describe('red team: back-channel logout turns strangers into JWKS fetches', () =
     });
     await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
     idpUrl = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
-    const yaml =
-      `${securityYaml(PROTECTED)}  oidc:\n    provider: idp\n    issuerUri: "${idpUrl}"\n` + '    clientId: airy\n    clientSecret: airy-secret-0123456789\n';
+    const yaml = `${securityYaml(PROTECTED)}  oidc:\n    provider: idp\n    issuerUri: "${idpUrl}"\n    clientId: airy\n    clientSecret: airy-secret-0123456789\n`;
     server = await startInProcess(compileAiryYaml(yaml), () => ({
       exact: new Map([['/backchannel-logout', (req, res, deps) => backchannelLogout(req, res, { ...deps, revocations })]]),
       prefixes: [],
@@ -105,8 +104,7 @@ describe('red team: back-channel logout turns strangers into JWKS fetches', () =
 
   it('asks for discovery at most once per cooldown while it answers 500, however many strangers post logout tokens', async () => {
     // A fresh config (a new provider client, nothing discovered yet) while the provider is down.
-    const yaml =
-      `${securityYaml(PROTECTED)}  oidc:\n    provider: idp2\n    issuerUri: "${idpUrl}"\n` + '    clientId: airy\n    clientSecret: airy-secret-0123456789\n';
+    const yaml = `${securityYaml(PROTECTED)}  oidc:\n    provider: idp2\n    issuerUri: "${idpUrl}"\n    clientId: airy\n    clientSecret: airy-secret-0123456789\n`;
     server.store.apply(compileAiryYaml(yaml), 'test');
     discoveryDown = true;
     const before = discoveryHits;
