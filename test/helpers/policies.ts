@@ -12,6 +12,11 @@ export function securityYaml(fields: Record<string, string | undefined>): string
   return `security:\n${lines.join('\n')}\n`;
 }
 
+/** An `oidc:` block for `securityYaml`'s output: the test provider's issuer, client `airy` and its secret. */
+export function oidcYaml(provider: string, issuerUri: string): string {
+  return `  oidc:\n    provider: ${provider}\n    issuerUri: "${issuerUri}"\n    clientId: airy\n    clientSecret: airy-secret-0123456789\n`;
+}
+
 /** Compiles a config that must be valid; fails the test loudly otherwise. */
 export function policyOf(fields: Record<string, string | undefined>): Policy {
   const result = compileAiryYaml(securityYaml(fields));

@@ -7,7 +7,7 @@ import { compileAiryYaml } from '../../src/config/load.js';
 import { backchannelLogout } from '../../src/http/backchannel-logout.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { MemoryRevocations } from '../helpers/memory-revocations.js';
-import { PROTECTED, securityYaml } from '../helpers/policies.js';
+import { oidcYaml, PROTECTED, securityYaml } from '../helpers/policies.js';
 
 /** RED TEAM: a provider whose discovery and JWKS answers are hostile: each logout token is refused, nothing crashes or rejects unhandled. */
 describe('red team: back-channel logout against hostile provider answers', () => {
@@ -74,7 +74,7 @@ describe('red team: back-channel logout against hostile provider answers', () =>
       discovery = d;
       jwks = j;
       await server?.close();
-      const yaml = `${securityYaml(PROTECTED)}  oidc:\n    provider: idp\n    issuerUri: "${idpUrl}"\n    clientId: airy\n    clientSecret: airy-secret-0123456789\n`;
+      const yaml = securityYaml(PROTECTED) + oidcYaml('idp', idpUrl);
       server = await startInProcess(compileAiryYaml(yaml), () => ({
         exact: new Map([['/backchannel-logout', (req, res, deps) => backchannelLogout(req, res, { ...deps, revocations })]]),
         prefixes: [],

@@ -7,7 +7,7 @@ import { compileAiryYaml } from '../../src/config/load.js';
 import { backchannelLogout } from '../../src/http/backchannel-logout.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { MemoryRevocations } from '../helpers/memory-revocations.js';
-import { PROTECTED, securityYaml } from '../helpers/policies.js';
+import { oidcYaml, PROTECTED, securityYaml } from '../helpers/policies.js';
 
 /**
  * RED TEAM: /backchannel-logout is routed without authentication, and the logout token's keys come
@@ -58,7 +58,7 @@ describe('red team: back-channel logout turns strangers into JWKS fetches', () =
     });
     await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
     idpUrl = `http://127.0.0.1:${(idp.address() as { port: number }).port}`;
-    const yaml = `${securityYaml(PROTECTED)}  oidc:\n    provider: idp\n    issuerUri: "${idpUrl}"\n    clientId: airy\n    clientSecret: airy-secret-0123456789\n`;
+    const yaml = securityYaml(PROTECTED) + oidcYaml('idp', idpUrl);
     server = await startInProcess(compileAiryYaml(yaml), () => ({
       exact: new Map([['/backchannel-logout', (req, res, deps) => backchannelLogout(req, res, { ...deps, revocations })]]),
       prefixes: [],
@@ -104,7 +104,7 @@ describe('red team: back-channel logout turns strangers into JWKS fetches', () =
 
   it('asks for discovery at most once per cooldown while it answers 500, however many strangers post logout tokens', async () => {
     // A fresh config (a new provider client, nothing discovered yet) while the provider is down.
-    const yaml = `${securityYaml(PROTECTED)}  oidc:\n    provider: idp2\n    issuerUri: "${idpUrl}"\n    clientId: airy\n    clientSecret: airy-secret-0123456789\n`;
+    const yaml = securityYaml(PROTECTED) + oidcYaml('idp2', idpUrl);
     server.store.apply(compileAiryYaml(yaml), 'test');
     discoveryDown = true;
     const before = discoveryHits;
