@@ -43,3 +43,8 @@ export function overlaySettings(base: Settings, overlay: Settings): Settings {
   for (const [key, value] of overlay) merged.set(key, value);
   return merged;
 }
+
+/** Where a key was written, or where it would be written in airy.yaml: for messages. */
+export function settingPath(settings: Settings, key: SettingKey): string {
+  return settings.get(key)?.path ?? `security.${key}`;
+}

@@ -4,6 +4,7 @@ import { CREDENTIAL_HEADER_NAMES, credentialFacts, type FactsResult } from './cr
 import type { Adapter } from './decision-route.js';
 import { anotherRequestNamed, FORWARDED_HEADERS, ORIGINAL_HEADERS } from './request-agreement.js';
 import { isPrintableAscii, REPEATED, type RequestHeaders, splitAbsoluteUrl, validHost, validMethod } from './request-headers.js';
+import { queryOf } from './request-target.js';
 
 const AUTH_REQUEST_HEADERS = new Set<string>([
   ...CREDENTIAL_HEADER_NAMES,
@@ -65,9 +66,3 @@ export function authRequestFacts(req: IncomingMessage, headers: RequestHeaders):
  * ending in `#`, Authorization sent twice) and which pages an operator for nothing.
  */
 export const authRequestAdapter: Adapter<Facts> = { name: 'auth', headers: AUTH_REQUEST_HEADERS, facts: authRequestFacts, malformedStatus: 403 };
-
-/** The query of a request target, or undefined when it has none. */
-export function queryOf(url: string | undefined): string | undefined {
-  const q = url === undefined ? -1 : url.indexOf('?');
-  return q < 0 || q === url!.length - 1 ? undefined : url!.slice(q + 1);
-}

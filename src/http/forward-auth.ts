@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { queryOf } from './auth-request.js';
 import { type ClientFacts, clientFacts, clientHeaderNames } from './client-facts.js';
 import type { FactsResult } from './credentials.js';
 import type { Adapter } from './decision-route.js';
 import { anotherRequestNamed, ORIGINAL_HEADERS } from './request-agreement.js';
 import { REPEATED, type RequestHeaders } from './request-headers.js';
+import { queryOf } from './request-target.js';
 
 // X-Original-URL/-Method are read only to compare (see anotherRequestNamed).
 const FORWARD_HEADERS = clientHeaderNames(['x-forwarded-method', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-uri', ...ORIGINAL_HEADERS]);

@@ -27,11 +27,10 @@ import type { Handler, ServerDeps } from './deps.js';
 import { externalOrigin } from './external-origin.js';
 import { landingAfter } from './landing.js';
 import { confirmLogoutPage, loginErrorPage, loginNotConfiguredPage, plain, unknownProviderPage } from './pages.js';
+import { queryOf } from './request-target.js';
 
 function query(req: IncomingMessage): URLSearchParams {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  return new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  return new URLSearchParams(queryOf(req.url));
 }
 
 function redirect(res: ServerResponse, location: string, cookies: string[] = []): void {

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { queryOf } from './auth-request.js';
+import { POLICY_NAME } from '../config/keys.js';
 import { type ClientFacts, clientFacts, clientHeaderNames } from './client-facts.js';
 import type { FactsResult } from './credentials.js';
 import type { Adapter } from './decision-route.js';
 import { REPEATED, type RequestHeaders } from './request-headers.js';
+import { queryOf } from './request-target.js';
 
 const PREFIXED_HEADERS = clientHeaderNames(['host', 'x-forwarded-proto']);
 const NGF_HEADERS = clientHeaderNames(['host', 'x-forwarded-proto', 'path', 'method']);
@@ -69,7 +70,7 @@ function splitPolicy(url: string, prefix: string): { name: string; rest: string 
   const after = url.slice(prefix.length + 1);
   const slash = after.search(/[/?]/);
   const name = slash < 0 ? after : after.slice(0, slash);
-  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(name)) return undefined;
+  if (!POLICY_NAME.test(name)) return undefined;
   return { name, rest: slash < 0 ? '' : after.slice(slash) };
 }
 

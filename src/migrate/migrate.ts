@@ -1,5 +1,7 @@
+import { POLICY_NAME } from '../config/keys.js';
 import { splitList } from '../config/values.js';
 import { HEADERS_TO_AUTH, IDENTITY_HEADERS } from '../http/gateway-headers.js';
+import { queryOf } from '../http/request-target.js';
 import { AUTH_ANNOTATIONS, type Target } from './auth-annotations.js';
 import { type Ingress, isAiryAuth, NGINX_PREFIX, nginxAnnotations, readIngresses, type ServicePorts, serviceOf } from './ingress.js';
 import type { Outcome, ReportLine } from './report.js';
@@ -111,7 +113,6 @@ export function migrate(text: string, options: MigrateOptions): MigrateResult {
 }
 
 const RULE_PARAMS = ['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy'];
-const POLICY_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /**
  * oauth2-proxy's per-route rules on auth-url (airy-auth reads the same parameters): Traefik's
@@ -156,12 +157,6 @@ function carryRules(query: string, target: Target, detail: string, airy: boolean
       `the ExternalAuth filter cannot carry the rules ${shown}: ` +
       'define them as a policy under security.policies and write auth-url ...?policy=NAME, which becomes the path /gateway-api-policy/NAME',
   };
-}
-
-/** The query of a URL written in an annotation, or undefined. */
-function queryOf(url: string): string | undefined {
-  const q = url.indexOf('?');
-  return q < 0 || q === url.length - 1 ? undefined : url.slice(q + 1);
 }
 
 type IngressPath = NonNullable<NonNullable<Ingress['spec']['rules']>[number]['http']>['paths'][number];

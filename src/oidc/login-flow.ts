@@ -174,13 +174,18 @@ async function identityFromTokens(
   return identity;
 }
 
+/** `uri` with one more query parameter, after any query it already has. */
+function withQueryParam(uri: string, name: string, value: string): string {
+  return `${uri}${uri.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`;
+}
+
 /** At most this many pages of 100 are read: 1,000 orgs or teams is more than any rule needs. */
 const MAX_PAGES = 10;
 
 /** Every item of a paginated GitHub list, following `Link: <...>; rel="next"`. */
 async function fetchAllPages(pc: ProviderClient, uri: string, accessToken: string, step: string): Promise<unknown[]> {
   const items: unknown[] = [];
-  let next: string | undefined = `${uri}${uri.includes('?') ? '&' : '?'}per_page=100`;
+  let next: string | undefined = withQueryParam(uri, 'per_page', '100');
   for (let page = 0; next !== undefined && page < MAX_PAGES; page++) {
     const { body, link } = await fetchJsonWithLink(pc, next, accessToken, step);
     if (!Array.isArray(body)) throw new LoginError('idp_error', `GitHub ${step} did not return a list`);
@@ -233,7 +238,7 @@ async function fetchJson(pc: ProviderClient, uri: string, accessToken: string, h
   let method = 'GET';
   let body: string | undefined;
   if (how === 'header') headers.authorization = `Bearer ${accessToken}`;
-  else if (how === 'query') url = `${uri}${uri.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(accessToken)}`;
+  else if (how === 'query') url = withQueryParam(uri, 'access_token', accessToken);
   else {
     method = 'POST';
     headers['content-type'] = 'application/x-www-form-urlencoded';

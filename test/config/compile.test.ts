@@ -13,6 +13,15 @@ describe('compileAiryYaml', () => {
     expect(r.policy?.enabled).toBe(true);
   });
 
+  it.each(['loginSuccessUrl', 'logoutSuccessUrl', 'machineSubjectClaim', 'machineEmailClaim'])(
+    'refuses a number for %s with every other error, instead of compiling a policy beside the error',
+    (key) => {
+      const r = compileAiryYaml(`security:\n  systemToken: "${TEST_SYSTEM_TOKEN}"\n  jwtSecret: "${TEST_JWT_SECRET}"\n  ${key}: 5\n`);
+      expect(errors(r.issues).map((i) => i.path)).toEqual([`security.${key}`]);
+      expect(r.policy).toBeUndefined();
+    },
+  );
+
   it.each([
     ['only systemToken', { systemToken: TEST_SYSTEM_TOKEN }, /jwtSecret is not set/],
     ['only jwtSecret', { jwtSecret: TEST_JWT_SECRET }, /systemToken is not set/],
