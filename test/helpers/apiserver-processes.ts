@@ -1,9 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { freePort } from './net.js';
+import { stablePort } from './net.js';
 import { waitFor } from './wait.js';
 
 /**
@@ -61,6 +62,14 @@ function logTail(path: string, lines = 40): string {
 export async function startWithScripts(bins: ProcessBinaries, stateDir: string, extraFlags: string[]): Promise<ApiserverProcesses> {
   const env: NodeJS.ProcessEnv = { ...process.env, ETCD: bins.etcd, START_TIMEOUT: String(START_BACKSTOP_MS / 1000) };
   const logPath = join(stateDir, 'apiserver.log');
+  // start.sh keeps the ports it finds in STATEDIR/env; written first, they are below the ephemeral
+  // range, so a restart after SIGKILL finds its port still free (see stablePort).
+  const envFile = join(stateDir, 'env');
+  if (!existsSync(envFile)) {
+    const [etcd, peer, api] = [await stablePort(), await stablePort(), await stablePort()];
+    const token = randomBytes(24).toString('hex');
+    writeFileSync(envFile, `ETCD_CLIENT_PORT=${etcd}\nETCD_PEER_PORT=${peer}\nAPISERVER_PORT=${api}\nADMIN_TOKEN=${token}\n`, { mode: 0o600 });
+  }
   await run(bins.startScript!, [bins.apiserver, stateDir, ...(extraFlags.length ? ['--', ...extraFlags] : [])], env, logPath);
   const vars = Object.fromEntries(
     readFileSync(join(stateDir, 'env'), 'utf8')
@@ -177,7 +186,7 @@ export async function startBuiltIn(bins: ProcessBinaries, stateDir: string, extr
   const adminToken = execFileSync('openssl', ['rand', '-hex', '24'], { encoding: 'utf8' }).trim();
   writeFileSync(`${pki}/tokens.csv`, `${adminToken},admin,admin,"system:masters"\n`, { mode: 0o600 });
 
-  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const [etcdPort, peerPort, apiPort] = [await stablePort(), await stablePort(), await stablePort()];
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const url = `https://127.0.0.1:${apiPort}`;
   const caFile = `${pki}/ca.crt`;

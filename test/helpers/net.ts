@@ -1,4 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { request } from 'undici';
 import { waitFor } from './wait.js';
@@ -10,6 +12,32 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * A free port below the kernel's ephemeral range, for a server that must get the same port back
+ * after a restart (the real apiserver after a SIGKILL). A port the OS hands out (`freePort`) lies
+ * in that range, where any `listen(0)` or outgoing connection on the machine may take it while the
+ * server is down; below it, nothing is handed out.
+ */
+export async function stablePort(): Promise<number> {
+  let low = 32768;
+  try {
+    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch {
+    // Not Linux: keep the usual bound.
+  }
+  const from = 10_000;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = from + randomInt(Math.max(1, low - from));
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free loopback port between ${from} and ${low}`);
 }
 
 /** Polls until `url` answers anything, or throws after `ms`. */
