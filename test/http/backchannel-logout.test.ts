@@ -2,43 +2,29 @@ import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { compileAiryYaml } from '../../src/config/load.js';
-import { backchannelLogout } from '../../src/http/backchannel-logout.js';
 import { revocationKey } from '../../src/session/revocation-list.js';
-import { startInProcess } from '../helpers/in-process.js';
+import { type BackchannelSetup, startBackchannelServer } from '../helpers/backchannel-server.js';
 import { MemoryRevocations } from '../helpers/memory-revocations.js';
-import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
-import { PROTECTED, securityYaml } from '../helpers/policies.js';
+import type { TestIdp } from '../helpers/oidc-idp.js';
 import { ensureTestCa } from '../helpers/test-ca.js';
 import { describeWithTools } from '../helpers/tools.js';
 
-/** The replica's revocation list in memory: what the ConfigMap source does, without the cluster. */
 const EVENT = { 'http://schemas.openid.net/event/backchannel-logout': {} };
 
 describeWithTools('POST /backchannel-logout (oidc-provider keys)', { openssl: ensureTestCa() !== undefined }, () => {
   let idp: TestIdp;
-  let server: Awaited<ReturnType<typeof startInProcess>>;
+  let server: BackchannelSetup['server'];
   const revocations = new MemoryRevocations();
   let n = 0;
 
+  let setup: BackchannelSetup | undefined;
+
   beforeAll(async () => {
-    idp = await startTestIdp({
-      accounts: {},
-      clients: [
-        { client_id: 'airy', client_secret: 'airy-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: ['https://x/cb'] },
-      ],
-    });
-    const yaml =
-      `${securityYaml(PROTECTED)}  oidc:\n    provider: idp\n    issuerUri: "${idp.issuer}"\n` +
-      '    clientId: airy\n    clientSecret: airy-secret-0123456789\n    sessionTtl: 12h\n';
-    server = await startInProcess(compileAiryYaml(yaml), () => ({
-      exact: new Map([['/backchannel-logout', (req, res, deps) => backchannelLogout(req, res, { ...deps, revocations })]]),
-      prefixes: [],
-    }));
+    setup = await startBackchannelServer(revocations);
+    ({ idp, server } = setup);
   });
   afterAll(async () => {
-    await server?.close();
-    await idp?.close();
+    await setup?.close();
   });
   beforeEach(() => {
     revocations.recorded = [];

@@ -1,0 +1,44 @@
+import { compileAiryYaml } from '../../src/config/load.js';
+import { backchannelLogout } from '../../src/http/backchannel-logout.js';
+import type { Revocations } from '../../src/http/deps.js';
+import { startInProcess } from './in-process.js';
+import { startTestIdp, type TestIdp } from './oidc-idp.js';
+import { oidcYaml, PROTECTED, securityYaml } from './policies.js';
+
+export interface BackchannelSetup {
+  readonly idp: TestIdp;
+  readonly server: Awaited<ReturnType<typeof startInProcess>>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real oidc-provider with the client `airy`, and airy-auth in-process logging in with it and
+ * serving POST /backchannel-logout, which records into `revocations`: the tests of the
+ * back-channel logout sign their logout tokens with that provider's keys.
+ */
+export async function startBackchannelServer(revocations: Revocations): Promise<BackchannelSetup> {
+  const idp = await startTestIdp({
+    accounts: {},
+    clients: [
+      { client_id: 'airy', client_secret: 'airy-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: ['https://x/cb'] },
+    ],
+  });
+  try {
+    const yaml = `${securityYaml(PROTECTED)}${oidcYaml('idp', idp.issuer)}    sessionTtl: 12h\n`;
+    const server = await startInProcess(compileAiryYaml(yaml), () => ({
+      exact: new Map([['/backchannel-logout', (req, res, deps) => backchannelLogout(req, res, { ...deps, revocations })]]),
+      prefixes: [],
+    }));
+    return {
+      idp,
+      server,
+      async close() {
+        await server.close();
+        await idp.close();
+      },
+    };
+  } catch (err) {
+    await idp.close();
+    throw err;
+  }
+}
