@@ -13,13 +13,12 @@ import { describeWithTools } from '../helpers/tools.js';
 
 setGlobalDispatcher(new Agent({ pipelining: 0 }));
 
-/** The replica's list in memory: what the ConfigMap source hands the decision (as test/http/backchannel-logout.test.ts does). */
 /**
  * RED TEAM: `airy-auth revoke --subject/--email/--session/--all-before` and a back-channel logout
- * by `sub` end a session on every replica, but the browser's refresh cookie brings it back: the
+ * by `sub` end a session on every replica, and the browser's refresh cookie must not bring it back: the
  * 401 sends the browser to /login, which renews with the provider and mints a NEW session (new
- * iat, new jti) that no entry matches. /login never consults the revocation list (it does for
- * sessionsNotBefore, via the refresh cookie's original login time).
+ * iat, new jti) that no entry matches, unless /login consults the list first, as it now does (as it
+ * does for sessionsNotBefore, via the refresh cookie's original login time).
  */
 describeWithTools('red team: a silent renewal undoes a revocation from the cluster list', { openssl: ensureTestCa() !== undefined }, () => {
   let idp: TestIdp;
