@@ -58,31 +58,13 @@ function namedVersions(range: string): string[] {
   return all.filter((v) => satisfies(v, range));
 }
 
-/**
- * Dev dependencies (manifest schemas for the chart tests) whose current majors declare node >=22
- * although they run on 20.19+ (require of ES modules): npm ci on Node 20 warns about them.
- * No release of @kubernetes-models/envoy-gateway supports Node 20 by its engines; the list may
- * only shrink.
- */
-const KNOWN_DEV_WARNINGS = new Set([
-  'kubernetes-models',
-  '@kubernetes-models/apimachinery',
-  '@kubernetes-models/base',
-  '@kubernetes-models/validate',
-  '@kubernetes-models/envoy-gateway',
-  '@kubernetes-models/gateway-api',
-  '@kubernetes-models/istio',
-  '@kubernetes-models/traefik',
-]);
-
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
-const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
-  packages: Record<string, { engines?: { node?: string }; dev?: boolean; optional?: boolean }>;
-};
+type LockPackages = Record<string, { engines?: { node?: string }; dev?: boolean; optional?: boolean }>;
+const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: LockPackages };
 
 /** Installed (not optional) packages of the lock whose engines refuse `version`, as npm ci would warn. */
-function warnings(version: string, dev: boolean): string[] {
-  return Object.entries(lock.packages)
+function warnings(version: string, dev: boolean, packages: LockPackages = lock.packages): string[] {
+  return Object.entries(packages)
     .filter(([path, p]) => path !== '' && !p.optional && (p.dev ?? false) === dev && p.engines?.node !== undefined)
     .filter(([, p]) => !satisfies(version, p.engines!.node!))
     .map(([path]) => path.replace(/^.*node_modules\//, ''));
@@ -101,22 +83,23 @@ it('the range check reads npm ranges as npm does', () => {
   expect(satisfies('13.6.0', '^10 || ^12 || ^13.7 || ^14 || >=15.0.1')).toBe(false);
 });
 
-it('no runtime dependency warns about its engine on any Node version package.json names', () => {
+it.each([
+  ['runtime', false],
+  ['dev', true],
+])('no %s dependency warns about its engine on any Node version package.json names', (_, dev) => {
   const versions = namedVersions(pkg.engines.node);
   expect(versions).toContain('20.19.0');
   expect(satisfies(process.versions.node, pkg.engines.node), `this Node ${process.versions.node}`).toBe(true);
-  for (const version of [...versions, process.versions.node]) expect(warnings(version, false), `Node ${version}`).toEqual([]);
+  for (const version of [...versions, process.versions.node]) expect(warnings(version, dev), `Node ${version}`).toEqual([]);
 });
 
-it('no dev dependency warns on those versions beyond the known list, and the list holds no entry that no longer warns', () => {
-  const seen = new Set<string>();
-  for (const version of namedVersions(pkg.engines.node)) {
-    const found = warnings(version, true);
-    for (const name of found) seen.add(name);
-    expect(
-      found.filter((n) => !KNOWN_DEV_WARNINGS.has(n)),
-      `Node ${version}: dev dependencies whose engines refuse it`,
-    ).toEqual([]);
-  }
-  expect([...KNOWN_DEV_WARNINGS].filter((n) => !seen.has(n))).toEqual([]);
+it('the lock check names a dev dependency whose engines refuse a named version, and skips optional ones', () => {
+  const packages: LockPackages = {
+    ...lock.packages,
+    'node_modules/needs-22': { engines: { node: '>=22' }, dev: true },
+    'node_modules/a/node_modules/needs-22-too': { engines: { node: '^22.12.0 || >=24' }, dev: true },
+    'node_modules/optional-22': { engines: { node: '>=22' }, dev: true, optional: true },
+  };
+  expect(warnings('20.19.0', true, packages)).toEqual(['needs-22', 'needs-22-too']);
+  expect(warnings('22.12.0', true, packages)).toEqual([]);
 });
