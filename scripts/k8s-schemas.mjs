@@ -45,7 +45,9 @@ const BUILT_IN_V3 = {
   repo: 'kubernetes-sigs/kubectl-validate',
   ref: 'a97ccfaca20b164819afdae780392496f6ed6bbd',
   dir: 'pkg/openapiclient/builtins/1.35',
-  note: "The files are kubernetes/kubernetes' api/openapi-spec/v3 of release-1.35 (what its kube-apiserver serves at /openapi/v3), as kubectl-validate embeds them",
+  note:
+    "The files are kubernetes/kubernetes' api/openapi-spec/v3 of release-1.35 (what its kube-apiserver serves at /openapi/v3), " +
+    'as kubectl-validate embeds them',
 };
 
 /** Custom resources the tests validate: where upstream keeps their CRD, at which release. */
