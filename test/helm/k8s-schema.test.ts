@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { ensureHelm, type K8sObject, renderChart, type Untyped } from '../helpers/helm.js';
 import { KUBERNETES_VERSIONS, validateObject } from '../helpers/k8s-schema.js';
 import { describeWithTools } from '../helpers/tools.js';
@@ -33,7 +33,10 @@ const EVERYTHING = [
 const copy = <T>(o: T): T => JSON.parse(JSON.stringify(o)) as T;
 
 describeWithTools('the Kubernetes schema validator (real helm 3)', { helm: ensureHelm() !== undefined }, () => {
-  const objs = renderChart(EVERYTHING);
+  let objs: K8sObject[] = [];
+  beforeAll(() => {
+    objs = renderChart(EVERYTHING);
+  });
   const one = (kind: string) => copy(objs.find((o) => o.kind === kind)) as K8sObject & { spec: Untyped; data: Untyped };
   const refused = async (obj: K8sObject, why: RegExp) => {
     await expect(validateObject(obj)).rejects.toThrow(why);
