@@ -24,7 +24,9 @@ function sendPage(res: ServerResponse, status: number, title: string, bodyHtml: 
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1c1e21}h1{font-size:1.4rem}
 .box{border:1px solid #d0d7de;border-radius:8px;padding:1.5rem}
 button,a.button{font:inherit;padding:.4rem 1rem;border-radius:6px;border:1px solid #8c959f;background:#f6f8fa;color:inherit;text-decoration:none;cursor:pointer}
-code{background:#f6f8fa;padding:0 .3em;border-radius:4px}</style></head>
+code{background:#f6f8fa;padding:0 .3em;border-radius:4px}
+.providers{list-style:none;padding:0}.providers li{margin:.8rem 0}
+.providers a{padding:.4rem 1rem;border-radius:6px;border:1px solid #8c959f;background:#f6f8fa;color:inherit;text-decoration:none}</style></head>
 <body><div class="box"><h1>${escapeHtml(title)}</h1>${bodyHtml}</div></body></html>
 `;
   res.writeHead(status, {
@@ -42,12 +44,17 @@ function logoutForm(label = 'Log out'): string {
   return `<form method="post" action="/logout"><button type="submit">${escapeHtml(label)}</button></form>`;
 }
 
-/** A navigation that is known but refused: the account (when that is why) and a way to switch. */
+/**
+ * A navigation that is known but refused: the account (when that is why) and a way to switch. With
+ * `signInWith` (a session from a provider this route does not take), the providers it takes, each
+ * a link that signs in with it and comes back to `rd`.
+ */
 export function accessDeniedPage(
   res: ServerResponse,
   refusedEmail: string | undefined,
   missingGroups: readonly string[] | undefined,
   headers: Record<string, string> = {},
+  signInWith?: { readonly providers: readonly ProviderChoice[]; readonly rd: string; readonly loginOrigin?: string | undefined },
 ): void {
   const who = refusedEmail === undefined ? '' : `<p>You are signed in as <strong>${escapeHtml(refusedEmail)}</strong>, which may not use this service.</p>`;
   const groups =
@@ -55,10 +62,15 @@ export function accessDeniedPage(
       ? ''
       : `<p>This service is for members of ${missingGroups.map((g) => `<strong>${escapeHtml(g)}</strong>`).join(' or ')}, ` +
         'and your account is in none of them.</p>';
+  const providers =
+    signInWith === undefined || signInWith.providers.length === 0
+      ? ''
+      : `<p>This service takes sign-ins through ${signInWith.providers.map((p) => `<strong>${escapeHtml(p.displayName)}</strong>`).join(' or ')} only.</p>` +
+        providerLinks(signInWith.providers, signInWith.rd, signInWith.loginOrigin);
   const body =
-    refusedEmail === undefined && missingGroups === undefined
+    refusedEmail === undefined && missingGroups === undefined && providers === ''
       ? '<p>This request is not allowed from where it was made.</p>'
-      : `${who}${groups}${logoutForm('Log out and try another account')}`;
+      : `${who}${groups}${providers}${logoutForm('Log out and try another account')}`;
   sendPage(res, 403, 'Access denied', body, headers);
 }
 
@@ -66,8 +78,41 @@ export function loginNotConfiguredPage(res: ServerResponse): void {
   sendPage(res, 404, 'Login is not configured', '<p>This airy-auth has no OIDC provider configured, so there is nothing to log in with.</p>');
 }
 
-export function unknownProviderPage(res: ServerResponse, provider: string): void {
-  sendPage(res, 404, 'Unknown provider', `<p>The configured provider is <code>${escapeHtml(provider)}</code>.</p>`);
+/** A login with a provider that is not configured: the configured ones, each a way to sign in. */
+export function unknownProviderPage(res: ServerResponse, providers: readonly string[]): void {
+  const list = providers.map((p) => `<code>${escapeHtml(p)}</code>`).join(', ');
+  sendPage(res, 404, 'Unknown provider', `<p>The configured provider${providers.length === 1 ? ' is' : 's are'} ${list}.</p>`);
+}
+
+/** Who a sign-in button is for: a provider's name (its path segment) and the name people know it by. */
+export interface ProviderChoice {
+  readonly name: string;
+  readonly displayName: string;
+}
+
+/**
+ * Several providers: one link per provider, in config order, each starting that provider's login
+ * with the same `rd`. Plain links, so it works without scripts and a screen reader names each.
+ */
+export function providerChooserPage(
+  res: ServerResponse,
+  providers: readonly ProviderChoice[],
+  rd: string,
+  cookies: readonly string[] = [],
+  intro = 'Choose how to sign in.',
+): void {
+  const body = `<p>${escapeHtml(intro)}</p>${providerLinks(providers, rd)}`;
+  sendPage(res, 200, 'Sign in', body, cookies.length > 0 ? { 'Set-Cookie': [...cookies] } : {});
+}
+
+/**
+ * One "Sign in with NAME" link per provider, each starting that provider's login with the same
+ * `rd`; on the login host (`loginOrigin`, for a page an app host shows), else on this host.
+ */
+function providerLinks(providers: readonly ProviderChoice[], rd: string, loginOrigin = ''): string {
+  const href = (p: ProviderChoice) => `${loginOrigin}/oauth2/authorization/${encodeURIComponent(p.name)}?rd=${encodeURIComponent(rd)}`;
+  const items = providers.map((p) => `<li><a href="${escapeHtml(href(p))}">Sign in with ${escapeHtml(p.displayName)}</a></li>`).join('\n');
+  return `<ul class="providers">\n${items}\n</ul>`;
 }
 
 /** Why a login failed, in words for the person: not allowed (403), start again (400), or the provider's fault (502). */
