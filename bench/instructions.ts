@@ -305,7 +305,9 @@ ${Array.from({ length: 100 }, (_, i) => `    p${i}: {allowedGroups: "g${i}", all
       const shadowed = await airyWithShadow(base, base.replace('grafana: {allowedGroups: "sre"}', `grafana: {allowedGroups: "${groups}"}`));
       const cost = await perRequest(shadowed.counted, `${shadowed.url}${path}`, h);
       shadowed.counted.stop();
-      const line = `S /auth?policy=grafana, session cookie, shadow ${name}: ${k(cost)} against ${k(plainCost)} without a shadow (ratio ${(plainCost / cost).toFixed(3)}, no goal)`;
+      const line =
+        `S /auth?policy=grafana, session cookie, shadow ${name}: ${k(cost)} ` +
+        `against ${k(plainCost)} without a shadow (ratio ${(plainCost / cost).toFixed(3)}, no goal)`;
       console.log(line);
       shadowLines.push(line);
     }
