@@ -132,7 +132,6 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
   const store = new PolicyStore(logger, metrics, { requireAuth });
   const source = await startSource(values, { store, metrics, logger });
   const revocations = await startRevocations(values.revocations, { store, metrics, logger });
-  const shadow = await startShadow(shadowTarget, { metrics, logger, requireAuth }, () => deps);
   // Serve at once (health, metrics, 503 on /auth) and let the sources catch up; wait briefly so
   // quick sources are loaded before the first request.
   await Promise.race([Promise.all([source.ready, revocations?.ready]), new Promise((r) => setTimeout(r, 5000).unref())]);
@@ -150,6 +149,8 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
           },
         };
 
+  // Beside the live config, never in its place: decisions read `deps` (below) when they compare.
+  const shadow = await startShadow(shadowTarget, { metrics, logger, requireAuth }, () => deps);
   let shuttingDown = false;
   const deps: ServerDeps = {
     policies,
