@@ -30,6 +30,8 @@ const MAX_WINDOWS = Number(process.env.BENCH_MAX_WINDOWS ?? 30);
 const COUNTED = Number(process.env.BENCH_COUNTED ?? 4000);
 /** Which parts run (`BENCH_SECTIONS=P3`, say); all by default. */
 const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'P1,P2,P3').split(','));
+// The shadow rows (S) run by default too; `BENCH_SECTIONS=S` runs them alone.
+if (process.env.BENCH_SECTIONS === undefined) SECTIONS.add('S');
 /** Which adapters P1 counts (`BENCH_ADAPTERS=/auth,/envoy`, say); all by default. */
 const ADAPTERS = process.env.BENCH_ADAPTERS?.split(',');
 
@@ -73,6 +75,17 @@ async function airy(config: string): Promise<{ url: string; counted: Counted }> 
   const url = `http://127.0.0.1:${port}`;
   const args = [CLI, 'serve', '--config', join(dir, 'airy.yaml'), '--host', '127.0.0.1', '--port', String(port), '--metrics-port', '0'];
   return { url, counted: await underCallgrind(args, answers(`${url}/healthz`)) };
+}
+
+/** airy-auth with a shadow configuration (`serve --shadow-config`) beside the live one. */
+async function airyWithShadow(config: string, candidate: string): Promise<{ url: string; counted: Counted }> {
+  const dir = mkdtempSync(join(tmpdir(), 'airy-bench-'));
+  writeFileSync(join(dir, 'airy.yaml'), config);
+  writeFileSync(join(dir, 'shadow.yaml'), candidate);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const args = [CLI, 'serve', '--config', join(dir, 'airy.yaml'), '--shadow-config', join(dir, 'shadow.yaml')];
+  return { url, counted: await underCallgrind([...args, '--host', '127.0.0.1', '--port', String(port), '--metrics-port', '0'], answers(`${url}/healthz`)) };
 }
 
 /**
@@ -169,6 +182,7 @@ async function main(): Promise<void> {
   };
 
   const lines: string[] = [];
+  const shadowLines: string[] = [];
   let reference = '';
   let wireLine = '';
   const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
@@ -275,6 +289,30 @@ ${Array.from({ length: 100 }, (_, i) => `    p${i}: {allowedGroups: "g${i}", all
     for (const p of [smallAiry, bigAiry]) p.counted.stop();
   }
 
+  // S: the cost of a shadow configuration, against the same server without one (not a goal: the
+  // shadow decides every request twice). A candidate that agrees (the usual case), and one that
+  // refuses every request of the row (each counted; the log at its rate limit).
+  if (SECTIONS.has('S')) {
+    const h = { ...adapters['/auth']!.headers, ...credentials['session cookie'] };
+    const path = '/auth?policy=grafana';
+    const plain = await airy(base);
+    const plainCost = await perRequest(plain.counted, `${plain.url}${path}`, h);
+    plain.counted.stop();
+    for (const [name, groups] of [
+      ['agrees', 'sre,ops'],
+      ['disagrees on every request', 'ops'],
+    ]) {
+      const shadowed = await airyWithShadow(base, base.replace('grafana: {allowedGroups: "sre"}', `grafana: {allowedGroups: "${groups}"}`));
+      const cost = await perRequest(shadowed.counted, `${shadowed.url}${path}`, h);
+      shadowed.counted.stop();
+      const line =
+        `S /auth?policy=grafana, session cookie, shadow ${name}: ${k(cost)} ` +
+        `against ${k(plainCost)} without a shadow (ratio ${(plainCost / cost).toFixed(3)}, no goal)`;
+      console.log(line);
+      shadowLines.push(line);
+    }
+  }
+
   for (const p of [floor, candidate]) p?.counted.stop();
   issuer.close();
   console.log(`\ninstructions per request (callgrind; sequential keep-alive; ${WARMUP} warm-up requests,`);
@@ -283,7 +321,7 @@ ${Array.from({ length: 100 }, (_, i) => `    p${i}: {allowedGroups: "g${i}", all
   console.log(`${'row'.padEnd(44)} ${'airy-auth'.padStart(9)} ${'floor'.padStart(9)}   ratio  goal`);
   for (const l of lines) console.log(l);
   console.log('');
-  for (const line of [reference, wireLine]) if (line !== '') console.log(line);
+  for (const line of [reference, wireLine, ...shadowLines]) if (line !== '') console.log(line);
   console.log(`\nrequests sent again after a reset of a kept-alive socket: ${resent.count}`);
   if (unsteady.length > 0) console.log(`never steady within ${MAX_WINDOWS} windows (figures may include compilation): ${unsteady.join(', ')}`);
 }

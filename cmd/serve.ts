@@ -14,6 +14,7 @@ import { PolicyStore } from '../src/sources/policy-store.js';
 import type { RunningRevocations } from '../src/sources/revocations-source.js';
 import { booleanOption, type CommandSpec, choiceOption, parseCommand, portOption, secondsOption, UsageError, usageError, usageOf } from './args.js';
 import { listen, shutdownOnSignals } from './lifecycle.js';
+import { SHADOW_FLAGS, shadowTargetOf, startShadow } from './serve-shadow.js';
 
 export const SERVE: CommandSpec = {
   name: 'serve',
@@ -63,6 +64,7 @@ export const SERVE: CommandSpec = {
       env: 'AIRY_AUTH_REQUEST_ID_HEADER',
       help: "header with the gateway's request id, logged and echoed (one is made when absent)",
     },
+    ...SHADOW_FLAGS,
   },
 };
 
@@ -113,6 +115,7 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
   const values = parsed.values as Record<string, string | undefined>;
   if (!values.config === !values.configmap) throw usageError(SERVE, 'serve needs exactly one of --config FILE or --configmap [NS/]NAME');
   if (values.secret && !values.configmap) throw usageError(SERVE, '--secret goes with --configmap');
+  const shadowTarget = shadowTargetOf(values, (message) => usageError(SERVE, message));
   const port = portOption(values.port, 'port', 8080);
   const metricsPort = portOption(values['metrics-port'], 'metrics-port', 9090);
   const drainSeconds = secondsOption(values['drain-seconds'], 'drain-seconds', 20);
@@ -146,6 +149,8 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
           },
         };
 
+  // Beside the live config, never in its place: decisions read `deps` (below) when they compare.
+  const shadow = await startShadow(shadowTarget, { metrics, logger, requireAuth }, () => deps);
   let shuttingDown = false;
   const deps: ServerDeps = {
     policies,
@@ -156,6 +161,7 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
     requestLog,
     machineTokens: createMachineTokens(metrics),
     revocations,
+    shadow: shadow?.comparison,
   };
   const server = createAuthServer(deps, allRoutes());
   const metricsServer = createMetricsServer(registry);
@@ -171,6 +177,7 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
     logRequests: requestLog.mode,
     requireAuth,
     ...(revocations ? { revocations: revocations.name } : {}),
+    ...(shadow ? { shadow: shadow.name } : {}),
   });
 
   const close = shutdownOnSignals({
@@ -182,7 +189,7 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
       shuttingDown = true;
     },
     stopSources: async () => {
-      await Promise.all([source.stop(), revocations?.stop()]);
+      await Promise.all([source.stop(), revocations?.stop(), shadow?.stop()]);
     },
   });
   return { port: actualPort, metricsPort: actualMetricsPort, close };

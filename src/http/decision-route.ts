@@ -84,6 +84,8 @@ export function decisionRoute<F extends Facts>(adapter: Adapter<F>, respond: Res
         decision: d,
         startedMs: started,
       });
+      // After the answer: the shadow's decision is compared, never sent.
+      if (deps.shadow !== undefined) deps.shadow.compare(id, facts.facts, d);
     };
     return decision instanceof Promise ? decision.then(finish) : finish(decision);
   };

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { MachineTokens } from '../oidc/machine-tokens.js';
 import type { RevocationEntry, RevocationList } from '../session/revocation-list.js';
 import type { RequestLogSettings } from './request-log.js';
+import type { ShadowComparison } from './shadow.js';
 
 /** The policy in force now; a request reads it once and keeps that object. */
 export interface PolicySnapshot {
@@ -25,6 +26,8 @@ export interface ServerDeps {
   readonly requestLog: RequestLogSettings;
   /** The cluster's revocation list (`serve --revocations`); absent: the feature is off. */
   readonly revocations?: Revocations | undefined;
+  /** The candidate config's comparison (`serve --shadow-config`); absent: the shadow is off. */
+  readonly shadow?: ShadowComparison | undefined;
 }
 
 /** The revocation list in force now, and the way to add to it (for every replica). */

@@ -73,6 +73,7 @@ export function createMetrics(registry: Registry) {
     }),
     sourceUp: new Gauge({ name: 'airy_auth_config_source_up', help: '1 while the config source (file or apiserver) is reachable.', registers }),
     ...revocationMetrics(registers, revocationView),
+    ...shadowMetrics(registers),
   };
   for (const result of ['applied', 'invalid', 'unchanged', 'deleted']) metrics.configReloads.inc({ result }, 0);
   const countDecision = (status: number, reason: string): void => decisionTally.add(status, reason);
@@ -130,6 +131,63 @@ function revocationMetrics(registers: Registry[], view: RevocationView) {
       name: 'airy_auth_revocation_source_up',
       help: '1 while the revocation ConfigMap is watched (serve --revocations).',
       labelNames: ['configmap'] as const,
+      registers,
+    }),
+  };
+}
+
+/**
+ * The metrics of `serve --shadow-config`/`--shadow-configmap` (a candidate config compared with
+ * the live one); registered always, so dashboards need no feature check. Labels: statuses and
+ * configured policy names only, so their number is bounded by the configs.
+ */
+function shadowMetrics(registers: Registry[]) {
+  // Counted on the request path when the shadow is on: a number, handed to the counter when scraped.
+  const compared = { pending: 0 };
+  const shadowConfigReloads = new Counter({
+    name: 'airy_auth_shadow_config_reloads_total',
+    help: 'Shadow config loads by result (applied, invalid, unchanged, deleted).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  for (const result of ['applied', 'invalid', 'unchanged', 'deleted']) shadowConfigReloads.inc({ result }, 0);
+  return {
+    shadowCompared: compared,
+    shadowComparisons: new Counter({
+      name: 'airy_auth_shadow_comparisons_total',
+      help: 'Decisions also taken under the shadow config.',
+      registers,
+      collect() {
+        if (compared.pending > 0) this.inc(compared.pending);
+        compared.pending = 0;
+      },
+    }),
+    shadowDisagreements: new Counter({
+      name: 'airy_auth_shadow_disagreements_total',
+      help: 'Decisions whose status under the shadow config differs from the answer given, by live status, shadow status and route policy ("none").',
+      labelNames: ['live', 'shadow', 'policy'] as const,
+      registers,
+    }),
+    shadowErrors: new Counter({
+      name: 'airy_auth_shadow_errors_total',
+      help: 'Shadow decisions that failed (threw or rejected): ignored, the answer is the live one.',
+      registers,
+    }),
+    shadowConfigLoaded: new Gauge({
+      name: 'airy_auth_shadow_config_loaded',
+      help: '1 while a shadow config is in force (compared with every decision).',
+      registers,
+    }),
+    shadowConfigValid: new Gauge({
+      name: 'airy_auth_shadow_config_valid',
+      help: "1 when the shadow source's latest content is the shadow in force; 0 after it was refused or deleted (the last good one, if any, stays).",
+      registers,
+    }),
+    shadowConfigGeneration: new Gauge({ name: 'airy_auth_shadow_config_generation', help: 'Number of shadow configs applied since start.', registers }),
+    shadowConfigReloads,
+    shadowSourceUp: new Gauge({
+      name: 'airy_auth_shadow_config_source_up',
+      help: '1 while the shadow config source (file or apiserver) is reachable.',
       registers,
     }),
   };

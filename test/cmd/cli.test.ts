@@ -131,6 +131,9 @@ describe('the command line', () => {
         '--log-requests',
         '--log-level',
         '--request-id-header',
+        '--shadow-config',
+        '--shadow-configmap',
+        '--shadow-secret',
       ],
     ],
     ['check', ['--secret-file', '--strict', '--ingresses']],
@@ -159,6 +162,20 @@ describe('serve --request-id-header', () => {
       expect(r.stderr).toContain(`--request-id-header cannot be ${header}`);
     },
   );
+});
+
+describe('serve --shadow-config / --shadow-configmap', () => {
+  it.each([
+    [['--shadow-config', 'a.yaml', '--shadow-configmap', 'ns/cm'], 'at most one of --shadow-config FILE or --shadow-configmap'],
+    [['--shadow-config', 'a.yaml', '--shadow-secret', 'ns/s'], '--shadow-secret goes with --shadow-configmap'],
+    [['--shadow-configmap', 'Not_A_Name'], '--shadow-configmap: "Not_A_Name" is not [NAMESPACE/]NAME'],
+    [['--shadow-configmap', 'ns/cm', '--shadow-secret', 'a/b/c'], '--shadow-secret: "a/b/c" is not [NAMESPACE/]NAME'],
+  ])('refuses %j before starting anything', (flags, message) => {
+    const r = run('serve', '--config', 'airy.yaml', ...flags);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain('usage: airy-auth serve');
+  });
 });
 
 describe('airy-auth check for CI and the Helm layout', () => {

@@ -90,6 +90,9 @@ args:
   - --revocations
   - {{ printf "%s/%s" .Release.Namespace (include "airy-auth.revocationsName" .) }}
   {{- end }}
+  {{- with (include "airy-auth.shadowArgs" .) }}
+  {{- . | nindent 2 }}
+  {{- end }}
   - --host
   - {{ if .Values.sidecar.enabled }}127.0.0.1{{ else }}0.0.0.0{{ end }}
   - --port

@@ -25,6 +25,8 @@ export interface KubeSourceOptions {
   /** Asked of the server for every watch; default two thirds of idleMs. */
   readonly watchTimeoutSeconds?: number;
   readonly backoff?: () => Backoff;
+  /** The InvalidConfig Event's text (default: what the live config's refusal means for answers). */
+  readonly invalidConfigMessage?: (hasLastGood: boolean, errors: string) => string;
 }
 
 type Obj = V1ConfigMap | V1Secret;
@@ -121,7 +123,8 @@ export function startKubeSource(options: KubeSourceOptions): { stop: () => Promi
         .filter((i) => i.severity === 'error')
         .map(formatIssue)
         .join('; ');
-      void postWarning(api, logger, 'ConfigMap', cmObj!.metadata!, 'InvalidConfig', invalidConfigMessage(store.current !== undefined, errors));
+      const message = (options.invalidConfigMessage ?? invalidConfigMessage)(store.current !== undefined, errors);
+      void postWarning(api, logger, 'ConfigMap', cmObj!.metadata!, 'InvalidConfig', message);
     }
     resolveReady();
   }
