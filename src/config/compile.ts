@@ -53,6 +53,8 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     ...sessions,
     revocation,
     ...machineTokens,
+    providers: new Map(),
+    allowedProviders: undefined,
     fingerprint: fingerprintOf(settings),
   });
   return { policy, issues: issues.items };

@@ -25,6 +25,8 @@ export interface Policy {
   readonly emails: EmailMatcher | undefined;
   readonly publicPaths: PathMatcher;
   readonly oidc: OidcSettings | undefined;
+  readonly providers: ReadonlyMap<string, LoginProvider>;
+  readonly allowedProviders: ReadonlySet<string> | undefined;
   /** `scheme://host` that pins login redirects, when configured. */
   readonly publicUrl: string | undefined;
   /** `allowedGroups`: a session must be in one of them (undefined: no group rule). */
@@ -52,6 +54,15 @@ export interface Policy {
   readonly logoutSuccessUrl: string;
   /** A hash per set key, to name changed keys on reload without ever logging a value. */
   readonly fingerprint: ReadonlyMap<SettingKey, string>;
+}
+
+export interface LoginProvider {
+  readonly name: string;
+  readonly displayName: string;
+  readonly settings: OidcSettings;
+  readonly emails: EmailMatcher | undefined;
+  readonly groupsClaim: string;
+  readonly sessionRecheckSeconds: number | undefined;
 }
 
 export interface Revocation {

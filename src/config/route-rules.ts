@@ -25,6 +25,7 @@ export interface RouteRule {
    * person, so it does not pass such a rule unless the named policy says `allowSystemToken: true`.
    */
   readonly systemTokenAllowed: boolean;
+  readonly providers: ReadonlySet<string> | undefined;
 }
 
 /** A query that cannot be a rule: refused, never ignored (ignoring allowed_groups would widen access). */
@@ -178,5 +179,6 @@ function parseQuery(query: string, policies: ReadonlyMap<string, NamedPolicy>): 
     publicPaths: named?.publicPaths,
     // The policy's permission covers its own people rules, never people named on the auth URL.
     systemTokenAllowed: !queryNamesPeople && (!policyNamesPeople || named.allowSystemToken),
+    providers: undefined,
   };
 }

@@ -35,6 +35,7 @@ export interface Session {
   readonly jti?: string | undefined;
   /** The provider's session id (`sid`) the session was minted from: a back-channel logout names it. */
   readonly sid?: string | undefined;
+  readonly provider?: string | undefined;
 }
 
 /** Why a token was refused: codes for untrusted input, never thrown. */
