@@ -82,7 +82,7 @@ function sensibleTime(value: unknown, nowSeconds: number): value is number {
 }
 
 function toSession(payload: Record<string, unknown>, nowSeconds: number): Session | undefined {
-  const { sub, email, exp, nbf, iat, groups, rck, jti, sid, auth_time } = payload;
+  const { sub, email, exp, nbf, iat, groups, rck, jti, sid, auth_time, idp } = payload;
   if (typeof sub !== 'string' || sub === '' || sub === SYSTEM_TOKEN_USER || !sensibleTime(exp, nowSeconds)) return undefined;
   if (email !== undefined && typeof email !== 'string') return undefined;
   if (nbf !== undefined && !sensibleTime(nbf, nowSeconds)) return undefined;
@@ -102,6 +102,8 @@ function toSession(payload: Record<string, unknown>, nowSeconds: number): Sessio
     ...(auth_time === undefined ? {} : { authTime: auth_time }),
     jti: idClaim(jti),
     sid: idClaim(sid),
+    // `idp`: the login provider that signed the person in (Airy Core's sessions have none).
+    ...(typeof idp === 'string' && idp !== '' ? { provider: idp } : {}),
   };
 }
 
