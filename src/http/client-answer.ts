@@ -22,7 +22,7 @@ function loginOriginOf(policy: Policy, facts: ClientFacts): string {
  */
 export function respondToClient(res: ServerResponse, decision: Decision, facts: ClientFacts, policy: Policy | undefined, echo: HeaderPair): void {
   if (decision.status === 200) return writeAllow(res, decision, echo);
-  if (decision.status === 401 && facts.navigation && policy !== undefined && (policy.providers.size > 0 || policy.oidc !== undefined)) {
+  if (decision.status === 401 && facts.navigation && policy !== undefined && policy.providers.size > 0) {
     const loginOrigin = loginOriginOf(policy, facts);
     res.writeHead(302, {
       Location: `${loginOrigin}/login?rd=${encodeURIComponent(facts.originalUrl)}`,

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { errors, jwtVerify } from 'jose';
-import { CLOCK_LEEWAY_SECONDS, type Session, SYSTEM_TOKEN_USER, type TokenProblem, type VerifyResult } from './claims.js';
+import { CLOCK_LEEWAY_SECONDS, PROVIDER_NAME, type Session, SYSTEM_TOKEN_USER, type TokenProblem, type VerifyResult } from './claims.js';
 import { TokenMemo } from './token-memo.js';
 
 export interface SessionVerifier {
@@ -102,8 +102,7 @@ function toSession(payload: Record<string, unknown>, nowSeconds: number): Sessio
     ...(auth_time === undefined ? {} : { authTime: auth_time }),
     jti: idClaim(jti),
     sid: idClaim(sid),
-    // `idp`: the login provider that signed the person in (Airy Core's sessions have none).
-    ...(typeof idp === 'string' && idp !== '' ? { provider: idp } : {}),
+    ...(typeof idp === 'string' && PROVIDER_NAME.test(idp) ? { provider: idp } : {}),
   };
 }
 

@@ -1,54 +1,45 @@
-import { compileEmails } from '../../src/config/emails.js';
-import { IssueList } from '../../src/config/issues.js';
 import { compileAiryYaml } from '../../src/config/load.js';
-import type { LoginProvider, Policy } from '../../src/config/policy.js';
-import type { RouteRule } from '../../src/config/route-rules.js';
-import { oidcYaml, securityYaml, TEST_JWT_SECRET } from './policies.js';
+import type { Policy } from '../../src/config/policy.js';
+import { securityYaml } from './policies.js';
 
 export interface ProviderSpec {
+  /** `github` is the GitHub preset; any other name is a generic OpenID Connect provider. */
   readonly name: string;
   readonly displayName?: string;
   /** allowedEmailPatterns of this provider. */
   readonly emails?: string;
-  readonly sessionRecheckSeconds?: number;
+  /** sessionRecheck of this provider, as the config writes it (`1h`). */
+  readonly sessionRecheck?: string;
 }
 
-const oidcSettings = compileAiryYaml(
-  `${securityYaml({ jwtSecret: TEST_JWT_SECRET, allowedEmailPatterns: '*@example.com' })}${oidcYaml('keycloak', 'https://login.example.com')}`,
-).policy!.oidc!;
-
 /**
- * `policy` with login providers, `allowedProviders`, and providers on named policies (which then
- * no longer admit the system token, as a policy that names providers does not). Built by hand
- * from a compiled policy, so the decision can be tested apart from how the config is read.
+ * A compiled config of `fields` with login providers under `security.providers`, `allowedProviders`,
+ * and named policies (name → the rules of its inline mapping), of which those in `ruleProviders`
+ * also name providers. Fails the test loudly when the config is invalid.
  */
-export function withProviders(
-  policy: Policy,
+export function policyWithProviders(
+  fields: Record<string, string | undefined>,
+  policies: Readonly<Record<string, string>>,
   specs: readonly ProviderSpec[],
   options: { readonly allowed?: readonly string[]; readonly ruleProviders?: Readonly<Record<string, readonly string[]>> } = {},
 ): Policy {
-  const providers = new Map<string, LoginProvider>(
-    specs.map((p) => [
-      p.name,
-      {
-        name: p.name,
-        displayName: p.displayName ?? p.name,
-        settings: oidcSettings,
-        emails: p.emails === undefined ? undefined : compileEmails(p.emails.split(','), `providers.${p.name}.allowedEmailPatterns`, new IssueList()),
-        groupsClaim: 'groups',
-        sessionRecheckSeconds: p.sessionRecheckSeconds,
-      },
-    ]),
-  );
-  const ruleProviders = options.ruleProviders ?? {};
-  const routeRules = {
-    ...policy.routeRules,
-    resolve(query: string) {
-      const rule = policy.routeRules.resolve(query);
-      if ('problem' in rule) return rule;
-      const named = ruleProviders[rule.label];
-      return named === undefined ? rule : ({ ...rule, providers: new Set(named), systemTokenAllowed: false } satisfies RouteRule);
-    },
-  };
-  return Object.freeze({ ...policy, providers, allowedProviders: options.allowed === undefined ? undefined : new Set(options.allowed), routeRules });
+  const lines = ['  providers:'];
+  for (const p of specs) {
+    lines.push(`    ${p.name}:`);
+    if (p.name !== 'github') lines.push(`      issuerUri: "https://${p.name}.example.com"`);
+    lines.push(`      clientId: "${p.name}-client"`, `      clientSecret: "${p.name}-secret-0123456789"`);
+    if (p.displayName !== undefined) lines.push(`      displayName: ${JSON.stringify(p.displayName)}`);
+    if (p.emails !== undefined) lines.push(`      allowedEmailPatterns: ${JSON.stringify(p.emails)}`);
+    if (p.sessionRecheck !== undefined) lines.push(`      sessionRecheck: ${JSON.stringify(p.sessionRecheck)}`);
+  }
+  if (options.allowed !== undefined) lines.push(`  allowedProviders: ${JSON.stringify(options.allowed.join(','))}`);
+  const named = Object.entries(policies);
+  if (named.length > 0) lines.push('  policies:');
+  for (const [name, rules] of named) {
+    const providers = options.ruleProviders?.[name];
+    lines.push(`    ${name}: {${rules}${providers === undefined ? '' : `, providers: ${JSON.stringify(providers.join(','))}`}}`);
+  }
+  const result = compileAiryYaml(`${securityYaml(fields)}${lines.join('\n')}\n`);
+  if (!result.policy) throw new Error(`test config invalid: ${JSON.stringify(result.issues)}`);
+  return result.policy;
 }

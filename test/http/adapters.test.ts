@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileAiryYaml } from '../../src/config/load.js';
 import type { Policy } from '../../src/config/policy.js';
 import { allRoutes } from '../../src/http/routes.js';
 import { startInProcess } from '../helpers/in-process.js';
-import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
-import { withProviders } from '../helpers/providers.js';
+import { PROTECTED, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
+import { policyWithProviders } from '../helpers/providers.js';
 
 /**
  * Every gateway adapter in process, on the one decision: each is called as its gateway calls it
@@ -68,19 +67,14 @@ describe('every gateway adapter, in process', () => {
     new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setJti(randomUUID()).setIssuedAt().setExpirationTime('1h').sign(policy.sessionKey!);
 
   beforeAll(async () => {
-    const compiled = compileAiryYaml(
-      `${securityYaml({ ...PROTECTED, publicUrl: 'https://login.example.com' })}  policies:\n` +
-        '    grafana: {allowedGroups: "sre"}\n    corpapp: {allowedEmailPatterns: "*@example.com"}\n',
-    );
-    policy = withProviders(
-      compiled.policy!,
+    policy = policyWithProviders(
+      { ...PROTECTED, publicUrl: 'https://login.example.com' },
+      { grafana: 'allowedGroups: "sre"', corpapp: 'allowedEmailPatterns: "*@example.com"' },
       [
         { name: 'corp', displayName: 'Corp <SSO>' },
         { name: 'github', displayName: 'GitHub' },
       ],
-      {
-        ruleProviders: { corpapp: ['corp'] },
-      },
+      { ruleProviders: { corpapp: ['corp'] } },
     );
     srv = await startInProcess({ policy, issues: [] }, () => allRoutes());
     tokens.staff = await mint({ sub: 'ann-id', email: 'ann@example.com', groups: ['staff'], idp: 'github' });
@@ -158,8 +152,14 @@ describe('every gateway adapter, in process', () => {
 
 describe('the page for a person from the wrong provider, against hostile input', () => {
   it('escapes the URL, sends rd only where the login may land, and starts the login on the request origin without publicUrl', async () => {
-    const compiled = compileAiryYaml(`${securityYaml(PROTECTED)}  policies:\n    corpapp: {allowedEmailPatterns: "*@example.com"}\n`);
-    const policy = withProviders(compiled.policy!, [{ name: 'corp', displayName: 'Corp' }, { name: 'github' }], { ruleProviders: { corpapp: ['corp'] } });
+    const policy = policyWithProviders(
+      PROTECTED,
+      { corpapp: 'allowedEmailPatterns: "*@example.com"' },
+      [{ name: 'corp', displayName: 'Corp' }, { name: 'github' }],
+      {
+        ruleProviders: { corpapp: ['corp'] },
+      },
+    );
     const srv = await startInProcess({ policy, issues: [] }, () => allRoutes());
     try {
       const token = await new SignJWT({ sub: 'ann', email: 'ann@example.com', idp: 'github' })
