@@ -5,7 +5,6 @@ import { safeRedirect } from '../core/redirect-target.js';
 import type { ClientFacts } from './client-facts.js';
 import { writeAllow, writeDecision } from './decision-response.js';
 import { accessDeniedPage } from './pages.js';
-import { providerNotAllowedPage } from './provider-page.js';
 import type { HeaderPair } from './request-log.js';
 
 /** Where the login is: publicUrl when set, else the app's own origin (its Ingress routes /login to airy-auth). */
@@ -35,10 +34,10 @@ export function respondToClient(res: ServerResponse, decision: Decision, facts: 
   }
   if (decision.status === 403 && facts.navigation && decision.reason === 'provider_not_allowed' && policy !== undefined) {
     const loginOrigin = loginOriginOf(policy, facts);
-    // Back to the app after the login only where that login may send the browser.
-    const rd = safeRedirect(facts.originalUrl, loginOrigin, policy.origins, policy.redirectDomains);
-    const refused = { email: decision.email, provider: decision.provider, accepted: decision.acceptedProviders ?? [] };
-    providerNotAllowedPage(res, policy, refused, loginOrigin, rd, { [echo[0]]: echo[1] });
+    const providers = (decision.acceptedProviders ?? []).flatMap((name) => policy.providers.get(name) ?? []);
+    // Back to the app after the login only where that login may send the browser; an empty rd is none.
+    const rd = safeRedirect(facts.originalUrl, loginOrigin, policy.origins, policy.redirectDomains) ?? '';
+    accessDeniedPage(res, decision.email, undefined, { [echo[0]]: echo[1] }, { providers, rd, loginOrigin });
     return;
   }
   if (decision.status === 403 && facts.navigation) {

@@ -124,8 +124,8 @@ describe('every gateway adapter, in process', () => {
           return;
         }
         expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
-        expect(page.body).toContain('This app accepts sign-in with <strong>Corp &lt;SSO&gt;</strong>.');
-        expect(page.body).toContain('You are signed in as <strong>ann@example.com</strong> with GitHub.');
+        expect(page.body).toContain('This service takes sign-ins through <strong>Corp &lt;SSO&gt;</strong> only.');
+        expect(page.body).toContain('You are signed in as <strong>ann@example.com</strong>');
         expect(page.body).toContain(`href="https://login.example.com/oauth2/authorization/corp?rd=${encodeURIComponent(ORIGINAL)}"`);
         expect(page.body).toContain('>Sign in with Corp &lt;SSO&gt;</a>');
         expect(page.body).not.toContain('/oauth2/authorization/github');
@@ -184,9 +184,10 @@ describe('the page for a person from the wrong provider, against hostile input',
       const hostile = await page('/x?q="><script>alert(1)</script>');
       expect(hostile).not.toContain('<script>');
       expect(hostile).toContain(`href="https://app.example.com/oauth2/authorization/corp?rd=${encodeURIComponent('https://app.example.com/x?q=')}`);
-      // A target the login would refuse as a landing (a slash trick) gets a link without rd.
+      // A target the login would refuse as a landing (a slash trick) gets a link with an empty rd (none).
       const trick = await page('/x//evil.example/');
-      expect(trick).toContain('href="https://app.example.com/oauth2/authorization/corp"');
+      expect(trick).toContain('href="https://app.example.com/oauth2/authorization/corp?rd="');
+      expect(trick).not.toContain('evil.example');
     } finally {
       await srv.close();
     }
