@@ -97,6 +97,7 @@ async function airyWithShadow(config: string, candidate: string): Promise<{ url:
  * counted and the lower is taken (a garbage collection lands in one or the other).
  */
 async function perRequest(c: Counted, url: string, headers: Record<string, string>): Promise<number> {
+  await untilAllowed(url, headers);
   await sendSequential(url, WARMUP, headers);
   let lowest = Number.POSITIVE_INFINITY;
   let near = 0;
@@ -115,6 +116,26 @@ async function perRequest(c: Counted, url: string, headers: Record<string, strin
   }
   const windows = [await net(c, () => sendSequential(url, COUNTED, headers)), await net(c, () => sendSequential(url, COUNTED, headers))];
   return Math.min(...windows) / COUNTED;
+}
+
+/**
+ * The first answer may be a refusal that is no fault of the decision: under callgrind a machine
+ * token's first JWKS fetch can outlast its 5 s deadline on a busy machine (the issuer's keys are
+ * then fetched again after the one-minute cooldown). Asked again, one request at a time, until an
+ * allow, for at most UNTIL_ALLOWED_MS; only then does the warm-up start.
+ */
+const UNTIL_ALLOWED_MS = Number(process.env.BENCH_UNTIL_ALLOWED_MS ?? 180_000);
+async function untilAllowed(url: string, headers: Record<string, string>): Promise<void> {
+  const deadline = Date.now() + UNTIL_ALLOWED_MS;
+  for (;;) {
+    try {
+      await sendSequential(url, 1, headers);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
 }
 
 /**

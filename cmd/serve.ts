@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import type { PolicySnapshot, ServerDeps } from '../src/http/deps.js';
+import { createEvaluators } from '../src/http/evaluators.js';
 import { isReservedHeader } from '../src/http/gateway-headers.js';
 import { REQUEST_LOG_MODES, type RequestLogSettings } from '../src/http/request-log.js';
 import { allRoutes } from '../src/http/routes.js';
@@ -86,7 +87,7 @@ async function startSource(
 }
 
 /** The revocation list of `--revocations`, watched; undefined when the flag is absent. */
-async function startRevocations(text: string | undefined, deps: SourceDeps): Promise<RunningRevocations | undefined> {
+async function startRevocations(text: string | undefined, deps: Omit<SourceDeps, 'store'>): Promise<RunningRevocations | undefined> {
   if (text === undefined) return undefined;
   // Loaded only here, like the ConfigMap source: @kubernetes/client-node is slow to import.
   const { resolveRevocationsTarget, startRevocationSource } = await import('../src/sources/revocations-source.js');
@@ -129,9 +130,11 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
   const registry = new Registry();
   const metrics = createMetrics(registry);
   const requireAuth = booleanOption(parsed.values['require-auth'] as string | boolean | undefined, 'require-auth');
-  const store = new PolicyStore(logger, metrics, { requireAuth });
+  const revocations = await startRevocations(values.revocations, { metrics, logger });
+  // Each applied policy gets its evaluator (its credential verifiers) as it is applied.
+  const evaluators = createEvaluators({ machineTokens: createMachineTokens(metrics), revocations });
+  const store = new PolicyStore(logger, metrics, { requireAuth, onApply: (policy) => evaluators.forPolicy(policy) });
   const source = await startSource(values, { store, metrics, logger });
-  const revocations = await startRevocations(values.revocations, { store, metrics, logger });
   // Serve at once (health, metrics, 503 on /auth) and let the sources catch up; wait briefly so
   // quick sources are loaded before the first request.
   await Promise.race([Promise.all([source.ready, revocations?.ready]), new Promise((r) => setTimeout(r, 5000).unref())]);
@@ -159,7 +162,7 @@ export async function serveCommand(argv: string[], out: (s: string) => void, log
     now: Date.now,
     shuttingDown: () => shuttingDown,
     requestLog,
-    machineTokens: createMachineTokens(metrics),
+    evaluators,
     revocations,
     shadow: shadow?.comparison,
   };

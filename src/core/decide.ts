@@ -1,36 +1,29 @@
 import { comparableEmail } from '../config/emails.js';
 import { normalizeOrigin } from '../config/origins.js';
-import type { Policy, Revocation } from '../config/policy.js';
+import type { LoginProvider, Policy, Revocation } from '../config/policy.js';
 import type { RouteRule } from '../config/route-rules.js';
-import { secretEquals } from '../config/secret-digest.js';
-import type { Session, TokenProblem, VerifyResult } from '../session/claims.js';
-import type { RevocationList } from '../session/revocation-list.js';
+import type { Session, TokenProblem } from '../session/claims.js';
 import { type Decision, SYSTEM_TOKEN_USER } from './decision.js';
+import type { CredentialReason, CredentialResult, Evaluator } from './evaluator.js';
 import type { Facts } from './facts.js';
-import type { MachineTokenVerifier } from './machine-token.js';
-import { andThen, type MaybePromise } from './maybe-async.js';
+import type { MaybePromise } from './maybe-async.js';
 import { normalizePath } from './normalize-path.js';
 import { revokedByList } from './revoked.js';
 
 const BEARER = /^bearer[ \t]+/i;
 
 /**
- * The one authorization decision, shared by every gateway adapter. Pure: the policy and the
- * clock are passed in, and it reads nothing else. It answers synchronously unless a token must
- * be verified for the first time (HMAC through WebCrypto is asynchronous).
+ * The one authorization decision, shared by every gateway adapter. Pure: the evaluator (the
+ * policy and its credential verifiers) and the clock are passed in, and it reads nothing else. It
+ * answers synchronously unless a token must be verified for the first time (HMAC through
+ * WebCrypto is asynchronous, an issuer's keys may have to be fetched).
  *
  * A route may bring its own rule (a named policy, oauth2-proxy's query parameters): it narrows
  * every global rule and never widens one, and a rule that cannot be read refuses the request.
- * `revocations` is the cluster's revocation list (`serve --revocations`), as data.
  */
-export function decide(
-  facts: Facts,
-  policy: Policy | undefined,
-  nowMs: number,
-  machine?: MachineTokenVerifier,
-  revocations?: RevocationList,
-): MaybePromise<Decision> {
-  if (policy === undefined) return { status: 503, reason: 'no_config' };
+export function decide(facts: Facts, evaluator: Evaluator | undefined, nowMs: number): MaybePromise<Decision> {
+  if (evaluator === undefined) return { status: 503, reason: 'no_config' };
+  const policy = evaluator.policy;
   if (!policy.enabled) return { status: 200, reason: 'auth_disabled' };
 
   let rule: RouteRule | undefined;
@@ -62,54 +55,92 @@ export function decide(
     }
   }
 
-  if (facts.authorization !== undefined) {
-    const presented = facts.authorization.replace(BEARER, '').trim();
-    if (presented !== '' && policy.systemToken && secretEquals(presented, policy.systemToken)) {
-      // The shared token is no person: a route that names people does not admit it unless its policy says so.
-      if (rule !== undefined && !rule.systemTokenAllowed) return { status: 403, reason: 'system_token_not_allowed', rule: rule.label };
-      return { status: 200, reason: 'system_token', user: SYSTEM_TOKEN_USER, email: undefined, groups: undefined, rule: rule?.label };
-    }
-    return andThen(verify(policy, presented, nowMs), (result): MaybePromise<Decision> => {
-      if (result.ok) return allowSession(result.session, 'session_token', policy, rule, nowMs, revocations);
-      // Not HS256, so not an Airy session: a machine token from a configured issuer, perhaps.
-      if (machine !== undefined && result.problem === 'alg_not_allowed') {
-        return andThen(
-          machine.verify(presented, nowMs),
-          (m): Decision =>
-            m.ok
-              ? allowSession(m.session, 'machine_token', policy, rule, nowMs, revocations)
-              : { status: 401, reason: 'invalid_token', tokenProblem: m.problem, ...('detail' in m ? { detail: m.detail } : {}), ...label },
-        );
-      }
-      return { status: 401, reason: 'invalid_token', tokenProblem: result.problem, ...label };
-    });
-  }
-
-  if (facts.sessionCookies.length > 0) return firstValidCookie(facts.sessionCookies, 0, undefined, policy, rule, nowMs, revocations);
-
+  // The Authorization header, when sent, is the credential: a bad one is not made good by a cookie.
+  if (facts.authorization !== undefined) return fromAuthorization(facts.authorization.replace(BEARER, '').trim(), 0, evaluator, rule, nowMs);
+  if (facts.sessionCookies.length > 0) return fromCookies(facts.sessionCookies, 0, 0, undefined, evaluator, rule, nowMs);
   return { status: 401, reason: 'no_credentials', ...label };
 }
 
-function verify(policy: Policy, token: string, nowMs: number): MaybePromise<VerifyResult> {
-  return policy.sessions ? policy.sessions.verify(token, nowMs) : { ok: false, problem: 'malformed' };
+/** The verifiers in turn, until one takes the credential: it allows it, or refuses it for good. */
+function fromAuthorization(presented: string, i: number, evaluator: Evaluator, rule: RouteRule | undefined, nowMs: number): MaybePromise<Decision> {
+  const verifier = evaluator.bearerVerifiers[i];
+  if (verifier === undefined) return { status: 401, reason: 'invalid_token', tokenProblem: 'malformed', ...(rule ? { rule: rule.label } : {}) };
+  const result = verifier.verify(presented, nowMs);
+  return result instanceof Promise
+    ? result.then((r) => authorizationResult(r, presented, i, evaluator, rule, nowMs))
+    : authorizationResult(result, presented, i, evaluator, rule, nowMs);
 }
 
-/** Browsers send every cookie of the name whose path matches; the first one that verifies wins. */
-function firstValidCookie(
-  cookies: readonly string[],
+function authorizationResult(
+  result: CredentialResult,
+  presented: string,
   i: number,
-  firstProblem: TokenProblem | undefined,
-  policy: Policy,
+  evaluator: Evaluator,
   rule: RouteRule | undefined,
   nowMs: number,
-  revocations: RevocationList | undefined,
 ): MaybePromise<Decision> {
-  if (i >= cookies.length) return { status: 401, reason: 'invalid_cookie', tokenProblem: firstProblem ?? 'malformed', ...(rule ? { rule: rule.label } : {}) };
-  return andThen(verify(policy, cookies[i]!, nowMs), (result) =>
-    result.ok
-      ? allowSession(result.session, 'session_cookie', policy, rule, nowMs, revocations)
-      : firstValidCookie(cookies, i + 1, firstProblem ?? result.problem, policy, rule, nowMs, revocations),
-  );
+  if (result.ok) {
+    if (result.session !== undefined) return allowSession(result.session, evaluator.bearerVerifiers[i]!.reason, evaluator, rule, nowMs);
+    // The shared token is no person: a route that names people does not admit it unless its policy says so.
+    if (rule !== undefined && !rule.systemTokenAllowed) return { status: 403, reason: 'system_token_not_allowed', rule: rule.label };
+    return {
+      status: 200,
+      reason: 'system_token',
+      user: SYSTEM_TOKEN_USER,
+      email: undefined,
+      groups: undefined,
+      rule: rule?.label,
+      jti: undefined,
+      provider: undefined,
+    };
+  }
+  if (result.otherKind === true && i + 1 < evaluator.bearerVerifiers.length) return fromAuthorization(presented, i + 1, evaluator, rule, nowMs);
+  const label = rule === undefined ? {} : { rule: rule.label };
+  return result.detail === undefined
+    ? { status: 401, reason: 'invalid_token', tokenProblem: result.problem, ...label }
+    : { status: 401, reason: 'invalid_token', tokenProblem: result.problem, detail: result.detail, ...label };
+}
+
+/**
+ * Browsers send every cookie of the name whose path matches; the first one that verifies wins.
+ * Each cookie goes through the cookie verifiers (`j`) as a header's token does; a refusal names
+ * the first cookie's problem.
+ */
+function fromCookies(
+  cookies: readonly string[],
+  i: number,
+  j: number,
+  firstProblem: TokenProblem | undefined,
+  evaluator: Evaluator,
+  rule: RouteRule | undefined,
+  nowMs: number,
+): MaybePromise<Decision> {
+  const verifier = evaluator.cookieVerifiers[j];
+  if (i >= cookies.length || verifier === undefined)
+    return { status: 401, reason: 'invalid_cookie', tokenProblem: firstProblem ?? 'malformed', ...(rule ? { rule: rule.label } : {}) };
+  const result = verifier.verify(cookies[i]!, nowMs);
+  return result instanceof Promise
+    ? result.then((r) => cookieResult(r, cookies, i, j, firstProblem, evaluator, rule, nowMs))
+    : cookieResult(result, cookies, i, j, firstProblem, evaluator, rule, nowMs);
+}
+
+function cookieResult(
+  result: CredentialResult,
+  cookies: readonly string[],
+  i: number,
+  j: number,
+  firstProblem: TokenProblem | undefined,
+  evaluator: Evaluator,
+  rule: RouteRule | undefined,
+  nowMs: number,
+): MaybePromise<Decision> {
+  // A cookie is never the system token: only an identity from a cookie verifier counts.
+  if (result.ok) {
+    if (result.session !== undefined) return allowSession(result.session, 'session_cookie', evaluator, rule, nowMs);
+    return fromCookies(cookies, i + 1, 0, firstProblem ?? 'malformed', evaluator, rule, nowMs);
+  }
+  if (result.otherKind === true && j + 1 < evaluator.cookieVerifiers.length) return fromCookies(cookies, i, j + 1, firstProblem, evaluator, rule, nowMs);
+  return fromCookies(cookies, i + 1, 0, firstProblem ?? result.problem, evaluator, rule, nowMs);
 }
 
 function originAllowed(facts: Facts, policy: Policy, rule: RouteRule | undefined): boolean {
@@ -159,30 +190,73 @@ function emailAllowedByRule(email: string | undefined, rule: RouteRule): boolean
   return rule.emailPatterns === undefined || (email !== undefined && rule.emailPatterns.matches(email));
 }
 
-/** Emails and groups are re-checked on every request, so removing one locks its users out at once. */
+/** The configured providers (in config order) that the global `allowedProviders` and the route's `providers` both admit. */
+function acceptedProviders(policy: Policy, rule: RouteRule | undefined): string[] {
+  const out: string[] = [];
+  for (const name of policy.providers.keys()) {
+    if ((policy.allowedProviders === undefined || policy.allowedProviders.has(name)) && (rule?.providers === undefined || rule.providers.has(name)))
+      out.push(name);
+  }
+  return out;
+}
+
+/** In each of the provider sets that is set; a session without a provider is in none. */
+function providerAllowed(provider: string | undefined, policy: Policy, rule: RouteRule | undefined): boolean {
+  if (policy.allowedProviders === undefined && rule?.providers === undefined) return true;
+  return (
+    provider !== undefined &&
+    (policy.allowedProviders === undefined || policy.allowedProviders.has(provider)) &&
+    (rule?.providers === undefined || rule.providers.has(provider))
+  );
+}
+
+/**
+ * Emails, groups and providers are re-checked on every request, so removing one locks its users
+ * out at once. The order: the identity must be presentable, not revoked, from a provider still
+ * configured and not due for a re-check; then the provider rules (a person from the wrong provider
+ * is offered the right ones rather than told their email or groups do not fit), then emails and
+ * groups (the provider's own email patterns, else the global ones).
+ */
 function allowSession(
   session: Session,
-  reason: 'session_token' | 'session_cookie' | 'machine_token',
-  policy: Policy,
+  reason: CredentialReason | 'session_cookie',
+  evaluator: Evaluator,
   rule: RouteRule | undefined,
   nowMs: number,
-  revocations: RevocationList | undefined,
 ): Decision {
+  const policy = evaluator.policy;
   const label = rule === undefined ? {} : { rule: rule.label };
   // A subject or email that HTTP would trim on its way upstream (" admin " arrives as "admin") or
   // that names no one is not an identity this service can pass on or revoke.
   if (!presentableIdentity(session)) {
     return { status: 401, reason: reason === 'session_cookie' ? 'invalid_cookie' : 'invalid_token', tokenProblem: 'bad_claims', ...label };
   }
-  if (
-    (policy.revocation !== undefined && revoked(session, policy.revocation)) ||
-    (revocations !== undefined && revokedByList(session, revocations, nowMs / 1000))
-  )
+  const list = evaluator.revocations?.current;
+  if ((policy.revocation !== undefined && revoked(session, policy.revocation)) || (list !== undefined && revokedByList(session, list, nowMs / 1000)))
     return { status: 401, reason: 'session_revoked', jti: session.jti, ...label };
+  let provider: LoginProvider | undefined;
+  if (session.provider !== undefined) {
+    provider = policy.providers.get(session.provider);
+    // Signed in through a provider that is no longer configured: a 401 sends a browser through the login again.
+    if (provider === undefined) return { status: 401, reason: 'provider_removed', jti: session.jti, ...label };
+  }
   // Due for a re-check with the provider: a 401 sends a browser through /login, which renews it.
-  if (policy.sessionRecheckSeconds !== undefined && session.recheckAt !== undefined && session.recheckAt <= nowMs / 1000)
+  const recheckSeconds = provider?.sessionRecheckSeconds ?? policy.sessionRecheckSeconds;
+  if (recheckSeconds !== undefined && session.recheckAt !== undefined && session.recheckAt <= nowMs / 1000)
     return { status: 401, reason: 'recheck_due', ...label };
-  if (session.email !== undefined && policy.emails && !policy.emails.matches(session.email)) {
+  if (!providerAllowed(session.provider, policy, rule)) {
+    return {
+      status: 403,
+      reason: 'provider_not_allowed',
+      user: session.sub,
+      ...(session.email === undefined ? {} : { email: session.email }),
+      ...(session.provider === undefined ? {} : { provider: session.provider }),
+      acceptedProviders: acceptedProviders(policy, rule),
+      ...label,
+    };
+  }
+  const emails = provider?.emails ?? policy.emails;
+  if (session.email !== undefined && emails && !emails.matches(session.email)) {
     return { status: 403, reason: 'email_not_allowed', user: session.sub, email: session.email, ...label };
   }
   if (rule !== undefined && !emailAllowedByRule(session.email, rule)) {
@@ -204,7 +278,16 @@ function allowSession(
     }
   }
   // Every field named, none spread: one object shape for every allow, cheaper to build and to read.
-  return { status: 200, reason, user: session.sub, email: session.email, groups: session.groups, rule: rule?.label, jti: session.jti };
+  return {
+    status: 200,
+    reason,
+    user: session.sub,
+    email: session.email,
+    groups: session.groups,
+    rule: rule?.label,
+    jti: session.jti,
+    provider: session.provider,
+  };
 }
 
 const SPACE = /^\s$/;

@@ -19,7 +19,9 @@ export type Reason =
   | 'session_revoked'
   | 'recheck_due'
   | 'invalid_rule'
-  | 'system_token_not_allowed';
+  | 'system_token_not_allowed'
+  | 'provider_removed'
+  | 'provider_not_allowed';
 
 /** Which route rule decided (a policy name or `query`), for the metric; absent when none applied. */
 interface RuleLabel {
@@ -35,6 +37,8 @@ export type Allow = {
   readonly groups?: readonly string[] | undefined;
   /** The session's `jti`, for the request log (one session can be revoked by it). */
   readonly jti?: string | undefined;
+  /** The login provider that signed the person in (the session's `idp`); undefined for any other credential. */
+  readonly provider?: string | undefined;
 } & RuleLabel;
 
 export type Decision =
@@ -56,6 +60,10 @@ export type Decision =
       readonly missingGroups?: readonly string[];
       /** Why the route's rule is unusable (invalid_rule): said once in the log, with the fix. */
       readonly ruleProblem?: string;
+      /** The refused session's provider (provider_not_allowed), for the request log. */
+      readonly provider?: string;
+      /** The configured providers this route admits, in config order (provider_not_allowed), for the page. */
+      readonly acceptedProviders?: readonly string[];
     } & RuleLabel)
   | ({ readonly status: 503; readonly reason: 'no_config' } & RuleLabel);
 

@@ -66,8 +66,7 @@ export function decisionRoute<F extends Facts>(adapter: Adapter<F>, respond: Res
     // Read the policy once: a reload during this request (even during an asynchronous verify)
     // does not change its answer, and the responder sees the same snapshot.
     const policy = deps.policies.current;
-    const machine = policy === undefined ? undefined : deps.machineTokens?.forPolicy(policy);
-    const decision = decide(facts.facts, policy, deps.now(), machine, deps.revocations?.current);
+    const decision = decide(facts.facts, policy === undefined ? undefined : deps.evaluators.forPolicy(policy), deps.now());
     const finish = (d: Decision) => {
       deps.metrics.countDecision(d.status, d.reason);
       if (d.rule !== undefined) deps.metrics.countRuleDecision(d.rule, d.status);

@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Policy } from '../config/policy.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { MachineTokens } from '../oidc/machine-tokens.js';
 import type { RevocationEntry, RevocationList } from '../session/revocation-list.js';
+import type { Evaluators } from './evaluators.js';
 import type { RequestLogSettings } from './request-log.js';
 import type { ShadowComparison } from './shadow.js';
 
@@ -20,8 +20,8 @@ export interface ServerDeps {
   readonly now: () => number;
   /** True once shutdown began: /readyz answers 503 so Kubernetes stops sending traffic before the drain. */
   readonly shuttingDown: () => boolean;
-  /** Verifiers of machine tokens from configured issuers, per policy; absent: machine tokens off. */
-  readonly machineTokens?: MachineTokens | undefined;
+  /** The evaluator (the credential verifiers) of each applied policy. */
+  readonly evaluators: Evaluators;
   /** Which decisions are logged, and the header of the gateway's request id. */
   readonly requestLog: RequestLogSettings;
   /** The cluster's revocation list (`serve --revocations`); absent: the feature is off. */

@@ -60,6 +60,7 @@ export function logDecision(
   const user = d && 'user' in d ? d.user : undefined;
   const email = d && 'email' in d ? d.email : undefined;
   const jti = d && 'jti' in d ? d.jti : undefined;
+  const provider = d && 'provider' in d ? d.provider : undefined;
   logger.log('info', 'request', {
     requestId: entry.id,
     adapter: entry.adapter,
@@ -72,6 +73,8 @@ export function logDecision(
     detail: d && 'detail' in d ? d.detail : undefined,
     user,
     email,
+    // The login provider that signed the person in: with several, says which account was used.
+    provider,
     // The route's policy name (or `query`): with the reason, says which rule refused whom.
     policy: d?.rule,
     jti,

@@ -1,8 +1,9 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { MachineIssuer, Policy } from '../config/policy.js';
-import type { MachineTokenVerifier, MachineVerifyResult } from '../core/machine-token.js';
+import type { CredentialVerifier } from '../core/evaluator.js';
+import type { MaybePromise } from '../core/maybe-async.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { CLOCK_LEEWAY_SECONDS, type Session, SYSTEM_TOKEN_USER, type TokenProblem } from '../session/claims.js';
+import { CLOCK_LEEWAY_SECONDS, type Session, SYSTEM_TOKEN_USER, type TokenProblem, type VerifyResult } from '../session/claims.js';
 import { TokenMemo } from '../session/token-memo.js';
 import { MAX_LIFETIME_SECONDS } from '../session/verifier.js';
 import { groupsOf } from './identity.js';
@@ -21,35 +22,46 @@ export interface MachineTokensOptions extends Partial<IssuerKeysTiming> {
 /** Defaults: a fetch per issuer at most once a minute, keys refreshed every 10 minutes, calls cut off after 5 s. */
 export const MACHINE_KEYS_DEFAULTS = { cooldownMs: 60_000, refreshMs: 600_000, fetchTimeoutMs: 5_000 } as const;
 
-/** Verifiers per compiled policy: built once per config, reused while it is in force. */
+/**
+ * Builds the machine-token verifier of each applied policy, with the fetches counted in metrics.
+ * `previous` (the verifier of the configuration before) lends what did not change: the whole
+ * verifier, memo of verified tokens included, when no machine-token setting changed; else each
+ * issuer's key set whose issuer and JWKS URI are unchanged, so a reload fetches no key set again.
+ */
 export interface MachineTokens {
-  forPolicy(policy: Policy): MachineTokenVerifier | undefined;
+  verifierFor(policy: Policy, previous?: MachineTokenVerifier): MachineTokenVerifier | undefined;
+}
+
+/** A machine token's verification; a refusal says which check failed (never any part of the token). */
+export type MachineVerifyResult = VerifyResult | { readonly ok: false; readonly problem: TokenProblem; readonly detail: string };
+
+/** JWT access tokens from configured issuers: tried after the Airy session verifier, on a token it says is not HS256. */
+export interface MachineTokenVerifier extends CredentialVerifier {
+  readonly reason: 'machine_token';
+  verify(token: string, nowMs: number): MaybePromise<MachineVerifyResult>;
+  /** Every setting the verifier depends on, as text: equal text, equal verifier. */
+  readonly settings: string;
+  /** The key set of each issuer, by issuer and JWKS URI. */
+  readonly keySets: ReadonlyMap<string, IssuerKeys>;
 }
 
 export function createMachineTokens(metrics: Metrics, options: MachineTokensOptions = {}): MachineTokens {
   const timing = { ...MACHINE_KEYS_DEFAULTS, ...options };
-  const perPolicy = new WeakMap<Policy, MachineTokenVerifier>();
-  // Key sets are kept across reloads per issuer and JWKS URI, so a reload does not refetch them.
-  const keySets = new Map<string, IssuerKeys>();
   const fetch = createIdpFetch('machine-tokens', metrics, (url) => (url.includes('/.well-known/') ? 'discovery' : 'jwks'), timing.fetchTimeoutMs);
   return {
-    forPolicy(policy) {
+    verifierFor(policy, previous) {
       if (policy.machineIssuers.length === 0) return undefined;
-      let verifier = perPolicy.get(policy);
-      if (!verifier) {
-        const issuers = policy.machineIssuers.map((i: MachineIssuer) => {
-          const id = `${i.issuer} ${i.jwksUri ?? ''}`;
-          let keys = keySets.get(id);
-          if (!keys) {
-            keys = new IssuerKeys(i, fetch, timing);
-            keySets.set(id, keys);
-          }
-          return keys;
-        });
-        verifier = machineVerifier(issuers, policy);
-        perPolicy.set(policy, verifier);
-      }
-      return verifier;
+      const settings = JSON.stringify([policy.machineIssuers, policy.machineClaims, policy.groupsClaim, policy.sessionTtlSeconds]);
+      if (previous?.settings === settings) return previous;
+      const keySets = new Map<string, IssuerKeys>();
+      const issuers = policy.machineIssuers.map((issuer: MachineIssuer) => {
+        const id = `${issuer.issuer} ${issuer.jwksUri ?? ''}`;
+        let keys = keySets.get(id) ?? previous?.keySets.get(id);
+        if (keys === undefined) keys = new IssuerKeys(issuer, fetch, timing);
+        keySets.set(id, keys);
+        return { issuer, keys };
+      });
+      return machineVerifier(issuers, policy, settings, keySets);
     },
   };
 }
@@ -89,7 +101,13 @@ function verifiedEmail(payload: Record<string, unknown>, claim: string): string 
   return payload.email_verified === false || payload.email_verified === 'false' ? undefined : mail;
 }
 
-function machineVerifier(issuers: IssuerKeys[], policy: Policy): MachineTokenVerifier {
+/** An issuer as the policy configures it (its audience is the policy's), with its key set (perhaps carried over). */
+interface ConfiguredIssuer {
+  readonly issuer: MachineIssuer;
+  readonly keys: IssuerKeys;
+}
+
+function machineVerifier(issuers: ConfiguredIssuer[], policy: Policy, settings: string, keySets: ReadonlyMap<string, IssuerKeys>): MachineTokenVerifier {
   // Keyed by signature, as the session memo is: hashing a whole token of 500 characters and more
   // on every request cost thousands of instructions.
   const memo = new TokenMemo<Verified>(MEMO_MAX_CHARS);
@@ -105,8 +123,9 @@ function machineVerifier(issuers: IssuerKeys[], policy: Policy): MachineTokenVer
       return refused('malformed', 'malformed');
     }
     if (typeof alg !== 'string' || !ALGORITHMS.includes(alg)) return refused('alg_not_allowed', 'algorithm');
-    const keys = issuers.find((i) => i.issuer.issuer === iss);
-    if (keys === undefined) return refused('bad_claims', 'issuer');
+    const configured = issuers.find((i) => i.issuer.issuer === iss);
+    if (configured === undefined) return refused('bad_claims', 'issuer');
+    const { keys } = configured;
     // No keys yet: this request waits for them (within the fetch deadline). Keys due for their
     // scheduled refresh are refreshed in the background: no request waits on a slow issuer for that.
     if (keys.getKey === undefined) await keys.refresh(nowMs);
@@ -119,8 +138,8 @@ function machineVerifier(issuers: IssuerKeys[], policy: Policy): MachineTokenVer
       try {
         ({ payload } = await jwtVerify(token, getKey, {
           algorithms: ALGORITHMS,
-          issuer: keys.issuer.issuer,
-          audience: keys.issuer.audience,
+          issuer: configured.issuer.issuer,
+          audience: configured.issuer.audience,
           requiredClaims: ['exp'],
           clockTolerance: CLOCK_LEEWAY_SECONDS,
           currentDate: new Date(nowMs),
@@ -160,6 +179,10 @@ function machineVerifier(issuers: IssuerKeys[], policy: Policy): MachineTokenVer
   }
 
   return {
+    reason: 'machine_token',
+    cookies: false,
+    settings,
+    keySets,
     verify(token, nowMs) {
       const known = memo.get(token);
       // Verified with the key set still in force: answered from memory (a refresh that falls due

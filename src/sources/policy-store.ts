@@ -24,7 +24,11 @@ export class PolicyStore {
      * deployment that must authenticate says so, and a missing or misspelt secret then stalls
      * the rollout (503, not ready) instead of letting every request in behind a green one.
      */
-    private readonly options: { readonly requireAuth?: boolean } = {},
+    private readonly options: {
+      readonly requireAuth?: boolean;
+      /** Called with each policy about to be applied, before any request sees it: the server builds its evaluator here. */
+      readonly onApply?: (policy: Policy) => void;
+    } = {},
   ) {
     metrics.enabled.set(0);
     metrics.configGeneration.set(0);
@@ -75,7 +79,8 @@ export class PolicyStore {
       this.#warnIfOff(source);
       return 'unchanged';
     }
-    this.#current = keepVerifiedTokens(this.#current, next);
+    this.options.onApply?.(next);
+    this.#current = next;
     this.#generation += 1;
     this.metrics.configReloads.inc({ result: 'applied' });
     this.metrics.configGeneration.set(this.#generation);
@@ -97,13 +102,4 @@ export class PolicyStore {
     this.metrics.configReloads.inc({ result: 'deleted' });
     this.logger.log('warn', this.#current ? 'config source deleted; keeping the last good config' : 'config source deleted; no valid config yet', { source });
   }
-}
-
-/**
- * A reload that keeps the same jwtSecret keeps the session verifier, and with it the memo of
- * tokens already verified: otherwise every reload would send each session through HMAC again.
- */
-function keepVerifiedTokens(before: Policy | undefined, next: Policy): Policy {
-  if (!before?.sessions || !before.sessionKey || !next.sessionKey || !before.sessionKey.equals(next.sessionKey)) return next;
-  return Object.freeze({ ...next, sessions: before.sessions });
 }

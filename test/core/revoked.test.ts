@@ -4,6 +4,7 @@ import { decide } from '../../src/core/decide.js';
 import type { Facts } from '../../src/core/facts.js';
 import { mintSession } from '../../src/session/mint.js';
 import { EMPTY_REVOCATIONS, parseRevocations, type RevocationEntry, revocationEntry } from '../../src/session/revocation-list.js';
+import { evaluate } from '../helpers/evaluator.js';
 import { PROTECTED, policyOf } from '../helpers/policies.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -27,18 +28,18 @@ describe('decide with the cluster revocation list', () => {
     const a = await mintSession(policy.sessionKey!, { sub: 'ann' }, 3600, NOW - 1000);
     const b = await mintSession(policy.sessionKey!, { sub: 'ann' }, 3600, NOW - 1000);
     const list = listOf(revocationEntry('jti', jtiOf(a), S, DAY));
-    expect(await decide(facts(a), policy, NOW, undefined, list)).toEqual({ status: 401, reason: 'session_revoked', jti: jtiOf(a) });
-    expect(await decide(facts(a, true), policy, NOW, undefined, list)).toMatchObject({ status: 401, reason: 'session_revoked' });
-    expect(await decide(facts(b), policy, NOW, undefined, list)).toMatchObject({ status: 200, user: 'ann', jti: jtiOf(b) });
-    expect(await decide(facts(a), policy, NOW, undefined, EMPTY_REVOCATIONS)).toMatchObject({ status: 200 });
+    expect(await decide(facts(a), evaluate(policy, list), NOW)).toEqual({ status: 401, reason: 'session_revoked', jti: jtiOf(a) });
+    expect(await decide(facts(a, true), evaluate(policy, list), NOW)).toMatchObject({ status: 401, reason: 'session_revoked' });
+    expect(await decide(facts(b), evaluate(policy, list), NOW)).toMatchObject({ status: 200, user: 'ann', jti: jtiOf(b) });
+    expect(await decide(facts(a), evaluate(policy, EMPTY_REVOCATIONS), NOW)).toMatchObject({ status: 200 });
   });
 
   it('refuses the sessions minted from a provider session (sid)', async () => {
     const a = await mintSession(policy.sessionKey!, { sub: 'ann', sid: 'idp-session-1' }, 3600, NOW - 1000);
     const b = await mintSession(policy.sessionKey!, { sub: 'ann', sid: 'idp-session-2' }, 3600, NOW - 1000);
     const list = listOf(revocationEntry('sid', 'idp-session-1', S, DAY));
-    expect(await decide(facts(a), policy, NOW, undefined, list)).toMatchObject({ status: 401, reason: 'session_revoked' });
-    expect(await decide(facts(b), policy, NOW, undefined, list)).toMatchObject({ status: 200 });
+    expect(await decide(facts(a), evaluate(policy, list), NOW)).toMatchObject({ status: 401, reason: 'session_revoked' });
+    expect(await decide(facts(b), evaluate(policy, list), NOW)).toMatchObject({ status: 200 });
   });
 
   it('refuses a subject’s and an email’s sessions issued until the revocation (and the 30 s clock leeway), not those issued after', async () => {
@@ -46,8 +47,8 @@ describe('decide with the cluster revocation list', () => {
     const after = await mintSession(policy.sessionKey!, { sub: 'ann', email: 'ann@example.com' }, 3600, NOW + 31_000);
     for (const entry of [revocationEntry('sub', 'ann', S, DAY), revocationEntry('email', 'ann@EXAMPLE.com', S, DAY)]) {
       const list = listOf(entry);
-      expect(await decide(facts(before), policy, NOW + 32_000, undefined, list), entry.kind).toMatchObject({ status: 401, reason: 'session_revoked' });
-      expect(await decide(facts(after), policy, NOW + 32_000, undefined, list), entry.kind).toMatchObject({ status: 200 });
+      expect(await decide(facts(before), evaluate(policy, list), NOW + 32_000), entry.kind).toMatchObject({ status: 401, reason: 'session_revoked' });
+      expect(await decide(facts(after), evaluate(policy, list), NOW + 32_000), entry.kind).toMatchObject({ status: 200 });
     }
   });
 
@@ -60,15 +61,15 @@ describe('decide with the cluster revocation list', () => {
       .setExpirationTime(S + 3600)
       .sign(policy.sessionKey!);
     const list = listOf(revocationEntry('all', '', S, DAY));
-    expect(await decide(facts(old), policy, NOW + 20_000, undefined, list)).toMatchObject({ status: 401, reason: 'session_revoked' });
-    expect(await decide(facts(noIat), policy, NOW + 20_000, undefined, list)).toMatchObject({ status: 401, reason: 'session_revoked' });
-    expect(await decide(facts(fresh), policy, NOW + 20_000, undefined, list)).toMatchObject({ status: 200 });
+    expect(await decide(facts(old), evaluate(policy, list), NOW + 20_000)).toMatchObject({ status: 401, reason: 'session_revoked' });
+    expect(await decide(facts(noIat), evaluate(policy, list), NOW + 20_000)).toMatchObject({ status: 401, reason: 'session_revoked' });
+    expect(await decide(facts(fresh), evaluate(policy, list), NOW + 20_000)).toMatchObject({ status: 200 });
   });
 
   it('ignores an entry past its time', async () => {
     const a = await mintSession(policy.sessionKey!, { sub: 'ann' }, 10 * DAY, NOW - 1000);
     const list = listOf(revocationEntry('jti', jtiOf(a), S, DAY));
-    expect(await decide(facts(a), policy, NOW + DAY * 1000 - 1000, undefined, list)).toMatchObject({ status: 401 });
-    expect(await decide(facts(a), policy, NOW + DAY * 1000 + 1000, undefined, list)).toMatchObject({ status: 200 });
+    expect(await decide(facts(a), evaluate(policy, list), NOW + DAY * 1000 - 1000)).toMatchObject({ status: 401 });
+    expect(await decide(facts(a), evaluate(policy, list), NOW + DAY * 1000 + 1000)).toMatchObject({ status: 200 });
   });
 });

@@ -10,6 +10,7 @@ import { memoryLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { startFileSource } from '../../src/sources/file-source.js';
 import { PolicyStore } from '../../src/sources/policy-store.js';
+import { evaluate } from '../helpers/evaluator.js';
 import { type KubeHarness, NS, startKubeHarness } from '../helpers/kube-harness.js';
 import { PROTECTED, securityYaml, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { waitFor } from '../helpers/wait.js';
@@ -35,8 +36,8 @@ afterAll(() => {
 /** The last good policy still lets the system token in and keeps others out. */
 function stillDeciding(policy: Policy | undefined): boolean {
   const facts = { method: 'GET', scheme: 'https' as const, host: 'app.example.com', path: '/x', origin: undefined, sessionCookies: [] };
-  const withToken = decide({ ...facts, authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }, policy, Date.now());
-  const without = decide({ ...facts, authorization: undefined }, policy, Date.now());
+  const withToken = decide({ ...facts, authorization: `Bearer ${TEST_SYSTEM_TOKEN}` }, evaluate(policy), Date.now());
+  const without = decide({ ...facts, authorization: undefined }, evaluate(policy), Date.now());
   return !(withToken instanceof Promise) && withToken.status === 200 && !(without instanceof Promise) && without.status === 401;
 }
 

@@ -2,10 +2,12 @@ import type { Server } from 'node:http';
 import { Registry } from 'prom-client';
 import type { CompileResult } from '../../src/config/compile.js';
 import type { ServerDeps } from '../../src/http/deps.js';
+import { createEvaluators } from '../../src/http/evaluators.js';
 import { createAuthServer, type Routes } from '../../src/http/server.js';
 import { memoryLogger } from '../../src/log.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { createMachineTokens } from '../../src/oidc/machine-tokens.js';
+import { EMPTY_REVOCATIONS } from '../../src/session/revocation-list.js';
 import { PolicyStore } from '../../src/sources/policy-store.js';
 
 /** The real server on a loopback port, in this process, with a clock the test controls. */
@@ -13,7 +15,14 @@ export async function startInProcess(config: CompileResult | undefined, routes?:
   const registry = new Registry();
   const metrics = createMetrics(registry);
   const logger = memoryLogger();
-  const store = new PolicyStore(logger, metrics);
+  // The revocation list the test puts in deps (perhaps after the start) is the one decisions read.
+  const revocations = {
+    get current() {
+      return deps.revocations?.current ?? EMPTY_REVOCATIONS;
+    },
+  };
+  const evaluators = createEvaluators({ machineTokens: createMachineTokens(metrics), revocations });
+  const store = new PolicyStore(logger, metrics, { onApply: (policy) => evaluators.forPolicy(policy) });
   if (config) store.apply(config, 'test');
   const deps: ServerDeps = {
     policies: store,
@@ -22,7 +31,7 @@ export async function startInProcess(config: CompileResult | undefined, routes?:
     now,
     shuttingDown: () => false,
     requestLog: { mode: 'denied', idHeader: 'x-request-id' },
-    machineTokens: createMachineTokens(metrics),
+    evaluators,
   };
   const server: Server = createAuthServer(deps, routes?.(deps));
   await new Promise<void>((resolve, reject) => {

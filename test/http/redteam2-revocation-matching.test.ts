@@ -3,6 +3,7 @@ import { decide } from '../../src/core/decide.js';
 import type { Facts } from '../../src/core/facts.js';
 import { mintSession } from '../../src/session/mint.js';
 import { parseRevocations, type RevocationEntry, revocationEntry, revocationKey } from '../../src/session/revocation-list.js';
+import { evaluate } from '../helpers/evaluator.js';
 import { PROTECTED, policyOf } from '../helpers/policies.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -26,7 +27,7 @@ describe('red team: revocation entries that fail to match', () => {
     // Real time T-5: replica B (clock +20 s) mints a session with iat = T+15. At T the operator runs revoke --subject ann.
     const session = await mintSession(policy.sessionKey!, { sub: 'ann' }, 3600, NOW + 15_000);
     const list = listOf(revocationEntry('sub', 'ann', S, DAY));
-    expect(await decide(facts(session), policy, NOW + 30_000, undefined, list)).toMatchObject({ status: 401, reason: 'session_revoked' });
+    expect(await decide(facts(session), evaluate(policy, list), NOW + 30_000)).toMatchObject({ status: 401, reason: 'session_revoked' });
   });
 
   it('revoke --email with white space at an edge (a copy-paste) is refused, not reported as revoked while matching no one', async () => {
@@ -38,7 +39,7 @@ describe('red team: revocation entries that fail to match', () => {
       return; // refused with a usage error: the operator sees it
     }
     // Accepted: then it must match the person it names.
-    expect(await decide(facts(session), policy, NOW, undefined, listOf(entry))).toMatchObject({ status: 401, reason: 'session_revoked' });
+    expect(await decide(facts(session), evaluate(policy, listOf(entry)), NOW)).toMatchObject({ status: 401, reason: 'session_revoked' });
   });
 
   it('a ConfigMap line saved with CRLF (kubectl edit on Windows) still revokes', () => {

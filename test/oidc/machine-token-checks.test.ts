@@ -261,7 +261,7 @@ describe('machine tokens: discovery and JWKS calls have a deadline and a size ca
     const registry = new Registry();
     const metrics = createMetrics(registry);
     const machine = createMachineTokens(metrics, { fetchTimeoutMs });
-    return { verifier: machine.forPolicy(policy)!, registry };
+    return { verifier: machine.verifierFor(policy)!, registry };
   }
 
   async function outcomes(registry: Registry): Promise<string[]> {
