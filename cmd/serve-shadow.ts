@@ -54,8 +54,9 @@ export function shadowTargetOf(values: Record<string, string | undefined>, usage
 /**
  * Starts the shadow of `serve --shadow-config`/`--shadow-configmap`, or nothing when neither is
  * given. `deps` is read per comparison (the server's deps are built after this): the shadow
- * decision uses the same clock, machine-token verifiers (so the same JWKS cache and fetch
- * cooldown) and revocation list as the live one.
+ * decision uses the same clock and evaluators as the live one: the same machine-token verifiers (so
+ * the same JWKS cache and fetch cooldown), session memo (while jwtSecret is the same) and
+ * revocation list.
  */
 export async function startShadow(
   target: ShadowTarget | undefined,
@@ -68,7 +69,7 @@ export async function startShadow(
     candidate: source.store,
     decideUnder: (facts, policy) => {
       const d = deps();
-      return decide(facts, policy, d.now(), d.machineTokens?.forPolicy(policy), d.revocations?.current);
+      return decide(facts, d.evaluators.forPolicy(policy), d.now());
     },
     metrics: context.metrics,
     logger: context.logger,
