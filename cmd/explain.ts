@@ -1,9 +1,9 @@
 import { compilePolicy } from '../src/config/compile.js';
 import { formatIssue, hasErrors } from '../src/config/issues.js';
+import type { Policy } from '../src/config/policy.js';
 import { decide } from '../src/core/decide.js';
 import type { Decision } from '../src/core/decision.js';
 import type { Facts } from '../src/core/facts.js';
-import type { Policy } from '../src/config/policy.js';
 import type { Step, Trace } from '../src/core/trace.js';
 import { explainedFacts } from '../src/http/explain-request.js';
 import { SESSION_COOKIE } from '../src/session/claims.js';
@@ -16,7 +16,7 @@ export const EXPLAIN: CommandSpec = {
   positionals: 'CONFIG',
   summary:
     'Prints what the server would answer to one request under CONFIG (an airy.yaml, a ConfigMap manifest with its Secret, or ' +
-    '`helm template` output), and every step that led there, naming the config key of each rule. Runs the server\'s own decision code.',
+    "`helm template` output), and every step that led there, naming the config key of each rule. Runs the server's own decision code.",
   flags: {
     url: { type: 'string', value: 'URL', help: "the app's URL as the client asks for it (required): https://app.example.com/path" },
     method: { type: 'string', value: 'METHOD', default: 'GET', help: 'the request method' },
@@ -31,7 +31,13 @@ export const EXPLAIN: CommandSpec = {
     groups: { type: 'string', value: 'A,B', help: 'the groups of the --as session' },
     provider: { type: 'string', value: 'NAME', help: 'the provider that signed the --as session in (security.providers)' },
     origin: { type: 'string', value: 'ORIGIN', help: 'the Origin header, such as https://other.example.com' },
-    'secret-file': { type: 'string', value: 'FILE', multiple: true, help: 'a Secret manifest or flat key: value file whose keys override CONFIG\'s' },
+    header: {
+      type: 'string',
+      value: "'NAME: VALUE'",
+      multiple: true,
+      help: 'another header the client sends (Access-Control-Request-Method, Sec-Fetch-Mode, a second cookie...)',
+    },
+    'secret-file': { type: 'string', value: 'FILE', multiple: true, help: "a Secret manifest or flat key: value file whose keys override CONFIG's" },
     json: { type: 'boolean', default: false, help: 'print one JSON object (status, reason, key, steps) for scripts' },
   },
 };
@@ -84,6 +90,12 @@ export async function explainCommand(argv: string[], out: (s: string) => void, e
     cookie = `${SESSION_COOKIE}=${token}`;
   }
   const token = str('token');
+  const extra: [string, string][] = [];
+  for (const h of (values.header as string[] | undefined) ?? []) {
+    const colon = h.indexOf(':');
+    if (colon < 1) throw usageError(EXPLAIN, `--header "${h.slice(0, 40)}" is not NAME: VALUE`);
+    extra.push([h.slice(0, colon).trim(), h.slice(colon + 1).trim()]);
+  }
   const facts = explainedFacts({
     url: str('url')!,
     method: (str('method') ?? 'GET').toUpperCase(),
@@ -91,6 +103,7 @@ export async function explainCommand(argv: string[], out: (s: string) => void, e
     cookie,
     authorization: token === undefined ? undefined : `Bearer ${token}`,
     origin: str('origin'),
+    headers: extra,
   });
   if (!facts.ok) {
     // What the server answers to a call it cannot read: explained as such, not as a usage error.

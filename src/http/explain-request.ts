@@ -15,6 +15,8 @@ export interface ExplainedRequest {
   readonly cookie: string | undefined;
   readonly authorization: string | undefined;
   readonly origin: string | undefined;
+  /** Any other header the client sends, as sent. */
+  readonly headers?: readonly (readonly [string, string])[];
 }
 
 export type ExplainedFacts = { readonly ok: true; readonly adapter: string; readonly facts: Facts } | { readonly ok: false; readonly why: string };
@@ -50,6 +52,7 @@ export function explainedFacts(request: ExplainedRequest): ExplainedFacts {
   if (request.cookie !== undefined) raw.push('Cookie', request.cookie);
   if (request.authorization !== undefined) raw.push('Authorization', request.authorization);
   if (request.origin !== undefined) raw.push('Origin', request.origin);
+  for (const [name, value] of request.headers ?? []) raw.push(name, value);
   const req = { method: 'GET', url: `${auth.pathname}${auth.search}`, rawHeaders: raw, headers: {} } as unknown as IncomingMessage;
   const read = adapter.facts(req, new RequestHeaders(req, adapter.headers));
   return read.ok ? { ok: true, adapter: adapter.name, facts: read.facts } : { ok: false, why: read.why };
