@@ -2,13 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { nearestFlag, UsageError } from './args.js';
 
-const COMMANDS = ['serve', 'check', 'token', 'configmap', 'migrate', 'demo', 'version', 'help'];
+const COMMANDS = ['serve', 'check', 'explain', 'token', 'revoke', 'configmap', 'migrate', 'demo', 'version', 'help'];
 
 const USAGE = `usage: airy-auth COMMAND [flags]     (airy-auth COMMAND --help lists a command's flags)
 
 commands:
   serve       serve the auth endpoints, with live config from a file or a ConfigMap (+ Secret)
   check       validate an airy.yaml: every problem at once (--strict for CI)
+  explain     what the server would answer to one request under a config, and which rule decided
   token       print a session JWT for a service account or script
   revoke      revoke a session, a user or every session before a time, on every replica (--revocations)
   configmap   print a ConfigMap and Secret for an airy.yaml, for kubectl apply -f -
@@ -45,6 +46,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return undefined;
     case 'check':
       return (await import('./check.js')).checkCommand(rest, out);
+    case 'explain':
+      return (await import('./explain.js')).explainCommand(rest, out, err);
     case 'token':
       return (await import('./token.js')).tokenCommand(rest, out, err);
     case 'revoke':

@@ -49,6 +49,32 @@ export async function readSecretFile(path: string): Promise<{ settings: Settings
   return readSecretInput(text, path);
 }
 
+/**
+ * What `check` and `explain` read: FILE (an airy.yaml, a ConfigMap manifest with its Secret, or
+ * `helm template` output; `-` for stdin) with each --secret-file's keys over it. `unreadable`
+ * names a FILE that could not be read at all.
+ */
+export async function readConfigFiles(
+  file: string,
+  secretFiles: readonly string[],
+): Promise<{ settings: Settings; issues: ConfigIssue[]; unreadable?: string }> {
+  let text: string;
+  try {
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  } catch (err) {
+    return { settings: new Map(), issues: [], unreadable: `${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+  const read = readConfigInput(text, file);
+  let settings = read.settings;
+  const issues: ConfigIssue[] = [...read.issues];
+  for (const secretFile of secretFiles) {
+    const secret = await readSecretFile(secretFile);
+    settings = overlaySettings(settings, secret.settings);
+    issues.push(...secret.issues);
+  }
+  return { settings, issues };
+}
+
 /** `airy-auth check FILE`: every problem at once; exit 1 on any error (and, with --strict, on any warning). */
 export async function checkCommand(argv: string[], out: (s: string) => void): Promise<number> {
   const parsed = parseCommand(argv, CHECK);
@@ -60,22 +86,12 @@ export async function checkCommand(argv: string[], out: (s: string) => void): Pr
   if (positionals.length !== 1) throw usageError(CHECK, 'check takes exactly one FILE');
   const strict = parsed.values.strict === true;
   const file = positionals[0]!;
-  let text: string;
-  try {
-    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
-  } catch (err) {
-    out(`error: ${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
+  const read = await readConfigFiles(file, (parsed.values['secret-file'] as string[] | undefined) ?? []);
+  if (read.unreadable) {
+    out(`error: ${read.unreadable}\n`);
     return 1;
   }
-  const read = readConfigInput(text, file);
-  let settings = read.settings;
-  const issues: ConfigIssue[] = [...read.issues];
-  for (const secretFile of (parsed.values['secret-file'] as string[] | undefined) ?? []) {
-    const secret = await readSecretFile(secretFile);
-    settings = overlaySettings(settings, secret.settings);
-    issues.push(...secret.issues);
-  }
-  const result = compilePolicy(settings, issues);
+  const result = compilePolicy(read.settings, read.issues);
   for (const issue of result.issues) out(`${formatIssue(issue)}\n`);
   if (hasErrors(result.issues) || !result.policy) {
     const n = result.issues.filter((i) => i.severity === 'error').length;

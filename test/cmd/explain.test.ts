@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { explainCommand } from '../../cmd/explain.js';
+import { compileAiryYaml } from '../../src/config/load.js';
+import {
+  CORE_TABLE_CONFIG,
+  coreTable,
+  mintCoreTokens,
+  mintRulesTokens,
+  RULES_TABLE_CONFIG,
+  RULES_TABLE_POLICY,
+  rulesTable,
+} from '../helpers/decision-tables.js';
+import type { Row } from '../helpers/gateways.js';
+import { startInProcess } from '../helpers/in-process.js';
+
+/** Not any Origin of the tables: their origin rows are cross-origin, as through the gateways. */
+const APP = 'https://gateway.internal.test';
+
+interface Answer {
+  status: number;
+  reason: string | undefined;
+  user: string | undefined;
+}
+
+async function explain(configFile: string, args: string[]): Promise<{ code: number; json: Record<string, unknown>; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await explainCommand(
+    [configFile, ...args, '--json'],
+    (s) => void (out += s),
+    (s) => void (err += s),
+  );
+  return { code, json: JSON.parse(out) as Record<string, unknown>, err };
+}
+
+/**
+ * The same request through the server's /auth and through `explain`: the status, the reason and
+ * the user must agree on every row of the decision tables the gateways are tested with.
+ */
+for (const table of [
+  { name: 'core', config: CORE_TABLE_CONFIG, policy: undefined, mint: mintCoreTokens, rows: coreTable },
+  { name: 'rules', config: RULES_TABLE_CONFIG, policy: RULES_TABLE_POLICY, mint: mintRulesTokens, rows: rulesTable },
+]) {
+  describe(`explain agrees with the server: the ${table.name} decision table`, () => {
+    const tokens: Record<string, string> = {};
+    const rows = table.rows(tokens);
+    let server: Awaited<ReturnType<typeof startInProcess>>;
+    let configFile: string;
+    const query = table.policy ? `?policy=${table.policy}` : '';
+
+    beforeAll(async () => {
+      const compiled = compileAiryYaml(table.config);
+      server = await startInProcess(compiled);
+      await table.mint(compiled.policy!.sessionKey!, tokens);
+      configFile = join(mkdtempSync(join(tmpdir(), 'airy-explain-')), 'airy.yaml');
+      writeFileSync(configFile, table.config);
+    });
+    afterAll(async () => server?.close());
+
+    async function served(row: Row): Promise<Answer> {
+      const before = server.logger.lines.length;
+      const res = await request(`${server.url}/auth${query}`, {
+        headers: { ...row.headers(), 'x-original-url': `${APP}${row.path}`, 'x-original-method': row.method ?? 'GET' },
+      });
+      await res.body.dump();
+      const logged = server.logger.lines.slice(before).find((l) => l.fields.reason !== undefined);
+      const user = res.headers['x-auth-request-user'];
+      return { status: res.statusCode, reason: logged?.fields.reason as string | undefined, user: typeof user === 'string' ? user : undefined };
+    }
+
+    it.each(rows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
+      const server = await served(row);
+      const headers = Object.entries(row.headers()).flatMap(([k, v]) => ['--header', `${k}: ${v}`]);
+      const args = ['--url', `${APP}${row.path}`, '--method', row.method ?? 'GET', '--auth-url', `http://airy-auth/auth${query}`, ...headers];
+      const explained = await explain(configFile, args);
+      expect(explained.err).toBe('');
+      expect(explained.json.status).toBe(server.status);
+      expect(explained.code).toBe(server.status === 200 ? 0 : 1);
+      expect(server.status).toBe(row.decision);
+      if (server.status === 200) expect(explained.json.user ?? '').toBe(server.user ?? '');
+      else expect(explained.json.reason).toBe(server.reason);
+    });
+  });
+}
