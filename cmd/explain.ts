@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { compilePolicy } from '../src/config/compile.js';
 import { formatIssue, hasErrors } from '../src/config/issues.js';
 import type { Policy } from '../src/config/policy.js';
@@ -5,7 +6,10 @@ import { decide } from '../src/core/decide.js';
 import type { Decision } from '../src/core/decision.js';
 import type { Facts } from '../src/core/facts.js';
 import type { Step, Trace } from '../src/core/trace.js';
+import { createEvaluators } from '../src/http/evaluators.js';
 import { explainedFacts } from '../src/http/explain-request.js';
+import { createMetrics } from '../src/metrics/metrics.js';
+import { createMachineTokens } from '../src/oidc/machine-tokens.js';
 import { SESSION_COOKIE } from '../src/session/claims.js';
 import { mintSession } from '../src/session/mint.js';
 import { type CommandSpec, parseCommand, usageError, usageOf } from './args.js';
@@ -136,8 +140,12 @@ function asText(decision: Decision, steps: readonly Step[], url: string, adapter
   return `${lines.join('\n')}\n`;
 }
 
-/** The server's own decision, with the recorder attached (no machine-token verifier or cluster list offline yet). */
+/**
+ * The server's own decision: the evaluator is built as `serve` builds it (machine tokens are
+ * verified against their issuers' keys, fetched now), with the recorder attached. The cluster's
+ * revocation list is not read: `explain` judges the configuration.
+ */
 async function explainDecision(facts: Facts, policy: Policy, nowMs: number, trace: Trace): Promise<Decision> {
-  void trace;
-  return decide(facts, policy, nowMs);
+  const evaluators = createEvaluators({ machineTokens: createMachineTokens(createMetrics(new Registry())) });
+  return decide(facts, evaluators.forPolicy(policy), nowMs, trace);
 }

@@ -18,6 +18,8 @@ export interface RouteRule {
   readonly emailDomains: ReadonlySet<string> | undefined;
   /** Any of these (`allowed_groups` and the policy's allowedGroups, both required when both are set). */
   readonly groupSets: readonly ReadonlySet<string>[];
+  /** Where each of groupSets was written (`security.policies.NAME.allowedGroups`, `allowed_groups`): said when it refuses. */
+  readonly groupSetKeys: readonly string[];
   readonly origins: OriginMatcher | undefined;
   readonly publicPaths: PathMatcher | undefined;
   /** The policy's `providers`: a session must come from one of them (its `idp` claim). */
@@ -59,6 +61,8 @@ const POLICY_KEYS = Object.keys(POLICY_FIELDS) as (keyof typeof POLICY_FIELDS)[]
 const RULE_KEYS = POLICY_KEYS.filter((k) => k !== 'allowSystemToken');
 const QUERY_PARAMS = ['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy'];
 const MEMO_LIMIT = 1000;
+/** How a named policy's keys are named in refusals (`security.policies.grafana.allowedGroups`). */
+export const POLICY_KEY_PREFIX = 'security.policies.';
 /** Longer queries are parsed every time rather than remembered: the memo holds at most 1000 × 1 KB. */
 const MEMO_QUERY_CHARS = 1024;
 /** A key (or, for `check`, a value) from the query quoted in a problem is cut to this many characters. */
@@ -195,6 +199,7 @@ function parseQuery(query: string, policies: ReadonlyMap<string, NamedPolicy>): 
     emails: emails.length > 0 ? new Set(emails) : undefined,
     emailDomains: domains.length > 0 ? new Set(domains) : undefined,
     groupSets: [...(named?.groups ? [named.groups] : []), ...(groups.length > 0 ? [new Set(groups)] : [])],
+    groupSetKeys: [...(named?.groups ? [`${POLICY_KEY_PREFIX}${name}.allowedGroups`] : []), ...(groups.length > 0 ? ['auth URL allowed_groups'] : [])],
     origins: named?.origins,
     publicPaths: named?.publicPaths,
     providers: named?.providers,

@@ -49,9 +49,13 @@ export type Decision =
       readonly tokenProblem?: TokenProblem;
       readonly detail?: string;
       readonly jti?: string | undefined;
+      /** The configuration key of the rule that refused (session_revoked), for the log and `explain`. */
+      readonly ruleKey?: string;
     } & RuleLabel)
   | ({
       readonly status: 403;
+      /** The configuration key (or auth URL parameter) of the rule that refused, for the log and `explain`. */
+      readonly ruleKey?: string;
       readonly reason: Reason;
       /** The refused session's subject, for the request log. */
       readonly user?: string;

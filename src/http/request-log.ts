@@ -77,6 +77,8 @@ export function logDecision(
     provider,
     // The route's policy name (or `query`): with the reason, says which rule refused whom.
     policy: d?.rule,
+    // The key of the rule that refused (`security.policies.grafana.allowedGroups`), as `explain` names it.
+    ruleKey: d && 'ruleKey' in d ? d.ruleKey : undefined,
     jti,
     durationMs: Math.round((performance.now() - entry.startedMs) * 1000) / 1000,
   });

@@ -23,6 +23,7 @@ const APP = 'https://gateway.internal.test';
 interface Answer {
   status: number;
   reason: string | undefined;
+  ruleKey: string | undefined;
   user: string | undefined;
 }
 
@@ -69,7 +70,12 @@ for (const table of [
       await res.body.dump();
       const logged = server.logger.lines.slice(before).find((l) => l.fields.reason !== undefined);
       const user = res.headers['x-auth-request-user'];
-      return { status: res.statusCode, reason: logged?.fields.reason as string | undefined, user: typeof user === 'string' ? user : undefined };
+      return {
+        status: res.statusCode,
+        reason: logged?.fields.reason as string | undefined,
+        ruleKey: logged?.fields.ruleKey as string | undefined,
+        user: typeof user === 'string' ? user : undefined,
+      };
     }
 
     it.each(rows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
@@ -82,7 +88,14 @@ for (const table of [
       expect(explained.code).toBe(server.status === 200 ? 0 : 1);
       expect(server.status).toBe(row.decision);
       if (server.status === 200) expect(explained.json.user ?? '').toBe(server.user ?? '');
-      else expect(explained.json.reason).toBe(server.reason);
+      else {
+        expect(explained.json.reason).toBe(server.reason);
+        // The log line names the rule that refused, as explain does.
+        expect(explained.json.key).toBe(server.ruleKey);
+        const failed = (explained.json.steps as { ok: boolean; key?: string }[]).filter((s) => !s.ok);
+        expect(failed.length, 'exactly one step refused').toBe(1);
+        if (server.ruleKey !== undefined) expect(failed[0]!.key).toBe(server.ruleKey);
+      }
     });
   });
 }
