@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -16,6 +16,7 @@ import {
 } from '../helpers/decision-tables.js';
 import type { Row } from '../helpers/gateways.js';
 import { startInProcess } from '../helpers/in-process.js';
+import { REPO_ROOT } from '../helpers/repo.js';
 
 /** Not any Origin of the tables: their origin rows are cross-origin, as through the gateways. */
 const APP = 'https://gateway.internal.test';
@@ -99,3 +100,30 @@ for (const table of [
     });
   });
 }
+
+/** Shell words of a documented command line: single quotes, and `\` line continuations. */
+function shellWords(text: string): string[] {
+  const words: string[] = [];
+  for (const m of text.replace(/\\\n/g, ' ').matchAll(/'([^']*)'|(\S+)/g)) words.push(m[1] ?? m[2]!);
+  return words;
+}
+
+describe('the explain example of docs/rules.md', () => {
+  it('prints what the page shows', async () => {
+    const page = readFileSync(join(REPO_ROOT, 'docs/rules.md'), 'utf8');
+    const section = page.slice(page.indexOf('## Why was a request refused?'));
+    const [, command, shown] = /```sh\n([\s\S]*?)```\n\n```\n([\s\S]*?)```/.exec(section)!;
+    const words = shellWords(command!);
+    expect(words.slice(0, 3)).toEqual(['airy-auth', 'explain', 'airy.yaml']);
+    const configFile = join(mkdtempSync(join(tmpdir(), 'airy-explain-doc-')), 'airy.yaml');
+    writeFileSync(configFile, RULES_TABLE_CONFIG);
+    let out = '';
+    const code = await explainCommand(
+      [configFile, ...words.slice(3)],
+      (s) => void (out += s),
+      () => {},
+    );
+    expect(out).toBe(shown);
+    expect(code).toBe(1);
+  });
+});
