@@ -63,6 +63,13 @@ export function compileLoginRules(settings: Settings, hasJwtSecret: boolean, ses
   const routeRules = compileRouteRules(settings.get('policies'), issues, names);
   const allowed = listValue(settings.get('allowedProviders'), issues);
   checkProviderNames(allowed, settingPath(settings, 'allowedProviders'), names, issues);
+  const unused = allowed.length > 0 ? names.filter((n) => !allowed.includes(n)) : [];
+  if (unused.length > 0) {
+    // Kept configured on purpose, perhaps (its sessions are refused until it is listed again); but nobody can sign in with it.
+    issues.warn(settingPath(settings, 'allowedProviders'), `leaves out ${unused.join(', ')}: no one can sign in with ${unused.length > 1 ? 'them' : 'it'}`, {
+      fix: `list ${unused.length > 1 ? 'them' : 'it'} in allowedProviders, or remove ${unused.length > 1 ? 'them' : 'it'} from providers`,
+    });
+  }
   const groupRules = allowedGroups.length > 0 || routeRules.namedGroups.size > 0;
   return {
     providers: new Map(providers.map((p) => [p.name, { ...p, settings: { ...p.settings, groupRules } }])),

@@ -88,9 +88,13 @@ const login: Handler = async (req, res, deps) => {
   }
   const rd = landing(q.get('rd'), ctx.origin, ctx.policy);
   const asked = q.get('provider');
-  const providers = [...ctx.policy.providers.values()];
-  const chosen = asked === null ? (providers.length === 1 ? providers[0] : undefined) : ctx.policy.providers.get(asked);
-  if (asked !== null && chosen === undefined) return unknownProviderPage(res, [...ctx.policy.providers.keys()]);
+  const providers = signInProviders(ctx.policy);
+  const chosen = asked === null ? (providers.length === 1 ? providers[0] : undefined) : providers.find((p) => p.name === asked);
+  if (asked !== null && chosen === undefined)
+    return unknownProviderPage(
+      res,
+      providers.map((p) => p.name),
+    );
   const renewal = await renewed(req, res, deps, ctx, rd, asked);
   if (renewal === 'answered') return;
   if (chosen === undefined) return providerChooserPage(res, providers, rd, renewal);
@@ -451,11 +455,24 @@ async function providerLogout(policy: Policy, provider: LoginProvider, landing: 
   }
 }
 
-/** The provider named in the path, when it is configured; otherwise a 404 page lists the ones that are. */
+/**
+ * The providers a person may sign in with: the configured ones that `allowedProviders` admits. A
+ * login through any other would end in a session every route refuses, so none is started.
+ */
+function signInProviders(policy: Policy): LoginProvider[] {
+  const all = [...policy.providers.values()];
+  return policy.allowedProviders === undefined ? all : all.filter((p) => policy.allowedProviders!.has(p.name));
+}
+
+/** The provider named in the path, when one may sign in with it; otherwise a 404 page lists the ones that may. */
 function configuredProvider(req: IncomingMessage, res: ServerResponse, prefix: string, policy: Policy): LoginProvider | undefined {
   const name = (req.url ?? '').split('?', 1)[0]!.slice(prefix.length);
-  const provider = policy.providers.get(name);
-  if (provider === undefined) unknownProviderPage(res, [...policy.providers.keys()]);
+  const provider = signInProviders(policy).find((p) => p.name === name);
+  if (provider === undefined)
+    unknownProviderPage(
+      res,
+      signInProviders(policy).map((p) => p.name),
+    );
   return provider;
 }
 
