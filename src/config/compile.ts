@@ -13,6 +13,7 @@ import { compileRevocation } from './revocation.js';
 import { secretDigest } from './secret-digest.js';
 import { compileSessionSettings } from './session-settings.js';
 import { type Settings, settingPath } from './settings.js';
+import { compileSignedIdentity } from './signed-identity.js';
 import { booleanValue, listValue } from './values.js';
 
 export interface CompileResult {
@@ -38,6 +39,7 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
   const revocation = compileRevocation(settings, issues);
   const machineTokens = compileMachineTokens(settings, login.oidc, issues);
   const authSwitch = compileAuthSwitch(credentials, login.oidc, publicPaths, issues);
+  const signedIdentity = compileSignedIdentity(settings, sessions.publicUrl, issues);
 
   if (hasErrors(issues.items)) return { policy: undefined, issues: issues.items };
   const { systemTokenText, sessionKey } = credentials;
@@ -53,6 +55,7 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     ...sessions,
     revocation,
     ...machineTokens,
+    signedIdentity,
     fingerprint: fingerprintOf(settings),
   });
   return { policy, issues: issues.items };

@@ -53,7 +53,8 @@ interface NamedPolicy {
 }
 
 const POLICY_KEYS = Object.keys(POLICY_FIELDS) as (keyof typeof POLICY_FIELDS)[];
-const RULE_KEYS = POLICY_KEYS.filter((k) => k !== 'allowSystemToken');
+/** The fields that narrow who passes; allowSystemToken and signedIdentity (read by signed-identity.ts) do not. */
+const RULE_KEYS = POLICY_KEYS.filter((k) => k !== 'allowSystemToken' && k !== 'signedIdentity');
 const QUERY_PARAMS = ['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy'];
 const MEMO_LIMIT = 1000;
 /** Longer queries are parsed every time rather than remembered: the memo holds at most 1000 × 1 KB. */
@@ -118,7 +119,7 @@ function compilePolicy(body: unknown, path: string, issues: IssueList): NamedPol
   const groups = list('allowedGroups');
   const origins = list('allowedOrigins');
   const paths = list('publicPaths');
-  if (emails.length + groups.length + origins.length + paths.length === 0) {
+  if (emails.length + groups.length + origins.length + paths.length === 0 && fields.signedIdentity === undefined) {
     issues.warn(path, 'sets no rule, so it only applies the global rules', { fix: `set one of ${RULE_KEYS.join(', ')}` });
   }
   const allowSystemToken = fields.allowSystemToken === true || fields.allowSystemToken === 'true';

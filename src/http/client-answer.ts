@@ -12,8 +12,15 @@ import type { HeaderPair } from './request-log.js';
  * Location because Traefik rewrites relative ones against the auth server's address; a script or
  * API client gets the plain 401 with WWW-Authenticate; a refused navigation gets a readable page.
  */
-export function respondToClient(res: ServerResponse, decision: Decision, facts: ClientFacts, policy: Policy | undefined, echo: HeaderPair): void {
-  if (decision.status === 200) return writeAllow(res, decision, echo);
+export function respondToClient(
+  res: ServerResponse,
+  decision: Decision,
+  facts: ClientFacts,
+  policy: Policy | undefined,
+  echo: HeaderPair,
+  now: () => number,
+): void {
+  if (decision.status === 200) return writeAllow(res, decision, echo, facts, policy, now);
   if (decision.status === 401 && facts.navigation && policy?.oidc) {
     const loginOrigin = policy.publicUrl ?? `${facts.scheme}://${facts.host}`;
     res.writeHead(302, {
@@ -34,5 +41,5 @@ export function respondToClient(res: ServerResponse, decision: Decision, facts: 
     );
     return;
   }
-  writeDecision(res, decision, echo);
+  writeDecision(res, decision, echo, facts, policy, now);
 }
