@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { compileAiryYaml } from '../../src/config/load.js';
+import { summarize } from '../../src/config/summary.js';
 import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { TEST_PREVIOUS_SIGNING_KEY, TEST_SIGNING_KEY } from '../helpers/signing-keys.js';
 
@@ -90,6 +91,17 @@ describe('signedIdentity in the configuration', () => {
     expect(JSON.stringify(result.issues)).not.toContain(TEST_SIGNING_KEY.publicPem.split('\n')[1]);
     const bad = compile({ signingKey: TEST_SIGNING_KEY.sec1.replace('EC PRIVATE', 'PRIVATE') });
     expect(JSON.stringify(bad.issues)).not.toContain(TEST_SIGNING_KEY.sec1.split('\n')[1]);
+  });
+
+  it("check's summary says where the header is added, by whom it is signed, and never the key", () => {
+    const everywhere = compile(ON).policy!;
+    expect(summarize(everywhere)).toContain(
+      `Signed identity: every allow carries X-Auth-Request-Jwt (ES256, issuer https://auth.example.com, 60 s, key ${everywhere.signedIdentity!.signer.kid})`,
+    );
+    const some = compile({ ...ON, signedIdentity: false, policies: { grafana: { allowedGroups: 'sre', signedIdentity: true } } }).policy!;
+    expect(summarize(some)).toContain('Signed identity: the allows of policies grafana carry X-Auth-Request-Jwt');
+    expect(summarize(compile({ signingKey: TEST_SIGNING_KEY.sec1 }).policy!)).not.toContain('Signed identity');
+    expect(summarize(everywhere)).not.toContain('PRIVATE');
   });
 
   it('publishes signingKeyPrevious (a private or a public PEM) beside the signing key', () => {
