@@ -56,6 +56,9 @@ describeWithTools('chart: the signing key of X-Auth-Request-Jwt', { helm: ensure
     expect(notes).toContain('X-Auth-Request-Groups,X-Auth-Request-Jwt"');
     expect(renderNotes(['--set', 'security.policies.a.signedIdentity=true', '--set', 'security.policies.a.allowedGroups=x'])).toContain('Signed identity');
     expect(renderNotes()).not.toContain('Signed identity');
+    // Behind the chart's NetworkPolicy only the gateway reaches the Service: apps fetch the keys through the login host.
+    const fenced = renderNotes([...ON, '--set', 'networkPolicy.enabled=true']);
+    expect(fenced).toContain("createRemoteJWKSet(new URL('https://auth.example.com/.well-known/jwks.json'))");
   });
 
   it('routes /.well-known/jwks.json of the login host to airy-auth: Ingress, Gateway API login route, and left open under Istio', () => {

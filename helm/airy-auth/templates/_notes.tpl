@@ -79,13 +79,16 @@ set secret.existingSecret=NAME (secret.create=false).
 
 {{- if eq (include "airy-auth.signedIdentityOn" .) "true" }}
 {{- $issuer := include "airy-auth.setting" (list . "signedIdentityIssuer") | trim | default $publicUrl }}
+{{- $publicJwks := printf "%s/.well-known/jwks.json" ($publicUrl | default "https://<login host>") }}
+{{- $clusterJwks := printf "http://%s:%v/.well-known/jwks.json" (include "airy-auth.serviceHost" .) .Values.port }}
 
 Signed identity (signedIdentity): every allow carries X-Auth-Request-Jwt, an ES256 JWT that your app
 verifies instead of trusting X-Auth-Request-User (issuer {{ $issuer | default "<publicUrl origin>" }}, audience: the app's own
-origin, keys at {{ if $publicUrl }}{{ $publicUrl }}{{ else }}https://<login host>{{ end }}/.well-known/jwks.json or, in the cluster,
-http://{{ include "airy-auth.serviceHost" . }}:{{ .Values.port }}/.well-known/jwks.json). With jose:
+origin, keys at {{ $publicJwks }}{{ if .Values.networkPolicy.enabled }}; the NetworkPolicy
+lets only the gateway reach the Service, so apps fetch them through the login host{{ else }} or, in the cluster,
+{{ $clusterJwks }}{{ end }}). With jose:
 
-    const keys = createRemoteJWKSet(new URL('http://{{ include "airy-auth.serviceHost" . }}:{{ .Values.port }}/.well-known/jwks.json'));
+    const keys = createRemoteJWKSet(new URL('{{ if .Values.networkPolicy.enabled }}{{ $publicJwks }}{{ else }}{{ $clusterJwks }}{{ end }}'));
     const { payload } = await jwtVerify(req.headers['x-auth-request-jwt'], keys,
       { issuer: '{{ $issuer | default "https://auth.example.com" }}', audience: 'https://app.example.com', algorithms: ['ES256'] });
     // payload.sub, payload.email, payload.groups
