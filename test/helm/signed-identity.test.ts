@@ -38,6 +38,24 @@ describeWithTools('chart: the signing key of X-Auth-Request-Jwt', { helm: ensure
     expect(Object.keys(given.secret).sort()).toEqual(['jwtSecret', 'signingKey', 'systemToken']);
   });
 
+  it('refuses to render signedIdentity without a key when it may not generate one', () => {
+    const r = helm([
+      'template',
+      'x',
+      CHART,
+      ...TEST_IMAGE,
+      ...ON,
+      '--set',
+      'secret.generate=false',
+      '--set',
+      'security.jwtSecret=j',
+      '--set',
+      'security.systemToken=t',
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('signedIdentity is on, but secret.generate=false and no signingKey');
+  });
+
   it('the schema takes signedIdentity (global and per policy) and refuses a value that is no boolean', () => {
     const policy = renderChart(['--set', 'security.policies.grafana.allowedGroups=sre', '--set', 'security.policies.grafana.signedIdentity=true']);
     expect(one(policy, 'ConfigMap').data['policies.grafana.signedIdentity']).toBe('true');
