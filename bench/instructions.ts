@@ -1,7 +1,8 @@
 /**
  * `npm run bench:instructions`: instructions per decision, counted by callgrind (steady on a busy
  * machine, unlike times), each against its floor measured in the same run:
- *   P1  each adapter × credential, against a bare node:http server answering 200 (goal ≥ 0.87)
+ *   P1  each adapter × credential, against a bare node:http server answering 200 (goal ≥ 0.87); and /auth with
+ *       signedIdentity on (the signed X-Auth-Request-Jwt, reused until near its expiry)
  *   P2  the auth service behind ingress-nginx-shaped nginx, airy-auth against a bare stub, with a new
  *       connection per subrequest and with upstream keep-alive (goal ≥ 0.91)
  *   P3  the same decision with 10,000 exact emails, 1,000 email globs, 1,000 origins, 100 policies and
@@ -228,6 +229,15 @@ async function main(): Promise<void> {
       `reference (no goal): a bare node:http server writing an allow's five headers costs ${k(sameAnswerCost)}; ` +
       `P1 /auth, session cookie costs ${k(firstCost)} (ratio ${(sameAnswerCost / firstCost).toFixed(3)})`;
     console.log(reference);
+    // The first row with signedIdentity on (X-Auth-Request-Jwt, reused per identity and audience), from a
+    // server of its own: a config that turns it on anywhere adds the header to every allow.
+    const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const signed = await airy(`${base}  publicUrl: "https://auth.example.com"\n  signedIdentity: true\n  signingKey: ${JSON.stringify(signingKey)}\n`);
+    const signedFloor = await perRequest(floor.counted, `${floor.url}${first.path}`, firstHeaders);
+    lines.push(
+      row('P1 /auth, session cookie, signedIdentity', signedFloor, await perRequest(signed.counted, `${signed.url}${first.path}`, firstHeaders), 0.87),
+    );
+    signed.counted.stop();
     for (const [adapter, a] of Object.entries(adapters)) {
       if (ADAPTERS !== undefined && !ADAPTERS.includes(adapter)) continue;
       for (const [credential, h] of Object.entries(credentials)) {

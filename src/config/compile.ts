@@ -13,6 +13,7 @@ import { compileRevocation } from './revocation.js';
 import { secretDigest } from './secret-digest.js';
 import { compileSessionSettings } from './session-settings.js';
 import { type Settings, settingPath } from './settings.js';
+import { compileSignedIdentity } from './signed-identity.js';
 import { booleanValue, listValue } from './values.js';
 
 export interface CompileResult {
@@ -39,6 +40,7 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
   const providerSettings = [...login.providers.values()].map((p) => p.settings);
   const machineTokens = compileMachineTokens(settings, providerSettings, issues);
   const authSwitch = compileAuthSwitch(credentials, providerSettings.length > 0, publicPaths, issues);
+  const signedIdentity = compileSignedIdentity(settings, sessions.publicUrl, issues);
 
   if (hasErrors(issues.items)) return { policy: undefined, issues: issues.items };
   const { systemTokenText, sessionKey } = credentials;
@@ -54,6 +56,7 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
     ...sessions,
     revocation,
     ...machineTokens,
+    signedIdentity,
     fingerprint: fingerprintOf(settings),
   });
   return { policy, issues: issues.items };

@@ -55,6 +55,11 @@ export const POLICY_FIELDS = {
     default: 'false',
     type: 'boolean',
   },
+  signedIdentity: {
+    description: "Add the signed `X-Auth-Request-Jwt` to this policy's allows, although the global `signedIdentity` is off.",
+    default: 'the global `signedIdentity`',
+    type: 'boolean',
+  },
 } as const satisfies Record<string, KeySpec>;
 
 /** Keys that live directly under `security:`. */
@@ -98,7 +103,7 @@ export const SECURITY_KEYS = {
   policies: {
     type: 'named',
     description:
-      'Named per-app policies: `NAME: {allowedEmailPatterns, allowedGroups, allowedOrigins, publicPaths, providers, allowSystemToken}`. ' +
+      'Named per-app policies: `NAME: {allowedEmailPatterns, allowedGroups, allowedOrigins, publicPaths, providers, allowSystemToken, signedIdentity}`. ' +
       'A policy narrows the global rules, never widens them; select one with `?policy=NAME` on the auth URL ' +
       '(or `/envoy-policy/NAME`, `/gateway-api-policy/NAME`). ' +
       'In a ConfigMap: keys `policies.NAME.KEY`. A route whose policy or auth URL names people (emails, domains, groups, providers) refuses the ' +
@@ -164,6 +169,31 @@ export const SECURITY_KEYS = {
       'For gateways that, unlike ingress-nginx with `enable-cors`, send preflights to auth.',
     default: '`false`',
     allowed: ['true', 'false'],
+  },
+  signedIdentity: {
+    type: 'boolean',
+    description:
+      'Add `X-Auth-Request-Jwt` to every allow with an identity: an ES256 JWT (iss, aud = the app origin, sub, email, groups, idp, iat, exp, jti) ' +
+      'signed with signingKey, which an upstream verifies against `/.well-known/jwks.json`. Per policy: `policies.NAME.signedIdentity`.',
+    default: '`false`',
+  },
+  signingKey: {
+    description:
+      'PEM EC P-256 private key (PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`) that signs `X-Auth-Request-Jwt`. ' +
+      'Generate one with `openssl ecparam -name prime256v1 -genkey -noout`; the chart generates one and keeps it.',
+    default: 'unset (required with signedIdentity)',
+    secret: true,
+  },
+  signingKeyPrevious: {
+    description:
+      'The signing key being rotated out (its private PEM or its public key): only published in the JWKS, so assertions it signed still verify until they expire.',
+    default: 'unset',
+    secret: true,
+  },
+  signedIdentityIssuer: { description: 'The `iss` of `X-Auth-Request-Jwt`.', default: 'the `publicUrl` origin' },
+  signedIdentityTtl: {
+    description: 'Lifetime of `X-Auth-Request-Jwt` (`exp` − `iat`), between `10s` and `10m`. A signed assertion is reused until a quarter of it is left.',
+    default: '`60s`',
   },
 } as const satisfies Record<string, KeySpec>;
 

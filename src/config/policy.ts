@@ -8,6 +8,7 @@ import type { PathMatcher } from './public-paths.js';
 import type { HostMatcher } from './redirect-domains.js';
 import type { RouteRules } from './route-rules.js';
 import type { SecretDigest } from './secret-digest.js';
+import type { SignedIdentity } from './signed-identity.js';
 
 /**
  * A validated, compiled configuration. Built once per config version by `compilePolicy` (no I/O),
@@ -56,6 +57,8 @@ export interface Policy {
   readonly sessionRecheckSeconds: number | undefined;
   readonly loginSuccessUrl: string;
   readonly logoutSuccessUrl: string;
+  /** `X-Auth-Request-Jwt`: where it is added, and its signer; undefined when no route asks for it (the allow path then does no more). */
+  readonly signedIdentity: SignedIdentity | undefined;
   /** A hash per set key, to name changed keys on reload without ever logging a value. */
   readonly fingerprint: ReadonlyMap<SettingKey, string>;
 }

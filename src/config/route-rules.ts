@@ -58,7 +58,8 @@ interface NamedPolicy {
 }
 
 const POLICY_KEYS = Object.keys(POLICY_FIELDS) as (keyof typeof POLICY_FIELDS)[];
-const RULE_KEYS = POLICY_KEYS.filter((k) => k !== 'allowSystemToken');
+/** The fields that narrow who passes; allowSystemToken and signedIdentity (read by signed-identity.ts) do not. */
+const RULE_KEYS = POLICY_KEYS.filter((k) => k !== 'allowSystemToken' && k !== 'signedIdentity');
 const QUERY_PARAMS = ['allowed_groups', 'allowed_emails', 'allowed_email_domains', 'policy'];
 const MEMO_LIMIT = 1000;
 /** How a named policy's keys are named in refusals (`security.policies.grafana.allowedGroups`). */
@@ -130,7 +131,7 @@ function compilePolicy(body: unknown, path: string, issues: IssueList, providerN
   const paths = list('publicPaths');
   const providers = list('providers');
   checkProviderNames(providers, `${path}.providers`, providerNames, issues);
-  if (emails.length + groups.length + origins.length + paths.length + providers.length === 0) {
+  if (emails.length + groups.length + origins.length + paths.length + providers.length === 0 && fields.signedIdentity === undefined) {
     issues.warn(path, 'sets no rule, so it only applies the global rules', { fix: `set one of ${RULE_KEYS.join(', ')}` });
   }
   const allowSystemToken = fields.allowSystemToken === true || fields.allowSystemToken === 'true';

@@ -36,5 +36,13 @@ export function summarize(policy: Policy): string {
   }
   if (policy.emails) parts.push(`Emails allowed: ${policy.emails.patterns.join(', ')}.`);
   if (policy.publicPaths.patterns.length > 0) parts.push(`Public paths (no credentials): ${policy.publicPaths.patterns.join(', ')}.`);
+  const signed = policy.signedIdentity;
+  if (signed !== undefined) {
+    const where = signed.everywhere ? 'every allow carries' : `the allows of policies ${[...signed.policies].join(', ')} carry`;
+    parts.push(
+      `Signed identity: ${where} X-Auth-Request-Jwt (ES256, issuer ${signed.signer.issuer}, ${signed.signer.ttlSeconds} s, ` +
+        `key ${signed.signer.kid}), verifiable against /.well-known/jwks.json.`,
+    );
+  }
   return parts.join(' ');
 }

@@ -19,8 +19,15 @@ function loginOriginOf(policy: Policy, facts: ClientFacts): string {
  * API client gets the plain 401 with WWW-Authenticate; a refused navigation gets a readable page,
  * which for a person from a provider the app does not accept links to the login of each it does.
  */
-export function respondToClient(res: ServerResponse, decision: Decision, facts: ClientFacts, policy: Policy | undefined, echo: HeaderPair): void {
-  if (decision.status === 200) return writeAllow(res, decision, echo);
+export function respondToClient(
+  res: ServerResponse,
+  decision: Decision,
+  facts: ClientFacts,
+  policy: Policy | undefined,
+  echo: HeaderPair,
+  now: () => number,
+): void {
+  if (decision.status === 200) return writeAllow(res, decision, echo, facts, policy, now);
   if (decision.status === 401 && facts.navigation && policy !== undefined && policy.providers.size > 0) {
     const loginOrigin = loginOriginOf(policy, facts);
     res.writeHead(302, {
@@ -49,5 +56,5 @@ export function respondToClient(res: ServerResponse, decision: Decision, facts: 
     );
     return;
   }
-  writeDecision(res, decision, echo);
+  writeDecision(res, decision, echo, facts, policy, now);
 }

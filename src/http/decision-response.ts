@@ -1,7 +1,10 @@
 import type { ServerResponse } from 'node:http';
+import type { Policy } from '../config/policy.js';
 import type { Allow, Decision } from '../core/decision.js';
-import { EMAIL_HEADER, GROUPS_HEADER, USER_HEADER } from './gateway-headers.js';
+import type { Facts } from '../core/facts.js';
+import { EMAIL_HEADER, GROUPS_HEADER, JWT_HEADER, USER_HEADER } from './gateway-headers.js';
 import type { HeaderPair } from './request-log.js';
+import { identityAssertion } from './signed-identity-header.js';
 
 /**
  * Header values must not carry control or non-ASCII characters, so such a value is
@@ -45,7 +48,13 @@ function wwwAuthenticate(decision: Decision): string {
  * Envoy and Caddy only replace a header that the answer carries, so leaving one out would let a
  * client's forged X-Auth-Request-User through. A flat array is the cheapest form writeHead takes.
  */
-export function writeAllow(res: ServerResponse, decision: Allow, echo: HeaderPair): void {
+export function writeAllow(res: ServerResponse, decision: Allow, echo: HeaderPair, facts: Facts, policy: Policy | undefined, now: () => number): void {
+  // The one check an allow pays when no route asks for a signed identity.
+  const signing = policy?.signedIdentity;
+  if (signing !== undefined) {
+    writeSignedAllow(res, decision, echo, identityAssertion(decision, facts, signing, now()));
+    return;
+  }
   res.writeHead(200, [
     USER_HEADER,
     headerSafe(decision.user ?? ''),
@@ -61,9 +70,28 @@ export function writeAllow(res: ServerResponse, decision: Allow, echo: HeaderPai
   res.end();
 }
 
+/** An allow with X-Auth-Request-Jwt: whenever signedIdentity is on for any route, on every allow (empty without one). */
+function writeSignedAllow(res: ServerResponse, decision: Allow, echo: HeaderPair, assertion: string): void {
+  res.writeHead(200, [
+    USER_HEADER,
+    headerSafe(decision.user ?? ''),
+    EMAIL_HEADER,
+    headerSafe(decision.email ?? ''),
+    GROUPS_HEADER,
+    decision.groups === undefined ? '' : groupsHeader(decision.groups),
+    JWT_HEADER,
+    assertion,
+    'Content-Length',
+    '0',
+    echo[0],
+    echo[1],
+  ]);
+  res.end();
+}
+
 /** The plain answer used by auth_request-style gateways, which read only the status and headers. */
-export function writeDecision(res: ServerResponse, decision: Decision, echo: HeaderPair): void {
-  if (decision.status === 200) return writeAllow(res, decision, echo);
+export function writeDecision(res: ServerResponse, decision: Decision, echo: HeaderPair, facts: Facts, policy: Policy | undefined, now: () => number): void {
+  if (decision.status === 200) return writeAllow(res, decision, echo, facts, policy, now);
   const body = `${decision.status} ${decision.reason}\n`;
   const headers: Record<string, string> = {
     'Content-Type': 'text/plain; charset=utf-8',

@@ -12,10 +12,18 @@ import { RuleProblemLog } from './rule-problem-log.js';
 
 /**
  * Writes the answer; `policy` is the snapshot the decision was made on, never a later one, and
- * `echo` (the request id) goes on the answer whatever it is. Headers are given to one writeHead:
+ * `echo` (the request id) goes on the answer whatever it is; `now` is the clock, read only by an
+ * allow that is signed (signedIdentity). Headers are given to one writeHead:
  * a setHeader before it sends Node down its slower merging path on every request.
  */
-export type Responder<F extends Facts> = (res: ServerResponse, decision: Decision, facts: F, policy: Policy | undefined, echo: HeaderPair) => void;
+export type Responder<F extends Facts> = (
+  res: ServerResponse,
+  decision: Decision,
+  facts: F,
+  policy: Policy | undefined,
+  echo: HeaderPair,
+  now: () => number,
+) => void;
 
 /** A gateway protocol: the headers it reads (lower case), and how it makes facts of them. */
 export interface Adapter<F extends Facts> {
@@ -72,7 +80,7 @@ export function decisionRoute<F extends Facts>(adapter: Adapter<F>, respond: Res
       if (d.rule !== undefined) deps.metrics.countRuleDecision(d.rule, d.status);
       if (d.status === 403 && d.ruleProblem !== undefined) ruleProblemLogOf(deps).report(d.ruleProblem, facts.facts.host, deps.now());
       deps.metrics.decisionDuration.observe((performance.now() - started) / 1000);
-      respond(res, d, facts.facts, policy, echo);
+      respond(res, d, facts.facts, policy, echo, deps.now);
       logDecision(deps.logger, deps.requestLog, {
         id,
         adapter: adapter.name,

@@ -24,7 +24,12 @@ export const USER_HEADER = 'X-Auth-Request-User';
 export const EMAIL_HEADER = 'X-Auth-Request-Email';
 /** The session's groups, comma-joined (IdP groups, GitHub `org` and `org:team`). */
 export const GROUPS_HEADER = 'X-Auth-Request-Groups';
-export const IDENTITY_HEADERS = [USER_HEADER, EMAIL_HEADER, GROUPS_HEADER] as const;
+/**
+ * The same identity as an ES256 JWT that the upstream verifies against /.well-known/jwks.json
+ * (signedIdentity). Every gateway is told to copy it like the others, so a client's copy is overwritten.
+ */
+export const JWT_HEADER = 'X-Auth-Request-Jwt';
+export const IDENTITY_HEADERS = [USER_HEADER, EMAIL_HEADER, GROUPS_HEADER, JWT_HEADER] as const;
 
 /** Lower-cased, as Node's raw header names are compared. */
 export function lowerCased(names: readonly string[]): string[] {

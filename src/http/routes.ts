@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Policy } from '../config/policy.js';
 import type { Decision } from '../core/decision.js';
 import type { Facts } from '../core/facts.js';
 import { respondToClient } from './client-answer.js';
@@ -6,6 +7,7 @@ import { writeDecision } from './decision-response.js';
 import { type Adapter, decisionRoute } from './decision-route.js';
 import type { Handler } from './deps.js';
 import { forwardAuthAdapter } from './forward-auth.js';
+import { JWKS_PATH, jwksHandler } from './jwks.js';
 import { loginRoutes } from './login-routes-lazy.js';
 import { gatewayFabricAdapter, policyPrefixedAdapter, prefixedAdapter } from './prefixed-request.js';
 import type { HeaderPair } from './request-log.js';
@@ -21,7 +23,8 @@ const GATEWAY_API_PREFIX = '/gateway-api';
  */
 const behindAuthRequest = <F extends Facts>(adapter: Adapter<F>): Adapter<F> => ({ ...adapter, malformedStatus: 403 });
 
-const writePlain = (res: ServerResponse, decision: Decision, _facts: unknown, _policy: unknown, echo: HeaderPair) => writeDecision(res, decision, echo);
+const writePlain = (res: ServerResponse, decision: Decision, facts: Facts, policy: Policy | undefined, echo: HeaderPair, now: () => number) =>
+  writeDecision(res, decision, echo, facts, policy, now);
 
 /**
  * Every route of the public port: one decision, one adapter per gateway protocol (chosen by the
@@ -32,11 +35,13 @@ const writePlain = (res: ServerResponse, decision: Decision, _facts: unknown, _p
  *   /gateway-api/<path> Gateway API ExternalAuth, HTTP (answers stay plain: NGF uses auth_request, so no 302)
  *   /gateway-api       NGINX Gateway Fabric, which sends the original as Path/Method headers
  *   /envoy-policy/NAME/<path>, /gateway-api-policy/NAME[/<path>]  the same, under the named policy
+ *   /.well-known/jwks.json  the keys that verify X-Auth-Request-Jwt (signedIdentity)
  */
 export function allRoutes(): Routes {
   const exact = coreRoutes();
   exact.set('/forward-auth', decisionRoute(forwardAuthAdapter, respondToClient));
   exact.set(GATEWAY_API_PREFIX, decisionRoute(behindAuthRequest(gatewayFabricAdapter), writePlain));
+  exact.set(JWKS_PATH, jwksHandler);
   const login = loginRoutes();
   for (const [path, handler] of login.exact) exact.set(path, handler);
   const prefixes: [string, Handler][] = [

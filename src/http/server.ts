@@ -16,7 +16,7 @@ export interface Routes {
 /** The routes of the core service; other features add theirs to these. */
 export function coreRoutes(): Map<string, Handler> {
   return new Map<string, Handler>([
-    ['/auth', decisionRoute(authRequestAdapter, (res, decision, _facts, _policy, echo) => writeDecision(res, decision, echo))],
+    ['/auth', decisionRoute(authRequestAdapter, (res, decision, facts, policy, echo, now) => writeDecision(res, decision, echo, facts, policy, now))],
     ['/healthz', (_req, res) => plain(res, 200, 'ok\n')],
     [
       '/readyz',

@@ -35,8 +35,8 @@ export const AUTH_ANNOTATIONS: Readonly<Record<string, AnnotationRule>> = {
   'auth-signin-redirect-param': both('translated', 'airy-auth always reads rd=; nothing to configure'),
   'auth-response-headers': {
     handling: {
-      traefik: { outcome: 'translated', detail: 'ForwardAuth.authResponseHeaders' },
-      'gateway-api': { outcome: 'translated', detail: 'ExternalAuth.http.allowedResponseHeaders' },
+      traefik: { outcome: 'translated', detail: 'ForwardAuth.authResponseHeaders (with X-Auth-Request-Jwt added when auth-url is airy-auth)' },
+      'gateway-api': { outcome: 'translated', detail: 'ExternalAuth.http.allowedResponseHeaders (with X-Auth-Request-Jwt added when auth-url is airy-auth)' },
     },
   },
   'auth-method': {

@@ -1,6 +1,6 @@
 import { POLICY_NAME } from '../config/keys.js';
 import { splitList } from '../config/values.js';
-import { HEADERS_TO_AUTH, IDENTITY_HEADERS } from '../http/gateway-headers.js';
+import { HEADERS_TO_AUTH, IDENTITY_HEADERS, JWT_HEADER } from '../http/gateway-headers.js';
 import { queryOf } from '../http/request-target.js';
 import { AUTH_ANNOTATIONS, type Target } from './auth-annotations.js';
 import { type Ingress, isAiryAuth, NGINX_PREFIX, nginxAnnotations, readIngresses, type ServicePorts, serviceOf } from './ingress.js';
@@ -190,12 +190,24 @@ function gatewayRouteProblems(ing: Ingress, services: readonly ServicePorts[]): 
   return problems;
 }
 
+/**
+ * The headers copied from an allow to the upstream: the Ingress's auth-response-headers (else
+ * `fallback`), and for airy-auth X-Auth-Request-Jwt too, so that a client's copy is always
+ * overwritten and the signed identity (signedIdentity) reaches the app.
+ */
+function responseHeadersOf(a: Map<string, string>, authUrl: string, fallback: readonly string[]): string[] {
+  const listed = splitList(a.get('auth-response-headers') ?? '');
+  const headers = listed.length ? listed : [...fallback];
+  if (isAiryAuth(authUrl) && !headers.some((h) => h.toLowerCase() === JWT_HEADER.toLowerCase())) headers.push(JWT_HEADER);
+  return headers;
+}
+
 function toTraefik(ing: Ingress, a: Map<string, string>, authUrl: string): object[] {
   const ns = ing.metadata.namespace ?? 'default';
   const name = `${ing.metadata.name}-airy-auth`;
   const address = isAiryAuth(authUrl) ? authUrl.replace(/\/auth(\?|$)/, '/forward-auth$1') : authUrl;
   const forwardAuth: Record<string, unknown> = { address, trustForwardHeader: false };
-  const responseHeaders = splitList(a.get('auth-response-headers') ?? '');
+  const responseHeaders = responseHeadersOf(a, authUrl, []);
   if (responseHeaders.length) forwardAuth.authResponseHeaders = responseHeaders;
   if (a.get('auth-always-set-cookie') === 'true') forwardAuth.addAuthCookiesToResponse = ['airy_auth_token'];
   const middleware = { apiVersion: 'traefik.io/v1alpha1', kind: 'Middleware', metadata: { name, namespace: ns }, spec: { forwardAuth } };
@@ -219,7 +231,7 @@ function toGatewayApi(ing: Ingress, a: Map<string, string>, authUrl: string, opt
     http: {
       path: isAiryAuth(authUrl) ? gatewayApiPath(authUrl) : svc.path,
       allowedHeaders: HEADERS_TO_AUTH.filter((h) => h !== 'Authorization'),
-      allowedResponseHeaders: splitList(a.get('auth-response-headers') ?? '').length ? splitList(a.get('auth-response-headers') ?? '') : [...IDENTITY_HEADERS],
+      allowedResponseHeaders: responseHeadersOf(a, authUrl, IDENTITY_HEADERS),
     },
   };
   const byHost = new Map<string, NonNullable<NonNullable<Ingress['spec']['rules']>[number]['http']>['paths']>();

@@ -144,10 +144,14 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     expect(Buffer.from(given.data.jwtSecret, 'base64').toString()).toBe('given-secret-value');
   });
 
-  it('renders the login Ingress for /login, /oauth2 and /logout when asked', () => {
+  it('renders the login Ingress for /login, /oauth2, /logout and /.well-known/jwks.json when asked', () => {
     const ing = one(renderChart(VARIANTS['OIDC with GitHub']), 'Ingress');
     expect(ing.spec.rules[0].host).toBe('app.example.com');
-    expect(ing.spec.rules[0].http.paths.map((p: { path: string }) => p.path)).toEqual(['/login', '/oauth2', '/logout']);
+    expect(ing.spec.rules[0].http.paths.map((p: { path: string }) => p.path)).toEqual(['/login', '/oauth2', '/logout', '/.well-known/jwks.json']);
+    // ingress-nginx's strict path validation refuses a dot in an Exact or Prefix path, and with it the whole Ingress.
+    for (const p of ing.spec.rules[0].http.paths as { path: string; pathType: string }[]) {
+      if (p.pathType !== 'ImplementationSpecific') expect(p.path, p.pathType).toMatch(/^\/[A-Za-z0-9/_-]*$/);
+    }
   });
 
   it('sidecar mode renders no Deployment or Service, binds RBAC to the controller, and NOTES print the container and a 127.0.0.1 auth-url', () => {
@@ -179,18 +183,18 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
     expect(one(objs, 'Middleware').spec.forwardAuth).toEqual({
       address: 'http://airy-auth.airy.svc.cluster.local:8080/forward-auth',
       trustForwardHeader: false,
-      authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Groups'],
+      authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Groups', 'X-Auth-Request-Jwt'],
     });
     const sp = one(objs, 'SecurityPolicy').spec;
     expect(sp.targetRefs.map((t: { name: string }) => t.name)).toEqual(['app', 'api']);
     expect(sp.extAuth).toMatchObject({
       failOpen: false,
-      http: { path: '/envoy', headersToBackend: ['x-auth-request-user', 'x-auth-request-email', 'x-auth-request-groups'] },
+      http: { path: '/envoy', headersToBackend: ['x-auth-request-user', 'x-auth-request-email', 'x-auth-request-groups', 'x-auth-request-jwt'] },
     });
     expect(sp.extAuth.headersToExtAuth).toEqual(expect.arrayContaining(['authorization', 'cookie', 'origin']));
     const ap = one(objs, 'AuthorizationPolicy').spec;
     expect(ap).toMatchObject({ action: 'CUSTOM', provider: { name: 'airy-auth' }, selector: { matchLabels: { app: 'inbox' } } });
-    expect(ap.rules[0].to[0].operation.notPaths).toEqual(['/login', '/login/*', '/oauth2/*', '/logout']);
+    expect(ap.rules[0].to[0].operation.notPaths).toEqual(['/login', '/login/*', '/oauth2/*', '/logout', '/.well-known/jwks.json']);
     const routes = byKind(objs, 'HTTPRoute') as (K8sObject & { spec: Untyped })[];
     expect(routes.map((r) => r.metadata.name)).toEqual(['airy-auth-app', 'airy-auth-login']);
     expect(routes[0]!.spec.rules[0].filters[0].externalAuth.http.path).toBe('/gateway-api');
@@ -203,7 +207,7 @@ describeWithTools('Helm chart (real helm 3)', { helm: ensureHelm() !== undefined
       service: 'airy-auth.airy.svc.cluster.local',
       port: 8080,
       pathPrefix: '/envoy',
-      headersToUpstreamOnAllow: ['x-auth-request-user', 'x-auth-request-email', 'x-auth-request-groups'],
+      headersToUpstreamOnAllow: ['x-auth-request-user', 'x-auth-request-email', 'x-auth-request-groups', 'x-auth-request-jwt'],
     });
     expect(notes).toContain('traefik.ingress.kubernetes.io/router.middlewares: airy-airy-auth@kubernetescrd');
   });

@@ -46,12 +46,13 @@ describeWithTools('chart: revocations', { helm: ensureHelm() !== undefined }, ()
 describeWithTools('chart: the back-channel logout route', { helm: ensureHelm() !== undefined }, () => {
   const ingressPaths = (o: K8sObject[]) => ((o.find((x) => x.kind === 'Ingress') as Untyped).spec.rules[0].http.paths as { path: string }[]).map((p) => p.path);
   it('the login Ingress routes /backchannel-logout to airy-auth only while the revocation list is on', () => {
-    expect(ingressPaths(renderChart(['--set', 'ingress.enabled=true']))).toEqual(['/login', '/oauth2', '/logout']);
+    expect(ingressPaths(renderChart(['--set', 'ingress.enabled=true']))).toEqual(['/login', '/oauth2', '/logout', '/.well-known/jwks.json']);
     expect(ingressPaths(renderChart(['--set', 'ingress.enabled=true', '--set', 'revocations.enabled=true']))).toEqual([
       '/login',
       '/oauth2',
       '/logout',
       '/backchannel-logout',
+      '/.well-known/jwks.json',
     ]);
   });
 });

@@ -17,6 +17,8 @@ export async function startCaddy(
   appHostPort: string,
   port?: number,
   forwardAuthUri = '/forward-auth',
+  /** With signedIdentity: X-Auth-Request-Jwt too (Caddy 2.6 would pass a placeholder's text for a header the answer lacks). */
+  copyHeaders: readonly string[] = ['X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Groups'],
 ): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'airy-caddy-'));
   const listen = port ?? (await freePort());
@@ -37,7 +39,7 @@ http://127.0.0.1:${listen}, http://localhost:${listen} {
 	handle {
 		forward_auth ${airyHostPort} {
 			uri ${forwardAuthUri}
-			copy_headers X-Auth-Request-User X-Auth-Request-Email X-Auth-Request-Groups
+			copy_headers ${copyHeaders.join(' ')}
 		}
 		reverse_proxy ${appHostPort}
 	}

@@ -35,7 +35,7 @@ export interface Row {
  * through real nginx, Caddy's forward_auth, an Envoy ext_authz HTTP gateway and a Gateway API
  * ExternalAuth gateway. With `policy`, each selects that named policy the way its protocol allows.
  */
-export async function startGateways(airy: AiryProcess, upstreamPort: number, policy?: string): Promise<Gateway[]> {
+export async function startGateways(airy: AiryProcess, upstreamPort: number, policy?: string, signedIdentity = false): Promise<Gateway[]> {
   const gateways: Gateway[] = [];
   const upstream = { port: upstreamPort };
   const query = policy ? `?policy=${policy}` : '';
@@ -43,7 +43,8 @@ export async function startGateways(airy: AiryProcess, upstreamPort: number, pol
   const gatewayApiPath = policy ? `/gateway-api-policy/${policy}` : '/gateway-api';
   const up = `127.0.0.1:${upstream.port}`;
   const airyHostPort = airy.url.replace('http://', '');
-  const identity = ['X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Groups'];
+  // With signedIdentity, X-Auth-Request-Jwt is copied as the others are (so a client's copy is overwritten).
+  const identity = ['X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Groups', ...(signedIdentity ? ['X-Auth-Request-Jwt'] : [])];
 
   // As the README advises: pages with auth-signin, /api/ without it.
   const annotations = { 'auth-url': `${airy.url}/auth${query}`, 'auth-response-headers': identity.join(',') };
@@ -83,7 +84,7 @@ export async function startGateways(airy: AiryProcess, upstreamPort: number, pol
     close: ngf.stop,
   });
 
-  const caddy = await startCaddy(airyHostPort, up, undefined, `/forward-auth${query}`);
+  const caddy = await startCaddy(airyHostPort, up, undefined, `/forward-auth${query}`, identity);
   gateways.push({
     name: 'Caddy forward_auth (Traefik-style X-Forwarded-*)',
     url: caddy.url,
@@ -151,10 +152,10 @@ export async function expectRowEverywhere(gateways: readonly Gateway[], row: Row
 }
 
 /** airy-auth with `config`, the echo upstream, and every gateway in front (selecting `policy` when given). */
-export async function startGatewayTable(config: string, policy?: string) {
+export async function startGatewayTable(config: string, policy?: string, signedIdentity = false) {
   const upstream = await startEchoUpstream();
   const airy = await startAiry(config);
-  const gateways = await startGateways(airy, upstream.port, policy);
+  const gateways = await startGateways(airy, upstream.port, policy, signedIdentity);
   return {
     airy,
     gateways,

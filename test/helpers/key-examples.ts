@@ -1,6 +1,7 @@
 import yaml from 'js-yaml';
 import { isOidcKey, OIDC_KEYS, type SettingKey } from '../../src/config/keys.js';
 import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from './policies.js';
+import { TEST_PREVIOUS_SIGNING_KEY, TEST_SIGNING_KEY } from './signing-keys.js';
 
 /**
  * Valid values for every key of the catalogue, in the shapes airy.yaml allows (strings, YAML
@@ -23,6 +24,7 @@ export const KEY_EXAMPLES: Record<SettingKey, readonly unknown[]> = {
     { 'empty-1': {} },
     { deploy: { allowedGroups: 'acme:sre', allowSystemToken: true }, strict: { allowedEmailPatterns: '*@example.com', allowSystemToken: false } },
     { staff: { providers: 'corp' }, 'staff-ops': { providers: ['corp'], allowedGroups: 'ops', allowSystemToken: true } },
+    { signed: { allowedGroups: 'support', signedIdentity: true }, plain: { allowedGroups: 'sre', signedIdentity: 'false' } },
   ],
   // Every example names `corp`, the provider of LOGIN_BASE, so allowedProviders and policies' providers stay valid with it.
   providers: [
@@ -69,6 +71,11 @@ export const KEY_EXAMPLES: Record<SettingKey, readonly unknown[]> = {
   revokedSubjects: ['u1,u2', ['u3']],
   revokedEmails: ['ann@example.com', ['bob@example.com', 'eve@example.com']],
   skipPreflight: [true, 'true', false, 'false'],
+  signedIdentity: [true, 'true', false, 'false'],
+  signingKey: [TEST_SIGNING_KEY.sec1, TEST_SIGNING_KEY.pkcs8],
+  signingKeyPrevious: [TEST_PREVIOUS_SIGNING_KEY.publicPem, TEST_PREVIOUS_SIGNING_KEY.sec1],
+  signedIdentityIssuer: ['https://auth.example.com', 'https://login.example.com'],
+  signedIdentityTtl: ['60s', '2m', '10s'],
   allowedEmailPatterns: ['*@example.com', ['*@example.com', 'boss@partner.io']],
   provider: ['corp', 'keycloak'],
   clientId: ['airy', 'client-2'],
@@ -90,7 +97,10 @@ export const KEY_EXAMPLES: Record<SettingKey, readonly unknown[]> = {
   groupsClaim: ['roles'],
 };
 
-/** A login with an issuer (machine tokens need one) and both secrets: every example is valid on top of it. */
+/**
+ * A login with an issuer (machine tokens need one), both secrets, and a signing key with an issuer
+ * for the signed identity header: every example is valid on top of it.
+ */
 export const LOGIN_BASE: Partial<Record<SettingKey, string>> = {
   systemToken: TEST_SYSTEM_TOKEN,
   jwtSecret: TEST_JWT_SECRET,
@@ -99,6 +109,8 @@ export const LOGIN_BASE: Partial<Record<SettingKey, string>> = {
   clientSecret: 'csecret-base',
   issuerUri: 'https://idp.example.com',
   allowedEmailPatterns: '*@example.com',
+  signingKey: TEST_SIGNING_KEY.sec1,
+  signedIdentityIssuer: 'https://auth.example.com',
 };
 
 /** A config as keys with their place: directly under `security:`, or under `security.oidc:`. */

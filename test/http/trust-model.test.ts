@@ -55,6 +55,7 @@ const FORGERIES: Record<string, readonly string[]> = {
   'x-auth-request-user': ['admin'],
   'x-auth-request-email': ['boss@example.com'],
   'x-auth-request-groups': ['admins'],
+  'x-auth-request-jwt': ['eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.'],
 };
 
 /** The protected request `GET https://app.example.com/admin/x?tab=1`, as each gateway asks about it. */
@@ -102,7 +103,7 @@ describe('docs/security.md trust table: a header the gateway passes from the cli
     const res = await request(`${srv.url}${path}`, { headers: { accept: 'application/json', ...headers } });
     await res.body.dump();
     const h = (name: string) => res.headers[name] ?? '-';
-    return `${res.statusCode} user=${h('x-auth-request-user')} email=${h('x-auth-request-email')} groups=${h('x-auth-request-groups')}`;
+    return `${res.statusCode} user=${h('x-auth-request-user')} email=${h('x-auth-request-email')} groups=${h('x-auth-request-groups')} jwt=${h('x-auth-request-jwt')}`;
   };
 
   it('lists every gateway adapter, each with the headers its gateway passes', () => {

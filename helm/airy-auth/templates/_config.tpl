@@ -174,3 +174,17 @@ the ConfigMap, which the built-in `view` role can read.
 {{- end -}}
 {{- toJson $data -}}
 {{- end -}}
+
+{{- /* "true" when security (values or airyYaml) turns signedIdentity on, globally or for a policy. */ -}}
+{{- define "airy-auth.signedIdentityOn" -}}
+{{- $security := .Values.security -}}
+{{- if .Values.airyYaml }}{{ $security = include "airy-auth.airyYamlSecurity" . | fromJson }}{{ end -}}
+{{- $on := eq (toString (get $security "signedIdentity")) "true" -}}
+{{- $policies := get $security "policies" -}}
+{{- if kindIs "map" $policies -}}
+{{- range $name, $body := $policies -}}
+{{- if and (kindIs "map" $body) (eq (toString (get $body "signedIdentity")) "true") }}{{ $on = true }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- $on -}}
+{{- end -}}

@@ -21,13 +21,14 @@ stay not ready until it is fixed (`kubectl -n {{ .Release.Namespace }} get event
 
 Secrets: the chart renders no Secret; airy-auth reads {{ .Values.secret.existingSecret }}, which you manage (the GitOps way:
 a SealedSecret, an ExternalSecret, or once by hand). It needs the keys systemToken and jwtSecret (and
-oidc.clientSecret with OIDC login), for example:
+oidc.clientSecret with OIDC login, and signingKey with signedIdentity), for example:
 
     kubectl -n {{ .Release.Namespace }} create secret generic {{ .Values.secret.existingSecret }} \
-      --from-literal=systemToken="$(openssl rand -hex 32)" --from-literal=jwtSecret="$(openssl rand -base64 48)"
+      --from-literal=systemToken="$(openssl rand -hex 32)" --from-literal=jwtSecret="$(openssl rand -base64 48)" \
+      --from-literal=signingKey="$(openssl ecparam -name prime256v1 -genkey -noout)"
 {{- else if and .Values.secret.create .Values.secret.generate (not (and .Values.security.systemToken .Values.security.jwtSecret)) }}
 
-Secrets: the chart generated the missing jwtSecret/systemToken and keeps them across `helm upgrade` by
+Secrets: the chart generated the missing jwtSecret/systemToken/signingKey and keeps them across `helm upgrade` by
 looking up the Secret. `helm template` (and Argo CD, which renders with it) cannot look it up and makes
 new ones on every render, logging everyone out on every sync: with GitOps, create the Secret yourself and
 set secret.existingSecret=NAME (secret.create=false).
@@ -41,12 +42,12 @@ set secret.existingSecret=NAME (secret.create=false).
 
     nginx.ingress.kubernetes.io/auth-url: "{{ include "airy-auth.authUrl" . }}"
     nginx.ingress.kubernetes.io/auth-signin: "{{ if $publicUrl }}{{ $publicUrl }}/login{{ else }}https://$host/login{{ end }}"
-    nginx.ingress.kubernetes.io/auth-response-headers: "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups"
+    nginx.ingress.kubernetes.io/auth-response-headers: "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups,X-Auth-Request-Jwt"
 
    APIs called by scripts and single-page apps (a 401 instead of a redirect):
 
     nginx.ingress.kubernetes.io/auth-url: "{{ include "airy-auth.authUrl" . }}"
-    nginx.ingress.kubernetes.io/auth-response-headers: "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups"
+    nginx.ingress.kubernetes.io/auth-response-headers: "X-Auth-Request-User,X-Auth-Request-Email,X-Auth-Request-Groups,X-Auth-Request-Jwt"
 
 {{- if and $cookieDomain $publicUrl }}
 
@@ -76,6 +77,28 @@ set secret.existingSecret=NAME (secret.create=false).
     kubectl -n {{ .Release.Namespace }} get secret {{ $secret }} -o jsonpath='{.data.systemToken}' | base64 -d
 {{- end }}
 
+{{- if eq (include "airy-auth.signedIdentityOn" .) "true" }}
+{{- $issuer := include "airy-auth.setting" (list . "signedIdentityIssuer") | trim | default $publicUrl }}
+{{- $publicJwks := printf "%s/.well-known/jwks.json" ($publicUrl | default "https://<login host>") }}
+{{- $clusterJwks := printf "http://%s:%v/.well-known/jwks.json" (include "airy-auth.serviceHost" .) .Values.port }}
+
+Signed identity (signedIdentity): every allow carries X-Auth-Request-Jwt, an ES256 JWT that your app
+verifies instead of trusting X-Auth-Request-User (issuer {{ $issuer | default "<publicUrl origin>" }}, audience: the app's own
+origin, keys at {{ $publicJwks }}{{ if .Values.networkPolicy.enabled }}; the NetworkPolicy
+lets only the gateway reach the Service, so apps fetch them through the login host{{ else }} or, in the cluster,
+{{ $clusterJwks }}{{ end }}). With jose:
+
+    const keys = createRemoteJWKSet(new URL('{{ if .Values.networkPolicy.enabled }}{{ $publicJwks }}{{ else }}{{ $clusterJwks }}{{ end }}'));
+    const { payload } = await jwtVerify(req.headers['x-auth-request-jwt'], keys,
+      { issuer: '{{ $issuer | default "https://auth.example.com" }}', audience: 'https://app.example.com', algorithms: ['ES256'] });
+    // payload.sub, payload.email, payload.groups
+
+   Keep X-Auth-Request-Jwt in auth-response-headers (above): the gateway then overwrites a client's copy.
+   Route /.well-known/jwks.json of the login host to the airy-auth Service, as /login{{ if .Values.ingress.enabled }} (the chart's Ingress does){{ end }}.
+{{- if .Values.secret.existingSecret }}
+   Your Secret {{ .Values.secret.existingSecret }} must hold signingKey (an EC P-256 private key in PEM), or airy-auth refuses the config.
+{{- end }}
+{{- end }}
 {{- if .Values.gateways.istio.enabled }}
 
 Istio: add this provider to meshConfig.extensionProviders (istioctl or the istiod Helm values):
