@@ -120,7 +120,9 @@ describe('the explain example of docs/rules.md', () => {
     let out = '';
     const code = await explainCommand(
       [configFile, ...words.slice(3)],
-      (s) => void (out += s),
+      (s) => {
+        out += s;
+      },
       () => {},
     );
     expect(out).toBe(shown);
