@@ -186,7 +186,8 @@ export const SECURITY_KEYS = {
   },
   signingKeyPrevious: {
     description:
-      'The signing key being rotated out (its private PEM or its public key): only published in the JWKS, so assertions it signed still verify until they expire.',
+      'The signing key being rotated out (its private PEM or its public key): only published in the JWKS, ' +
+      'so assertions it signed still verify until they expire.',
     default: 'unset',
     secret: true,
   },

@@ -348,7 +348,9 @@ function allowSession(
       step: 'provider',
       ok: false,
       key: providerRefusedBy,
-      detail: `${session.provider === undefined ? 'the session names no provider' : `signed in through "${session.provider}"`}; accepted: ${acceptedProviders(policy, rule).join(', ') || 'none'}`,
+      detail: `${session.provider === undefined ? 'the session names no provider' : `signed in through "${session.provider}"`}; accepted: ${
+        acceptedProviders(policy, rule).join(', ') || 'none'
+      }`,
     });
     return {
       ruleKey: providerRefusedBy,

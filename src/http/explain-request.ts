@@ -42,7 +42,9 @@ export function explainedFacts(request: ExplainedRequest): ExplainedFacts {
   if (adapter === undefined) {
     return {
       ok: false,
-      why: `the auth URL's path is ${auth.pathname}; explain reads /auth and /forward-auth (for /envoy-policy/NAME or /gateway-api-policy/NAME, give .../auth?policy=NAME)`,
+      why:
+        `the auth URL's path is ${auth.pathname}; explain reads /auth and /forward-auth ` +
+        '(for /envoy-policy/NAME or /gateway-api-policy/NAME, give .../auth?policy=NAME)',
     };
   }
   const target = `${app.pathname}${app.search}`;

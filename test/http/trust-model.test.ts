@@ -103,7 +103,8 @@ describe('docs/security.md trust table: a header the gateway passes from the cli
     const res = await request(`${srv.url}${path}`, { headers: { accept: 'application/json', ...headers } });
     await res.body.dump();
     const h = (name: string) => res.headers[name] ?? '-';
-    return `${res.statusCode} user=${h('x-auth-request-user')} email=${h('x-auth-request-email')} groups=${h('x-auth-request-groups')} jwt=${h('x-auth-request-jwt')}`;
+    const identity = `user=${h('x-auth-request-user')} email=${h('x-auth-request-email')} groups=${h('x-auth-request-groups')}`;
+    return `${res.statusCode} ${identity} jwt=${h('x-auth-request-jwt')}`;
   };
 
   it('lists every gateway adapter, each with the headers its gateway passes', () => {
