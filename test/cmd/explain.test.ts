@@ -129,3 +129,94 @@ describe('the explain example of docs/rules.md', () => {
     expect(code).toBe(1);
   });
 });
+
+describe('explain names the rule that refused, wherever it was written', () => {
+  const config = `security:
+  systemToken: "0123456789abcdef0123456789abcdef"
+  jwtSecret: "${Buffer.alloc(40, 3).toString('base64')}"
+  allowedEmailPatterns: "*@example.com"
+  allowedGroups: "staff"
+  revokedEmails: "gone@example.com"
+  policies:
+    grafana:
+      allowedGroups: "sre"
+      allowedOrigins: "https://grafana.example.com"
+`;
+  let file: string;
+  beforeAll(() => {
+    file = join(mkdtempSync(join(tmpdir(), 'airy-explain-keys-')), 'airy.yaml');
+    writeFileSync(file, config);
+  });
+  const auth = (q: string) => ['--auth-url', `http://airy-auth/auth${q}`];
+
+  it.each([
+    ['the global groups', ['--as', 'a@example.com', '--groups', 'sre'], '', 'group_not_allowed', 'security.allowedGroups'],
+    ["the policy's groups", ['--as', 'a@example.com', '--groups', 'staff'], '?policy=grafana', 'group_not_allowed', 'security.policies.grafana.allowedGroups'],
+    [
+      "the auth URL's groups",
+      ['--as', 'a@example.com', '--groups', 'staff,sre'],
+      '?policy=grafana&allowed_groups=ops',
+      'group_not_allowed',
+      'auth URL allowed_groups',
+    ],
+    ['the global emails', ['--as', 'a@elsewhere.io', '--groups', 'staff'], '', 'email_not_allowed', 'security.allowedEmailPatterns'],
+    [
+      "the auth URL's emails",
+      ['--as', 'a@example.com', '--groups', 'staff'],
+      '?allowed_emails=b@example.com',
+      'email_not_allowed',
+      'auth URL allowed_emails, allowed_email_domains',
+    ],
+    ['a revoked email', ['--as', 'gone@example.com', '--groups', 'staff'], '', 'session_revoked', 'security.revokedEmails'],
+    [
+      "the policy's origins",
+      ['--as', 'a@example.com', '--groups', 'staff,sre', '--origin', 'https://x.example.com'],
+      '?policy=grafana',
+      'origin_not_allowed',
+      'security.allowedOrigins',
+    ],
+    ['an unknown policy', ['--as', 'a@example.com'], '?policy=nope', 'invalid_rule', 'auth URL query'],
+    [
+      'the systemToken on a policy naming people',
+      ['--token', '0123456789abcdef0123456789abcdef'],
+      '?policy=grafana',
+      'system_token_not_allowed',
+      'security.policies.grafana.allowSystemToken',
+    ],
+  ])('%s', async (_name, credential, query, reason, key) => {
+    const { json, code } = await explain(file, ['--url', 'https://app.example.com/x', ...auth(query), ...credential]);
+    expect(code).toBe(1);
+    expect(json).toMatchObject({ reason, key });
+    const failed = (json.steps as { ok: boolean; key?: string }[]).filter((s) => !s.ok);
+    expect(failed).toEqual([expect.objectContaining({ key })]);
+  });
+
+  it('an allow lists every check it passed, and usage mistakes exit 2', async () => {
+    const { json, code } = await explain(file, ['--url', 'https://app.example.com/x', '--as', 'a@example.com', '--groups', 'staff']);
+    expect(code).toBe(0);
+    expect((json.steps as { step: string }[]).map((s) => s.step)).toEqual([
+      'config',
+      'route_rule',
+      'origin',
+      'credential',
+      'identity',
+      'revocation',
+      'emails',
+      'groups',
+    ]);
+    await expect(
+      explainCommand(
+        [file, '--url', 'https://a.example.com/', '--as', 'a@example.com', '--token', 'x'],
+        () => {},
+        () => {},
+      ),
+    ).rejects.toThrow(/two credentials/);
+    await expect(
+      explainCommand(
+        [file],
+        () => {},
+        () => {},
+      ),
+    ).rejects.toThrow(/--url/);
+  });
+});

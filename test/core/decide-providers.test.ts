@@ -124,6 +124,7 @@ describe('decide: allowedProviders and a route that names providers', () => {
       email: 'bob@example.com',
       provider: 'github',
       acceptedProviders: ['corp'],
+      ruleKey: 'security.allowedProviders',
     });
     // Without a provider (Airy Core's sessions, `airy-auth token`, machine tokens), a provider rule is not met.
     expect(await decideWith(onlyCorp, { authorization: `Bearer ${core}` })).toEqual({
@@ -132,6 +133,7 @@ describe('decide: allowedProviders and a route that names providers', () => {
       user: 'cy',
       email: 'cy@example.com',
       acceptedProviders: ['corp'],
+      ruleKey: 'security.allowedProviders',
     });
     expect(await decideWith(onlyCorp, { authorization: `Bearer ${MACHINE}` })).toMatchObject({ status: 403, reason: 'provider_not_allowed', user: 'ci' });
     // The global list does not concern the system token (it names no person and no provider).
@@ -170,6 +172,7 @@ describe('decide: allowedProviders and a route that names providers', () => {
       status: 403,
       reason: 'system_token_not_allowed',
       rule: 'wiki',
+      ruleKey: 'security.policies.wiki.allowSystemToken',
     });
   });
 });

@@ -30,7 +30,11 @@ describe('decide', () => {
 
   describe('3. Origin', () => {
     it.each(['https://evil.com', 'null', 'https://app.example.com.evil.com', 'http://app.example.com', 'https://example.org'])('refuses %s', async (origin) => {
-      expect(await decide(facts({ origin, authorization: TEST_SYSTEM_TOKEN }), evaluate(policy), NOW)).toEqual({ status: 403, reason: 'origin_not_allowed' });
+      expect(await decide(facts({ origin, authorization: TEST_SYSTEM_TOKEN }), evaluate(policy), NOW)).toEqual({
+        status: 403,
+        reason: 'origin_not_allowed',
+        ruleKey: 'security.allowedOrigins',
+      });
     });
     it.each(['https://app.example.com', 'https://APP.example.com:443', 'https://a.b.example.org', 'https://api.example.com'])(
       'accepts %s (listed, wildcard or same origin)',
@@ -139,6 +143,7 @@ describe('decide', () => {
       reason: 'email_not_allowed',
       user: 'u5',
       email: 'eve@elsewhere.io',
+      ruleKey: 'security.allowedEmailPatterns',
     });
     const narrowed = policyOf({ ...PROTECTED, allowedEmailPatterns: 'boss@partner.io' });
     const annToken = await mintSession(narrowed.sessionKey!, { sub: 'u6', email: 'ann@example.com' }, 3600, NOW);

@@ -28,7 +28,12 @@ describe('decide with the cluster revocation list', () => {
     const a = await mintSession(policy.sessionKey!, { sub: 'ann' }, 3600, NOW - 1000);
     const b = await mintSession(policy.sessionKey!, { sub: 'ann' }, 3600, NOW - 1000);
     const list = listOf(revocationEntry('jti', jtiOf(a), S, DAY));
-    expect(await decide(facts(a), evaluate(policy, list), NOW)).toEqual({ status: 401, reason: 'session_revoked', jti: jtiOf(a) });
+    expect(await decide(facts(a), evaluate(policy, list), NOW)).toEqual({
+      status: 401,
+      reason: 'session_revoked',
+      jti: jtiOf(a),
+      ruleKey: 'the revocation list (serve --revocations)',
+    });
     expect(await decide(facts(a, true), evaluate(policy, list), NOW)).toMatchObject({ status: 401, reason: 'session_revoked' });
     expect(await decide(facts(b), evaluate(policy, list), NOW)).toMatchObject({ status: 200, user: 'ann', jti: jtiOf(b) });
     expect(await decide(facts(a), evaluate(policy, EMPTY_REVOCATIONS), NOW)).toMatchObject({ status: 200 });
