@@ -4,7 +4,7 @@ import { CREDENTIAL_HEADER_NAMES, credentialFacts, type FactsResult } from './cr
 import type { Adapter } from './decision-route.js';
 import { anotherRequestNamed, FORWARDED_HEADERS, ORIGINAL_HEADERS } from './request-agreement.js';
 import { isPrintableAscii, REPEATED, type RequestHeaders, splitAbsoluteUrl, validHost, validMethod } from './request-headers.js';
-import { queryOf } from './request-target.js';
+import { pathOf, queryOf } from './request-target.js';
 
 const AUTH_REQUEST_HEADERS = new Set<string>([
   ...CREDENTIAL_HEADER_NAMES,
@@ -44,7 +44,7 @@ export function authRequestFacts(req: IncomingMessage, headers: RequestHeaders):
     if (hostHeader === REPEATED) return { ok: false, why: 'repeated Host header' };
     host = validHost(hostHeader ?? '');
     target = req.url ?? '/';
-    path = target.split('?', 1)[0]!;
+    path = pathOf(target);
     if (!path.startsWith('/') || !isPrintableAscii(path)) return { ok: false, why: 'bad request target' };
   }
   if (host === undefined) return { ok: false, why: 'missing or malformed Host' };

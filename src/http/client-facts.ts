@@ -3,6 +3,7 @@ import { isBrowserNavigation } from './browser-navigation.js';
 import { CREDENTIAL_HEADER_NAMES, type Credentials, credentialFacts, type FactsResult } from './credentials.js';
 import { lowerCased, NAVIGATION_HEADERS } from './gateway-headers.js';
 import { isPrintableAscii, type RequestHeaders, validHost, validMethod } from './request-headers.js';
+import { pathOf } from './request-target.js';
 
 /** Facts from a gateway that passes a denial to the client: plus whether it is a navigation, and the URL. */
 export interface ClientFacts extends Facts {
@@ -59,7 +60,7 @@ function buildClientFacts(
       method,
       scheme,
       host,
-      path: original.target.split('?', 1)[0]!,
+      path: pathOf(original.target),
       // Named one by one, not spread: every facts object then has one shape, which the decision's
       // compiled code reads without a generic property look-up.
       authorization: creds.authorization,

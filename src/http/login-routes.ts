@@ -27,7 +27,7 @@ import type { Handler, ServerDeps } from './deps.js';
 import { externalOrigin } from './external-origin.js';
 import { landingAfter } from './landing.js';
 import { confirmLogoutPage, loginErrorPage, loginNotConfiguredPage, plain, providerChooserPage, unknownProviderPage } from './pages.js';
-import { queryOf } from './request-target.js';
+import { pathOf, queryOf } from './request-target.js';
 
 function query(req: IncomingMessage): URLSearchParams {
   return new URLSearchParams(queryOf(req.url));
@@ -466,7 +466,7 @@ function signInProviders(policy: Policy): LoginProvider[] {
 
 /** The provider named in the path, when one may sign in with it; otherwise a 404 page lists the ones that may. */
 function configuredProvider(req: IncomingMessage, res: ServerResponse, prefix: string, policy: Policy): LoginProvider | undefined {
-  const name = (req.url ?? '').split('?', 1)[0]!.slice(prefix.length);
+  const name = pathOf(req.url).slice(prefix.length);
   const provider = signInProviders(policy).find((p) => p.name === name);
   if (provider === undefined)
     unknownProviderPage(

@@ -4,6 +4,7 @@ import type { Decision } from '../core/decision.js';
 import type { Facts } from '../core/facts.js';
 import type { Logger } from '../log.js';
 import type { RequestHeaders } from './request-headers.js';
+import { pathOf } from './request-target.js';
 
 /** Which decisions get a request log line: none, the refusals (the default), or all. */
 export type RequestLogMode = 'none' | 'denied' | 'all';
@@ -66,7 +67,7 @@ export function logDecision(
     adapter: entry.adapter,
     method: entry.facts?.method ?? entry.req.method,
     host: entry.facts?.host,
-    path: entry.facts?.path ?? (entry.req.url ?? '').split('?', 1)[0]!.slice(0, 512),
+    path: entry.facts?.path ?? pathOf(entry.req.url).slice(0, 512),
     status: entry.status,
     reason: entry.reason,
     // Which check refused a credential (a machine token's issuer, audience, expiry...); never the credential.

@@ -5,6 +5,7 @@ import { writeDecision } from './decision-response.js';
 import { decisionRoute } from './decision-route.js';
 import type { Handler, ServerDeps } from './deps.js';
 import { plain } from './pages.js';
+import { pathOf } from './request-target.js';
 
 export interface Routes {
   /** Exact paths. */
@@ -52,7 +53,7 @@ export function createAuthServer(deps: ServerDeps, routes: Routes = { exact: cor
       return;
     }
     const failed = (err: unknown) => {
-      deps.logger.log('error', 'request handler failed', { path: (req.url ?? '').split('?', 1)[0], error: err instanceof Error ? err.message : String(err) });
+      deps.logger.log('error', 'request handler failed', { path: pathOf(req.url), error: err instanceof Error ? err.message : String(err) });
       if (!res.headersSent) plain(res, 500, 'internal error\n');
       else res.destroy();
     };
