@@ -307,7 +307,7 @@ describeWithTools(
       expect(await identityOn(page)).toEqual({ user: 'alice', email: 'alice@example.com', groups: 'staff,sre' });
       expect(await sessionClaims(context, caddy.url)).toMatchObject({ sub: 'alice', idp: 'corp' });
       await context.close();
-    });
+    }, 60_000);
 
     it('/login?provider=NAME and /oauth2/authorization/NAME go straight to that provider', async () => {
       const browsing = await freshPage();
@@ -356,7 +356,7 @@ describeWithTools(
       expect((await github.context.cookies(gate.url)).find((c) => c.name === 'airy_auth_token')).toBeUndefined();
       expect((await github.page.goto(`${gate.url}/inbox`))!.url()).toContain('/login?');
       await github.context.close();
-    });
+    }, 90_000);
 
     async function decisions(reason: string): Promise<number> {
       const text = await (await request(airy.metricsUrl)).body.text();
