@@ -1,6 +1,5 @@
 import type { Credentials } from './credentials.js';
 import type { IssueList } from './issues.js';
-import type { OidcSettings } from './oidc-settings.js';
 import type { PathMatcher } from './public-paths.js';
 
 export interface AuthSwitch {
@@ -14,10 +13,11 @@ export interface AuthSwitch {
  * path lets every request in, exactly as auth off does, so it is treated as auth off: the loud
  * warning, and a reload to it is refused.
  */
-export function compileAuthSwitch(credentials: Credentials, oidc: OidcSettings | undefined, publicPaths: PathMatcher, issues: IssueList): AuthSwitch {
+/** `login`: at least one login provider is configured. */
+export function compileAuthSwitch(credentials: Credentials, login: boolean, publicPaths: PathMatcher, issues: IssueList): AuthSwitch {
   const { systemTokenText, jwtSecretText } = credentials;
   const tokenAuth = systemTokenText !== undefined && jwtSecretText !== undefined;
-  const enabled = (tokenAuth || oidc !== undefined) && publicPaths.everything === undefined;
+  const enabled = (tokenAuth || login) && publicPaths.everything === undefined;
   if (enabled) return { enabled, disabledBecause: undefined };
   const disabledBecause =
     publicPaths.everything !== undefined

@@ -27,7 +27,7 @@ function valueSchema(spec: KeySpec): JsonSchema {
       return {
         description,
         type: 'object',
-        propertyNames: { pattern: POLICY_NAME.source },
+        propertyNames: { pattern: (spec.names ?? POLICY_NAME).source },
         additionalProperties: {
           type: 'object',
           additionalProperties: false,
@@ -63,6 +63,8 @@ interface TemplateKey {
   readonly oidc?: true;
   readonly secret?: true;
   readonly fields?: readonly string[];
+  /** For a `named` key: the fields that are secret (a provider's clientSecret), written `KEY.NAME.FIELD` into the Secret. */
+  readonly secretFields?: readonly string[];
 }
 
 /** What the ConfigMap template needs per key: how to flatten it, and whether it belongs in the Secret. */
@@ -74,6 +76,9 @@ export function chartConfigKeys(): Record<string, TemplateKey> {
       ...(Object.hasOwn(OIDC_KEYS, k) ? { oidc: true as const } : {}),
       ...(spec.secret ? { secret: true as const } : {}),
       ...(spec.fields ? { fields: Object.keys(spec.fields) } : {}),
+      ...(Object.values(spec.fields ?? {}).some((f) => f.secret)
+        ? { secretFields: Object.entries(spec.fields ?? {}).flatMap(([f, v]) => (v.secret ? [f] : [])) }
+        : {}),
     };
   }
   return out;

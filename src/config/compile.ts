@@ -32,12 +32,13 @@ export function compilePolicy(settings: Settings, readIssues: readonly ConfigIss
   const credentials = compileCredentials(settings, issues);
   const origins = compileOrigins(listValue(settings.get('allowedOrigins'), issues), settingPath(settings, 'allowedOrigins'), issues);
   const publicPaths = compilePublicPaths(listValue(settings.get('publicPaths'), issues), settingPath(settings, 'publicPaths'), issues);
-  const login = compileLoginRules(settings, credentials.jwtSecretText !== undefined, issues);
-  const skipPreflight = booleanValue(settings.get('skipPreflight'), issues);
   const sessions = compileSessionSettings(settings, issues);
+  const login = compileLoginRules(settings, credentials.jwtSecretText !== undefined, sessions.sessionRecheckSeconds, issues);
+  const skipPreflight = booleanValue(settings.get('skipPreflight'), issues);
   const revocation = compileRevocation(settings, issues);
-  const machineTokens = compileMachineTokens(settings, login.oidc, issues);
-  const authSwitch = compileAuthSwitch(credentials, login.oidc, publicPaths, issues);
+  const providerSettings = [...login.providers.values()].map((p) => p.settings);
+  const machineTokens = compileMachineTokens(settings, providerSettings, issues);
+  const authSwitch = compileAuthSwitch(credentials, providerSettings.length > 0, publicPaths, issues);
 
   if (hasErrors(issues.items)) return { policy: undefined, issues: issues.items };
   const { systemTokenText, sessionKey } = credentials;

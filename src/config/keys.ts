@@ -1,3 +1,5 @@
+import { PROVIDER_NAME } from '../session/claims.js';
+
 /**
  * The catalogue of configuration keys. Everything that names a key (validation, `check`, the
  * ConfigMap writer and reader, the Helm chart's schema and ConfigMap template via
@@ -20,6 +22,8 @@ export interface KeySpec {
   readonly type?: KeyType;
   /** For `type: named`: the fields of each entry. */
   readonly fields?: Readonly<Record<string, KeySpec>>;
+  /** For `type: named`: what an entry's name may be (the chart's schema checks it too). */
+  readonly names?: RegExp;
 }
 
 export type KeyType = 'string' | 'list' | 'boolean' | 'named';
@@ -32,14 +36,22 @@ export function keyType(spec: KeySpec): KeyType {
 /** A policy name: also one path segment of `/envoy-policy/NAME` and one label of a metric, hence so narrow. */
 export const POLICY_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
+/** A login provider's name (the session's `idp` claim, the callback path segment), as `oidc.provider` always was. */
+export { PROVIDER_NAME } from '../session/claims.js';
+
 /** The fields of one named policy (`security.policies.NAME`). */
 export const POLICY_FIELDS = {
   allowedEmailPatterns: { description: 'Email globs of this policy.', default: 'the global rules only', type: 'list' },
   allowedGroups: { description: 'Groups of this policy; a session must be in one of them.', default: 'the global rules only', type: 'list' },
   allowedOrigins: { description: 'Origins of this policy.', default: 'the global rules only', type: 'list' },
   publicPaths: { description: 'Path globs of this policy that need no credentials.', default: 'the global rules only', type: 'list' },
+  providers: {
+    description: 'Login providers (names under `security.providers`, or the `security.oidc` provider) whose sessions this policy admits.',
+    default: 'the global rules only',
+    type: 'list',
+  },
   allowSystemToken: {
-    description: 'Admit the shared systemToken although this policy names people (emails or groups).',
+    description: 'Admit the shared systemToken although this policy names people (emails, groups or providers).',
     default: 'false',
     type: 'boolean',
   },
@@ -86,13 +98,33 @@ export const SECURITY_KEYS = {
   policies: {
     type: 'named',
     description:
-      'Named per-app policies: `NAME: {allowedEmailPatterns, allowedGroups, allowedOrigins, publicPaths, allowSystemToken}`. ' +
+      'Named per-app policies: `NAME: {allowedEmailPatterns, allowedGroups, allowedOrigins, publicPaths, providers, allowSystemToken}`. ' +
       'A policy narrows the global rules, never widens them; select one with `?policy=NAME` on the auth URL ' +
       '(or `/envoy-policy/NAME`, `/gateway-api-policy/NAME`). ' +
-      'In a ConfigMap: keys `policies.NAME.KEY`. A route whose policy or auth URL names people (emails, domains, groups) refuses the ' +
+      'In a ConfigMap: keys `policies.NAME.KEY`. A route whose policy or auth URL names people (emails, domains, groups, providers) refuses the ' +
       'systemToken unless its policy sets `allowSystemToken: true`.',
     default: 'none',
     fields: POLICY_FIELDS,
+  },
+  providers: {
+    type: 'named',
+    description:
+      'Several login providers at once: `NAME: {KEY: value}` with the keys of `security.oidc` (but `provider`, whose place the name takes, ' +
+      'and the global loginSuccessUrl, logoutSuccessUrl, sessionTtl) plus `displayName`. A preset name (github, google, facebook, okta) ' +
+      'selects that preset; the callback is `/login/oauth2/code/NAME`. allowedEmailPatterns, groupsClaim and sessionRecheck default to the ' +
+      'global keys. In a ConfigMap: keys `providers.NAME.KEY`, the client secret in the Secret as `providers.NAME.clientSecret`. ' +
+      'Not together with `security.oidc`.',
+    default: 'none',
+    names: PROVIDER_NAME,
+    // A getter: the fields are the OIDC keys, which are declared below.
+    get fields(): Readonly<Record<string, KeySpec>> {
+      return PROVIDER_FIELDS;
+    },
+  },
+  allowedProviders: {
+    type: 'list',
+    description: 'Comma-separated login providers whose sessions every route admits; a session from another provider is refused (403).',
+    default: 'none (every configured provider)',
   },
   cookieDomain: {
     description:
@@ -202,6 +234,15 @@ export const OIDC_KEYS = {
     default: '`groups`',
   },
 } as const satisfies Record<string, KeySpec>;
+
+/** OIDC keys that stay global with several providers: where a login lands, and how long its session lives. */
+export const GLOBAL_LOGIN_KEYS = ['provider', 'loginSuccessUrl', 'logoutSuccessUrl', 'sessionTtl'] as const;
+
+/** The fields of one provider (`security.providers.NAME`): the OIDC keys that describe one provider, and its display name. */
+export const PROVIDER_FIELDS: Readonly<Record<string, KeySpec>> = {
+  displayName: { description: 'The name on the sign-in button ("Sign in with NAME").', default: "the preset's proper name (GitHub), else the provider's name" },
+  ...Object.fromEntries(Object.entries(OIDC_KEYS).filter(([k]) => !(GLOBAL_LOGIN_KEYS as readonly string[]).includes(k))),
+};
 
 export type SecurityKey = keyof typeof SECURITY_KEYS;
 export type OidcKey = keyof typeof OIDC_KEYS;

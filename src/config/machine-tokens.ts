@@ -10,19 +10,25 @@ export interface MachineTokens {
   readonly machineClaims: Policy['machineClaims'];
 }
 
-export function compileMachineTokens(settings: Settings, oidc: OidcSettings | undefined, issues: IssueList): MachineTokens {
-  const machineIssuers = compileMachineIssuers(settings, oidc, issues);
+export function compileMachineTokens(settings: Settings, providers: readonly OidcSettings[], issues: IssueList): MachineTokens {
+  const machineIssuers = compileMachineIssuers(settings, providers, issues);
   const subject = stringValue(settings.get('machineSubjectClaim'), issues) ?? 'sub';
   const email = stringValue(settings.get('machineEmailClaim'), issues) ?? 'email';
   return { machineIssuers, machineClaims: { subject, email } };
 }
 
 /** Issuers whose JWT access tokens are accepted from machines: the login provider's, and extra ones. */
-function compileMachineIssuers(settings: Settings, oidc: OidcSettings | undefined, issues: IssueList): MachineIssuer[] {
+function compileMachineIssuers(settings: Settings, providers: readonly OidcSettings[], issues: IssueList): MachineIssuer[] {
   const out: MachineIssuer[] = [];
   const audience = stringValue(settings.get('machineTokenAudience'), issues);
+  const oidc = providers.length === 1 ? providers[0] : undefined;
   if (audience !== undefined) {
-    if (oidc?.issuerUri === undefined) {
+    if (providers.length > 1) {
+      // Which provider's tokens is not for airy-auth to guess: each issuer is named on its own.
+      issues.error(settingPath(settings, 'machineTokenAudience'), 'names the login provider whose tokens machines send, and several are configured', {
+        fix: 'list each issuer whose machine tokens are accepted in extraJwtIssuers (ISSUER=AUDIENCE)',
+      });
+    } else if (oidc?.issuerUri === undefined) {
       issues.error(settingPath(settings, 'machineTokenAudience'), 'needs an OpenID Connect login provider with an issuer, whose tokens it accepts', {
         fix: 'configure the provider and issuerUri, or list the issuer in extraJwtIssuers',
       });

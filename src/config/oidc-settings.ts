@@ -1,5 +1,5 @@
 import type { IssueList } from './issues.js';
-import { isOidcKey, OIDC_KEYS, type OidcKey, suggestKey } from './keys.js';
+import { isOidcKey, OIDC_KEYS, type OidcKey, PROVIDER_NAME, suggestKey } from './keys.js';
 import { type ClientAuth, PRESETS, type Protocol, type UserInfoAuth } from './presets.js';
 import type { Settings } from './settings.js';
 import { listValue, stringValue } from './values.js';
@@ -18,16 +18,13 @@ export interface OidcSettings {
   readonly authorizationUri: string | undefined;
   readonly tokenUri: string | undefined;
   readonly userInfoUri: string | undefined;
-  /** GitHub only: where the verified emails are listed. */
-  readonly emailsUri: string | undefined;
-  /**
-   * GitHub only, and only when a rule names groups: where the user's orgs and teams are listed
-   * (they become the groups `org` and `org:team-slug`; `read:org` is then asked for).
-   */
-  readonly orgsUri?: string | undefined;
-  readonly teamsUri?: string | undefined;
   readonly issuerUri: string | undefined;
   readonly jwkSetUri: string | undefined;
+  /**
+   * Some rule of the configuration names a group. A provider whose groups cost an extra API call
+   * and scope (GitHub's orgs and teams under `read:org`) reads them only then.
+   */
+  readonly groupRules: boolean;
 }
 
 const CLIENT_AUTH_ALIASES: Record<string, ClientAuth> = {
@@ -69,7 +66,7 @@ export function compileOidc(settings: Settings, issues: IssueList): OidcSettings
       });
     return undefined;
   }
-  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(provider)) {
+  if (!PROVIDER_NAME.test(provider)) {
     issues.error(pathOf(settings, 'provider'), `"${provider}" cannot be used in the callback path /login/oauth2/code/{provider}`, {
       allowed: 'letters, digits, "-" and "_"',
     });
@@ -150,7 +147,6 @@ export function compileOidc(settings: Settings, issues: IssueList): OidcSettings
     issues.error(pathOf(settings, 'provider'), 'needs authorizationUri, tokenUri and userInfoUri');
   }
   const userNameAttribute = str('userNameAttributeName') ?? preset?.userNameAttribute ?? 'sub';
-  const emailsUri = presetName === 'github' && userInfoUri ? `${userInfoUri.replace(/\/+$/, '')}/emails` : undefined;
 
   if (clientId === undefined) return undefined;
   return {
@@ -166,9 +162,9 @@ export function compileOidc(settings: Settings, issues: IssueList): OidcSettings
     authorizationUri,
     tokenUri,
     userInfoUri,
-    emailsUri,
     issuerUri,
     jwkSetUri,
+    groupRules: false,
   };
 }
 

@@ -24,7 +24,13 @@ export interface Policy {
   readonly origins: OriginMatcher;
   readonly emails: EmailMatcher | undefined;
   readonly publicPaths: PathMatcher;
-  readonly oidc: OidcSettings | undefined;
+  /**
+   * The login providers, in config order: `security.providers`, or the one `security.oidc` names
+   * (keyed by its `provider`). Empty when login is off.
+   */
+  readonly providers: ReadonlyMap<string, LoginProvider>;
+  /** `allowedProviders`: a session must come from one of them (undefined: any configured provider). */
+  readonly allowedProviders: ReadonlySet<string> | undefined;
   /** `scheme://host` that pins login redirects, when configured. */
   readonly publicUrl: string | undefined;
   /** `allowedGroups`: a session must be in one of them (undefined: no group rule). */
@@ -41,17 +47,29 @@ export interface Policy {
   readonly machineClaims: { readonly subject: string; readonly email: string };
   /** Sessions revoked without a secret rotation; undefined when none is. */
   readonly revocation: Revocation | undefined;
-  /** The claim that carries groups at login. */
+  /** The global claim that carries groups at login (a provider may name its own). */
   readonly groupsClaim: string;
   /** CORS preflights from allowed origins pass without credentials. */
   readonly skipPreflight: boolean;
   readonly sessionTtlSeconds: number;
-  /** sessionRecheck in seconds; undefined: sessions are not re-checked with the provider. */
+  /** The global sessionRecheck in seconds (a provider may set its own); undefined: not re-checked with the provider. */
   readonly sessionRecheckSeconds: number | undefined;
   readonly loginSuccessUrl: string;
   readonly logoutSuccessUrl: string;
   /** A hash per set key, to name changed keys on reload without ever logging a value. */
   readonly fingerprint: ReadonlyMap<SettingKey, string>;
+}
+
+/** One login provider, compiled: its settings and the rules for the sessions it signs. */
+export interface LoginProvider {
+  /** The callback path segment, the session's `idp` claim, a metric label. */
+  readonly name: string;
+  readonly displayName: string;
+  readonly settings: OidcSettings;
+  /** Its allowedEmailPatterns, else the global ones. */
+  readonly emails: EmailMatcher | undefined;
+  readonly groupsClaim: string;
+  readonly sessionRecheckSeconds: number | undefined;
 }
 
 export interface Revocation {

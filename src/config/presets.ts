@@ -7,6 +7,13 @@ export type ClientAuth = 'basic' | 'post' | 'none';
 export type UserInfoAuth = 'header' | 'form' | 'query';
 
 export interface Preset {
+  /** The provider's proper name, for the sign-in button. */
+  readonly displayName: string;
+  /**
+   * Anyone can make an account here, so `allowedEmailPatterns: "*"` admits the world (`check
+   * --strict` says so): how to narrow it beyond email addresses.
+   */
+  readonly openSignup?: string;
   readonly protocol: Protocol;
   readonly scopes: readonly string[];
   readonly userNameAttribute: string;
@@ -19,6 +26,8 @@ export interface Preset {
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
   github: {
+    displayName: 'GitHub',
+    openSignup: 'require an org with allowedGroups',
     protocol: 'oauth2',
     scopes: ['read:user', 'user:email'],
     userNameAttribute: 'id',
@@ -28,6 +37,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     userInfoUri: 'https://api.github.com/user',
   },
   google: {
+    displayName: 'Google',
     protocol: 'oidc',
     scopes: ['openid', 'profile', 'email'],
     userNameAttribute: 'sub',
@@ -35,6 +45,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     issuerUri: 'https://accounts.google.com',
   },
   facebook: {
+    displayName: 'Facebook',
     protocol: 'oauth2',
     scopes: ['public_profile', 'email'],
     userNameAttribute: 'id',
@@ -44,6 +55,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     userInfoUri: 'https://graph.facebook.com/me?fields=id,name,email',
   },
   okta: {
+    displayName: 'Okta',
     protocol: 'oidc',
     scopes: ['openid', 'profile', 'email'],
     userNameAttribute: 'sub',

@@ -20,8 +20,10 @@ export interface RouteRule {
   readonly groupSets: readonly ReadonlySet<string>[];
   readonly origins: OriginMatcher | undefined;
   readonly publicPaths: PathMatcher | undefined;
+  /** The policy's `providers`: a session must come from one of them (its `idp` claim). */
+  readonly providers: ReadonlySet<string> | undefined;
   /**
-   * False when the rule names people (emails, domains or groups): the shared systemToken is no
+   * False when the rule names people (emails, domains, groups or providers): the shared systemToken is no
    * person, so it does not pass such a rule unless the named policy says `allowSystemToken: true`.
    */
   readonly systemTokenAllowed: boolean;
@@ -49,6 +51,7 @@ interface NamedPolicy {
   readonly groups: ReadonlySet<string> | undefined;
   readonly origins: OriginMatcher | undefined;
   readonly publicPaths: PathMatcher | undefined;
+  readonly providers: ReadonlySet<string> | undefined;
   readonly allowSystemToken: boolean;
 }
 
@@ -66,8 +69,11 @@ function shown(value: string): string {
   return JSON.stringify(value.length > SHOWN_CHARS ? `${value.slice(0, SHOWN_CHARS)}…` : value);
 }
 
-/** Compiles `security.policies` (every error at once, with its path) into the route rule resolver. */
-export function compileRouteRules(raw: { value: unknown; path: string } | undefined, issues: IssueList): RouteRules {
+/**
+ * Compiles `security.policies` (every error at once, with its path) into the route rule resolver.
+ * `providerNames`: the configured login providers, which a policy's `providers` must name.
+ */
+export function compileRouteRules(raw: { value: unknown; path: string } | undefined, issues: IssueList, providerNames: readonly string[] = []): RouteRules {
   const policies = new Map<string, NamedPolicy>();
   if (raw !== undefined && raw.value !== null && raw.value !== undefined && raw.value !== '') {
     if (typeof raw.value !== 'object' || Array.isArray(raw.value)) {
@@ -79,7 +85,7 @@ export function compileRouteRules(raw: { value: unknown; path: string } | undefi
           issues.error(path, `"${name}" is not a policy name`, { allowed: 'lower-case letters, digits, "-" and "_"' });
           continue;
         }
-        const compiled = compilePolicy(body, path, issues);
+        const compiled = compilePolicy(body, path, issues, providerNames);
         if (compiled) policies.set(name, compiled);
       }
     }
@@ -101,7 +107,7 @@ export function compileRouteRules(raw: { value: unknown; path: string } | undefi
   };
 }
 
-function compilePolicy(body: unknown, path: string, issues: IssueList): NamedPolicy | undefined {
+function compilePolicy(body: unknown, path: string, issues: IssueList, providerNames: readonly string[]): NamedPolicy | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     issues.error(path, `must be a mapping of rules, got ${describe(body)}`, { allowed: POLICY_KEYS.join(', ') });
     return undefined;
@@ -118,7 +124,9 @@ function compilePolicy(body: unknown, path: string, issues: IssueList): NamedPol
   const groups = list('allowedGroups');
   const origins = list('allowedOrigins');
   const paths = list('publicPaths');
-  if (emails.length + groups.length + origins.length + paths.length === 0) {
+  const providers = list('providers');
+  checkProviderNames(providers, `${path}.providers`, providerNames, issues);
+  if (emails.length + groups.length + origins.length + paths.length + providers.length === 0) {
     issues.warn(path, 'sets no rule, so it only applies the global rules', { fix: `set one of ${RULE_KEYS.join(', ')}` });
   }
   const allowSystemToken = fields.allowSystemToken === true || fields.allowSystemToken === 'true';
@@ -130,8 +138,21 @@ function compilePolicy(body: unknown, path: string, issues: IssueList): NamedPol
     groups: groups.length > 0 ? new Set(groups) : undefined,
     origins: origins.length > 0 ? compileOrigins(origins, `${path}.allowedOrigins`, issues) : undefined,
     publicPaths: paths.length > 0 ? compilePublicPaths(paths, `${path}.publicPaths`, issues) : undefined,
+    providers: providers.length > 0 ? new Set(providers) : undefined,
     allowSystemToken,
   };
+}
+
+/** Every name must be a configured login provider: a typo would otherwise refuse everyone, silently. */
+export function checkProviderNames(names: readonly string[], path: string, configured: readonly string[], issues: IssueList): void {
+  for (const name of names) {
+    if (configured.includes(name)) continue;
+    const guess = suggestKey(name, configured);
+    issues.error(path, `"${name}" is not a configured login provider`, {
+      allowed: configured.length > 0 ? configured.join(', ') : 'none: configure security.providers (or security.oidc) first',
+      ...(guess ? { fix: `did you mean "${guess}"?` } : {}),
+    });
+  }
 }
 
 const split = (values: string[]) => values.flatMap((v) => v.split(',')).map((v) => v.trim());
@@ -166,7 +187,7 @@ function parseQuery(query: string, policies: ReadonlyMap<string, NamedPolicy>): 
       fix: policies.size > 0 ? `configured policies: ${[...policies.keys()].join(', ')}` : 'define it under security.policies',
     };
   }
-  const policyNamesPeople = named !== undefined && (named.emailPatterns !== undefined || named.groups !== undefined);
+  const policyNamesPeople = named !== undefined && (named.emailPatterns !== undefined || named.groups !== undefined || named.providers !== undefined);
   const queryNamesPeople = groups.length + emails.length + domains.length > 0;
   return {
     label: name ?? 'query',
@@ -176,6 +197,7 @@ function parseQuery(query: string, policies: ReadonlyMap<string, NamedPolicy>): 
     groupSets: [...(named?.groups ? [named.groups] : []), ...(groups.length > 0 ? [new Set(groups)] : [])],
     origins: named?.origins,
     publicPaths: named?.publicPaths,
+    providers: named?.providers,
     // The policy's permission covers its own people rules, never people named on the auth URL.
     systemTokenAllowed: !queryNamesPeople && (!policyNamesPeople || named.allowSystemToken),
   };

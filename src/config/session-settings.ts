@@ -19,6 +19,8 @@ export interface SessionSettings {
 }
 
 const YEAR_AND_A_DAY_SECONDS = 366 * 86400;
+/** What sessionRecheck may be, globally and per provider. */
+export const RECHECK_BOUNDS = { min: 60, max: YEAR_AND_A_DAY_SECONDS, fallback: 3600 } as const;
 
 export function compileSessionSettings(settings: Settings, issues: IssueList): SessionSettings {
   const str = (k: 'publicUrl' | 'cookieDomain' | 'sessionRecheck' | 'sessionTtl' | 'loginSuccessUrl' | 'logoutSuccessUrl') =>
@@ -28,9 +30,7 @@ export function compileSessionSettings(settings: Settings, issues: IssueList): S
   const cookieDomain = compileCookieDomain(str('cookieDomain'), settingPath(settings, 'cookieDomain'), publicUrl, issues);
   const recheckText = str('sessionRecheck');
   const sessionRecheckSeconds =
-    recheckText === undefined
-      ? undefined
-      : durationSetting(recheckText, settingPath(settings, 'sessionRecheck'), issues, { min: 60, max: YEAR_AND_A_DAY_SECONDS, fallback: 3600 });
+    recheckText === undefined ? undefined : durationSetting(recheckText, settingPath(settings, 'sessionRecheck'), issues, RECHECK_BOUNDS);
   const sessionTtlSeconds = durationSetting(str('sessionTtl'), settingPath(settings, 'sessionTtl'), issues, {
     min: 60,
     max: YEAR_AND_A_DAY_SECONDS,

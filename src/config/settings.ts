@@ -1,5 +1,5 @@
 import type { IssueList } from './issues.js';
-import { ALL_KEYS, isOidcKey, isSecurityKey, type SettingKey, suggestKey } from './keys.js';
+import { ALL_KEYS, isOidcKey, isSecurityKey, keySpec, keyType, type SettingKey, suggestKey } from './keys.js';
 
 /** A value as written by the user, with the place it was written (for messages). */
 export interface RawValue {
@@ -37,11 +37,29 @@ export function putSetting(
   into.set(key, { value, path });
 }
 
-/** Overlay wins key by key (a Secret over a ConfigMap). */
+/**
+ * Overlay wins key by key (a Secret over a ConfigMap). A `named` key set in both is merged entry by
+ * entry and field by field: the Secret's `providers.corp.clientSecret` joins the ConfigMap's
+ * `providers.corp.clientId`.
+ */
 export function overlaySettings(base: Settings, overlay: Settings): Settings {
   const merged = new Map(base);
-  for (const [key, value] of overlay) merged.set(key, value);
+  for (const [key, value] of overlay) {
+    const under = merged.get(key);
+    if (under !== undefined && keyType(keySpec(key)) === 'named' && isMapping(under.value) && isMapping(value.value)) {
+      const entries: Record<string, unknown> = { ...under.value };
+      for (const [name, body] of Object.entries(value.value)) {
+        const before = entries[name];
+        entries[name] = isMapping(before) && isMapping(body) ? { ...before, ...body } : body;
+      }
+      merged.set(key, { value: entries, path: under.path });
+    } else merged.set(key, value);
+  }
   return merged;
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Where a key was written, or where it would be written in airy.yaml: for messages. */

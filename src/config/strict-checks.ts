@@ -1,5 +1,6 @@
 import type { ConfigIssue } from './issues.js';
 import type { Policy } from './policy.js';
+import { PRESETS } from './presets.js';
 
 /**
  * Settings that are valid, and Airy Core's defaults in places, but that a production deployment
@@ -8,12 +9,16 @@ import type { Policy } from './policy.js';
  */
 export function strictFindings(policy: Policy): ConfigIssue[] {
   const out: ConfigIssue[] = [];
-  if (policy.oidc?.preset === 'github' && policy.emails?.patterns.includes('*')) {
+  for (const provider of policy.providers.values()) {
+    // Anyone can make an account at a public provider; only an organisation's own IdP vouches for its people.
+    const narrower = provider.settings.preset === undefined ? undefined : PRESETS[provider.settings.preset]?.openSignup;
+    if (narrower === undefined || !provider.emails?.patterns.includes('*')) continue;
+    const own = provider.emails !== policy.emails;
     out.push({
       severity: 'warning',
-      path: 'security.allowedEmailPatterns',
-      problem: '"*" with GitHub login lets every GitHub account in: anyone can make one',
-      fix: 'list your addresses or domains ("*@example.com"), or require an org with allowedGroups',
+      path: own ? `security.providers.${provider.name}.allowedEmailPatterns` : 'security.allowedEmailPatterns',
+      problem: `"*" with ${provider.displayName} login lets every ${provider.displayName} account in: anyone can make one`,
+      fix: `list your addresses or domains ("*@example.com"), or ${narrower}`,
     });
   }
   if (policy.origins.any) {

@@ -9,7 +9,7 @@ export function summarize(policy: Policy): string {
     const how = [
       policy.systemToken && policy.sessionKey ? 'the systemToken' : undefined,
       policy.sessionKey ? 'Airy session JWTs (header or airy_auth_token cookie)' : undefined,
-      policy.oidc ? `OIDC login via ${policy.oidc.provider}` : undefined,
+      policy.providers.size > 0 ? `OIDC login via ${[...policy.providers.keys()].join(' or ')}` : undefined,
     ].filter(Boolean);
     parts.push(`Authentication is ON: requests need ${how.join(', or ')}.`);
   }
@@ -20,13 +20,16 @@ export function summarize(policy: Policy): string {
         ? `Cross-origin requests are allowed from ${policy.origins.patterns.join(', ')}.`
         : 'Cross-origin requests are refused (allowedOrigins is empty).',
   );
-  if (policy.oidc) {
-    const { provider, protocol, scopes } = policy.oidc;
+  if (policy.providers.size > 0) {
     const hours = Math.round(policy.sessionTtlSeconds / 3600);
-    parts.push(
-      `Login: ${provider} (${protocol === 'oidc' ? 'OpenID Connect' : 'OAuth 2.0'}, scopes ${scopes.join(' ')}), ` +
-        `callback path /login/oauth2/code/${provider}, sessions last ${hours} h.`,
-    );
+    for (const { settings, name } of policy.providers.values()) {
+      const { protocol, scopes } = settings;
+      parts.push(
+        `Login: ${name} (${protocol === 'oidc' ? 'OpenID Connect' : 'OAuth 2.0'}, scopes ${scopes.join(' ')}), callback path /login/oauth2/code/${name}` +
+          (policy.providers.size > 1 ? '.' : `, sessions last ${hours} h.`),
+      );
+    }
+    if (policy.providers.size > 1) parts.push(`Sessions last ${hours} h.`);
   } else {
     parts.push('OIDC login is not configured.');
   }

@@ -26,7 +26,12 @@ export function writeFlatData(settings: Settings): FlatData {
     if (isUnset(raw.value)) continue;
     const into = isSecretKey(key) ? secret : configMap;
     if (keyType(keySpec(key)) === 'named' && isMapping(raw.value)) {
-      Object.assign(into, namedEntries(flatKey(key), raw.value, Object.keys(keySpec(key).fields ?? {})[0] ?? ''));
+      const fields = keySpec(key).fields ?? {};
+      // A secret field (a provider's clientSecret) goes into the Secret, as `providers.NAME.clientSecret`.
+      for (const [name, value] of Object.entries(namedEntries(flatKey(key), raw.value, Object.keys(fields)[0] ?? ''))) {
+        const field = name.split('.').slice(2).join('.');
+        (fields[field]?.secret === true ? secret : into)[name] = value;
+      }
       continue;
     }
     into[flatKey(key)] = scalarText(raw.value);

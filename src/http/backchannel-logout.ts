@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decodeJwt } from 'jose';
+import type { LoginProvider, Policy } from '../config/policy.js';
 import { LogoutReplayGuard, verifyLogoutToken } from '../oidc/logout-token.js';
-import { providerClient } from '../oidc/provider-client.js';
+import { providerClientOf } from '../oidc/provider-clients.js';
 import { type RevocationEntry, revocationEntry } from '../session/revocation-list.js';
 import type { Handler } from './deps.js';
 
@@ -49,7 +51,8 @@ export const backchannelLogout: Handler = async (req, res, deps) => {
   if (req.method !== 'POST') return answer(res, 405, { error: 'invalid_request', error_description: 'POST only' }, { Allow: 'POST' });
   const policy = deps.policies.current;
   if (policy === undefined) return answer(res, 503, { error: 'temporarily_unavailable', error_description: 'no valid config loaded' });
-  if (policy.oidc?.protocol !== 'oidc' || deps.revocations === undefined) {
+  const oidcProviders = [...policy.providers.values()].filter((p) => p.settings.protocol === 'oidc');
+  if (oidcProviders.length === 0 || deps.revocations === undefined) {
     return answer(res, 501, { error: 'invalid_request', error_description: 'back-channel logout needs an OIDC provider and serve --revocations' });
   }
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
@@ -58,15 +61,17 @@ export const backchannelLogout: Handler = async (req, res, deps) => {
   const tokens = body === undefined ? [] : new URLSearchParams(body).getAll('logout_token');
   if (tokens.length !== 1) return refuse(res, deps, 'malformed', 'expected exactly one logout_token (of at most 16 KB)');
 
+  const provider = issuingProvider(tokens[0]!, oidcProviders);
+  if (provider === undefined) return refuse(res, deps, 'bad_claims', "the token's iss is not the issuer of a configured OpenID Connect provider");
   const nowMs = deps.now();
-  const pc = providerClient(policy.oidc, { metrics: deps.metrics });
+  const pc = providerClientOf(policy, provider.name, { metrics: deps.metrics })!;
   const verified = await verifyLogoutToken(tokens[0]!, pc, nowMs);
   if (!verified.ok) return refuse(res, deps, verified.problem, verified.detail);
   const { claims } = verified;
   const nowSeconds = Math.floor(nowMs / 1000);
   let entry: RevocationEntry;
   if (claims.sid !== undefined) entry = revocationEntry('sid', claims.sid, nowSeconds, policy.sessionTtlSeconds);
-  else if (policy.oidc.userNameAttribute === 'sub') {
+  else if (provider.settings.userNameAttribute === 'sub') {
     // A subject with white space at an edge names no session (revocationEntry refuses it).
     if (claims.sub!.trim() !== claims.sub) return refuse(res, deps, 'bad_claims', 'sub begins or ends with white space');
     entry = revocationEntry('sub', claims.sub!, nowSeconds, policy.sessionTtlSeconds);
@@ -76,7 +81,7 @@ export const backchannelLogout: Handler = async (req, res, deps) => {
       res,
       deps,
       'bad_claims',
-      `the token has no sid, and sessions are not named by sub (userNameAttributeName is ${policy.oidc.userNameAttribute})`,
+      `the token has no sid, and sessions are not named by sub (userNameAttributeName is ${provider.settings.userNameAttribute})`,
     );
   }
   if (!replays.firstUse(claims.jti, claims.iat, nowSeconds)) return refuse(res, deps, 'replayed', 'this logout token was already used');
@@ -86,7 +91,7 @@ export const backchannelLogout: Handler = async (req, res, deps) => {
   } catch (err) {
     replays.forget(claims.jti);
     deps.logger.log('error', 'back-channel logout applied on this replica only: the revocation list could not be written', {
-      provider: policy.oidc.provider,
+      provider: provider.name,
       by: entry.kind,
       error: err instanceof Error ? err.message.slice(0, 200) : String(err),
     });
@@ -95,9 +100,9 @@ export const backchannelLogout: Handler = async (req, res, deps) => {
       error_description: 'logged out on this replica only; the revocation could not be written for the others',
     });
   }
-  deps.metrics.logins.inc({ provider: policy.oidc.provider, result: 'backchannel_logout' });
+  deps.metrics.logins.inc({ provider: provider.name, result: 'backchannel_logout' });
   deps.logger.log('info', 'back-channel logout recorded', {
-    provider: policy.oidc.provider,
+    provider: provider.name,
     by: entry.kind,
     key: entry.key,
     ...(claims.sub ? { user: claims.sub } : {}),
@@ -105,8 +110,31 @@ export const backchannelLogout: Handler = async (req, res, deps) => {
   answer(res, 200);
 };
 
+/**
+ * The provider whose logout token this is, by its `iss` (read before the signature is checked,
+ * only to choose whose keys check it): the one OpenID Connect provider, or the one whose issuerUri
+ * it names. The token is then verified against that provider alone.
+ */
+function issuingProvider(token: string, providers: readonly LoginProvider[]): LoginProvider | undefined {
+  if (providers.length === 1) return providers[0];
+  let iss: unknown;
+  try {
+    iss = decodeJwt(token).iss;
+  } catch {
+    return undefined;
+  }
+  if (typeof iss !== 'string') return undefined;
+  const bare = (u: string) => u.replace(/\/+$/, '');
+  return providers.find((p) => p.settings.issuerUri !== undefined && bare(p.settings.issuerUri) === bare(iss));
+}
+
+/** The metric label of a refusal: the one provider, else none (a refused token names no provider it may be trusted for). */
+function refusalLabel(policy: Policy | undefined): string {
+  return policy?.providers.size === 1 ? policy.providers.keys().next().value! : 'none';
+}
+
 function refuse(res: ServerResponse, deps: Parameters<Handler>[2], problem: string, detail: string): void {
-  deps.metrics.logins.inc({ provider: deps.policies.current?.oidc?.provider ?? 'none', result: `backchannel_${problem}` });
+  deps.metrics.logins.inc({ provider: refusalLabel(deps.policies.current), result: `backchannel_${problem}` });
   deps.logger.log('warn', 'back-channel logout refused', { reason: problem, detail });
   answer(res, 400, { error: 'invalid_request', error_description: `logout token refused: ${problem}` });
 }

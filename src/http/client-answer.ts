@@ -14,7 +14,7 @@ import type { HeaderPair } from './request-log.js';
  */
 export function respondToClient(res: ServerResponse, decision: Decision, facts: ClientFacts, policy: Policy | undefined, echo: HeaderPair): void {
   if (decision.status === 200) return writeAllow(res, decision, echo);
-  if (decision.status === 401 && facts.navigation && policy?.oidc) {
+  if (decision.status === 401 && facts.navigation && policy !== undefined && policy.providers.size > 0) {
     const loginOrigin = policy.publicUrl ?? `${facts.scheme}://${facts.host}`;
     res.writeHead(302, {
       Location: `${loginOrigin}/login?rd=${encodeURIComponent(facts.originalUrl)}`,

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeJwt } from 'jose';
 import { normalizeOrigin } from '../config/origins.js';
-import type { Policy } from '../config/policy.js';
+import type { LoginProvider, Policy } from '../config/policy.js';
 import { loginRevokedByList } from '../core/revoked.js';
 import type { Identity } from '../oidc/identity.js';
 import { describeCause, LoginError, statusOf } from '../oidc/login-error.js';
-import { callbackPath, endSessionUrl, finishLogin, refreshLogin, revokeRefreshToken, startLogin } from '../oidc/login-flow.js';
+import { callbackPath, endSessionUrl, finishLogin, type ProviderLogin, refreshLogin, revokeRefreshToken, startLogin } from '../oidc/login-flow.js';
 import {
   LOGIN_STATE_TTL_SECONDS,
   logoutTicketMatches,
@@ -18,7 +18,7 @@ import {
   sealRefreshToken,
   stateCookieName,
 } from '../oidc/login-state.js';
-import { providerClient } from '../oidc/provider-client.js';
+import { providerClientOf } from '../oidc/provider-clients.js';
 import { SESSION_COOKIE } from '../session/claims.js';
 import { cookieValues, serializeCookie } from '../session/cookies.js';
 import { mintSession } from '../session/mint.js';
@@ -26,7 +26,7 @@ import { revocationEntry } from '../session/revocation-list.js';
 import type { Handler, ServerDeps } from './deps.js';
 import { externalOrigin } from './external-origin.js';
 import { landingAfter } from './landing.js';
-import { confirmLogoutPage, loginErrorPage, loginNotConfiguredPage, plain, unknownProviderPage } from './pages.js';
+import { confirmLogoutPage, loginErrorPage, loginNotConfiguredPage, plain, providerChooserPage, unknownProviderPage } from './pages.js';
 import { queryOf } from './request-target.js';
 
 function query(req: IncomingMessage): URLSearchParams {
@@ -47,7 +47,7 @@ function loginContext(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     plain(res, 503, 'no valid config loaded\n');
     return undefined;
   }
-  if (!policy.oidc || !policy.sessionKey) {
+  if (policy.providers.size === 0 || !policy.sessionKey) {
     loginNotConfiguredPage(res);
     return undefined;
   }
@@ -69,19 +69,38 @@ function showLoginError(res: ServerResponse, err: LoginError, extraCookies: stri
   loginErrorPage(res, statusOf(err.problem), err, headers);
 }
 
-/** GET /login?rd=URL → /oauth2/authorization/{provider}?rd=URL (Airy Core's path). */
+/** A provider's login with its client, for the login flow. */
+function loginWith(policy: Policy, provider: LoginProvider, deps: ServerDeps): ProviderLogin {
+  return { policy, provider, pc: providerClientOf(policy, provider.name, { metrics: deps.metrics })! };
+}
+
+/**
+ * GET /login?rd=URL → /oauth2/authorization/{provider}?rd=URL (Airy Core's path). With several
+ * providers, a page to choose one, unless `provider=NAME` names it.
+ */
 const login: Handler = async (req, res, deps) => {
   const ctx = loginContext(req, res, deps);
   if (!ctx) return;
-  const ticket = query(req).get('logout');
+  const q = query(req);
+  const ticket = q.get('logout');
   if (ticket !== null && (await logoutTicketMatches(ctx.policy.sessionKey!, ticket, cookieValues(req.headers.cookie, SESSION_COOKIE), deps.now()))) {
     return finishLogout(req, res, ctx.policy, ctx.origin, deps);
   }
-  const rd = landing(query(req).get('rd'), ctx.origin, ctx.policy);
+  const rd = landing(q.get('rd'), ctx.origin, ctx.policy);
+  const asked = q.get('provider');
+  const providers = [...ctx.policy.providers.values()];
+  const chosen = asked === null ? (providers.length === 1 ? providers[0] : undefined) : ctx.policy.providers.get(asked);
+  if (asked !== null && chosen === undefined) return unknownProviderPage(res, [...ctx.policy.providers.keys()]);
   const renewal = await renewed(req, res, deps, ctx, rd);
   if (renewal === 'answered') return;
-  redirect(res, `${ctx.origin}/oauth2/authorization/${ctx.policy.oidc!.provider}?rd=${encodeURIComponent(rd)}`, renewal);
+  if (chosen === undefined) return providerChooserPage(res, providers, rd, renewal);
+  redirect(res, `${ctx.origin}${authorizePath(chosen.name)}?rd=${encodeURIComponent(rd)}`, renewal);
 };
+
+/** Where a login with one provider starts (Airy Core's path). */
+function authorizePath(provider: string): string {
+  return `/oauth2/authorization/${provider}`;
+}
 
 /**
  * sessionRecheck: a browser whose session is due comes back through /login with its sealed
@@ -101,18 +120,21 @@ async function renewed(
 ): Promise<'answered' | string[]> {
   const { policy, origin } = ctx;
   const sealed = cookieValues(req.headers.cookie, REFRESH_COOKIE)[0];
-  if (policy.sessionRecheckSeconds === undefined || sealed === undefined) return [];
+  if (sealed === undefined) return [];
   const opened = await openRefreshToken(policy.sessionKey!, sealed, deps.now());
   if (opened === undefined) return [];
-  const oidc = policy.oidc!;
+  // The provider that issued the refresh token renews it: never another one (a cookie of a
+  // provider no longer configured, or without re-checks now, leads to a fresh login).
+  const provider = issuerOf(policy, opened.provider);
+  if (provider?.sessionRecheckSeconds === undefined) return [];
   const secure = origin.startsWith('https:');
   const ended = () => [...clearSessionCookies(policy, secure), ...clearRefreshCookies(secure)];
   const notBefore = policy.revocation?.notBefore;
   if (notBefore !== undefined && (opened.loginTime === undefined || opened.loginTime < notBefore)) {
     // A renewal must not outlive a cut-off the session itself could not.
-    deps.metrics.logins.inc({ provider: oidc.provider, result: 'session_ended' });
+    deps.metrics.logins.inc({ provider: provider.name, result: 'session_ended' });
     deps.logger.log('info', 'session renewal refused', {
-      provider: oidc.provider,
+      provider: provider.name,
       reason: 'session_ended',
       detail: 'the login is older than sessionsNotBefore',
     });
@@ -123,38 +145,48 @@ async function renewed(
     if (list === undefined) return false;
     const login = { loginTime: opened.loginTime, jti: opened.jti, sid: identity?.sid ?? opened.sid, sub: identity?.sub, email: identity?.email };
     if (!loginRevokedByList(login, list, deps.now() / 1000)) return false;
-    deps.metrics.logins.inc({ provider: oidc.provider, result: 'session_ended' });
-    deps.logger.log('info', 'session renewal refused', { provider: oidc.provider, reason: 'session_ended', detail: 'the revocation list names the login' });
+    deps.metrics.logins.inc({ provider: provider.name, result: 'session_ended' });
+    deps.logger.log('info', 'session renewal refused', { provider: provider.name, reason: 'session_ended', detail: 'the revocation list names the login' });
     return true;
   };
   // What the cookie names (the session it went with, the provider session, the login time) is
   // checked before the provider is asked; the subject and email once it answered.
   if (refusedByList()) return ended();
   try {
-    const renewal = await refreshLogin(policy, providerClient(oidc, { metrics: deps.metrics }), opened.refreshToken);
+    const renewal = await refreshLogin(loginWith(policy, provider, deps), opened.refreshToken);
     if (refusedByList(renewal.identity)) return ended();
     const identity = { ...renewal.identity, sid: renewal.identity.sid ?? opened.sid };
-    const token = await sessionThatFits(policy, identity, opened.loginTime, deps);
+    const token = await sessionThatFits(policy, provider, identity, opened.loginTime, deps);
     const cookies = [
       serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: policy.sessionTtlSeconds, secure, domain: policy.cookieDomain }),
       ...(await refreshCookies(
         policy,
+        provider,
         { refreshToken: renewal.refreshToken ?? opened.refreshToken, loginTime: opened.loginTime, jti: jtiOf(token), sid: identity.sid },
         secure,
         deps,
       )),
     ];
-    deps.metrics.logins.inc({ provider: oidc.provider, result: 'renewed' });
-    deps.logger.log('info', 'session renewed with the provider', { provider: oidc.provider, user: renewal.identity.sub, email: renewal.identity.email });
+    deps.metrics.logins.inc({ provider: provider.name, result: 'renewed' });
+    deps.logger.log('info', 'session renewed with the provider', { provider: provider.name, user: renewal.identity.sub, email: renewal.identity.email });
     redirect(res, rd, cookies);
     return 'answered';
   } catch (err) {
     const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the session could not be renewed', undefined, { cause: err });
-    deps.metrics.logins.inc({ provider: oidc.provider, result: e.problem });
-    deps.logger.log('info', 'session renewal refused', { provider: oidc.provider, reason: e.problem, detail: e.detail });
+    deps.metrics.logins.inc({ provider: provider.name, result: e.problem });
+    deps.logger.log('info', 'session renewal refused', { provider: provider.name, reason: e.problem, detail: e.detail });
     // The provider failed: the refresh token may still be good, so it stays; either way the person logs in again.
     return statusOf(e.problem) === 502 ? [] : ended();
   }
+}
+
+/**
+ * The provider a refresh cookie (or a session) names; a cookie from before providers were named
+ * belongs to the one provider when there is only one.
+ */
+function issuerOf(policy: Policy, name: string | undefined): LoginProvider | undefined {
+  if (name !== undefined) return policy.providers.get(name);
+  return policy.providers.size === 1 ? policy.providers.values().next().value : undefined;
 }
 
 /** Clears the session cookie everywhere airy-auth may have set it: host-only, and for cookieDomain. */
@@ -172,12 +204,18 @@ function clearRefreshCookies(secure: boolean): string[] {
 /** The sealed refresh token as a cookie for the login paths, when sessions are re-checked and it fits. */
 async function refreshCookies(
   policy: Policy,
-  refresh: Omit<SealedRefresh, 'refreshToken'> & { readonly refreshToken: string | undefined },
+  provider: LoginProvider,
+  refresh: Omit<SealedRefresh, 'refreshToken' | 'provider'> & { readonly refreshToken: string | undefined },
   secure: boolean,
   deps: ServerDeps,
 ): Promise<string[]> {
-  if (policy.sessionRecheckSeconds === undefined || refresh.refreshToken === undefined) return [];
-  const sealed = await sealRefreshToken(policy.sessionKey!, { ...refresh, refreshToken: refresh.refreshToken }, policy.sessionTtlSeconds, deps.now());
+  if (provider.sessionRecheckSeconds === undefined || refresh.refreshToken === undefined) return [];
+  const sealed = await sealRefreshToken(
+    policy.sessionKey!,
+    { ...refresh, refreshToken: refresh.refreshToken, provider: provider.name },
+    policy.sessionTtlSeconds,
+    deps.now(),
+  );
   if (REFRESH_COOKIE.length + 1 + sealed.length > COOKIE_LIMIT) {
     deps.logger.log('warn', 'the refresh token is too large for a cookie; sessions will be re-checked by a new login instead', {});
     return [];
@@ -189,25 +227,25 @@ async function refreshCookies(
 const authorize: Handler = async (req, res, deps) => {
   const ctx = loginContext(req, res, deps);
   if (!ctx) return;
-  const oidc = ctx.policy.oidc!;
-  if (!isConfiguredProvider(req, res, '/oauth2/authorization/', oidc.provider)) return;
+  const provider = configuredProvider(req, res, '/oauth2/authorization/', ctx.policy);
+  if (provider === undefined) return;
   const rd = landing(query(req).get('rd'), ctx.origin, ctx.policy);
   try {
-    const started = await startLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), ctx.origin, rd, deps.now());
-    deps.metrics.logins.inc({ provider: oidc.provider, result: 'started' });
-    deps.logger.log('info', 'login started', { provider: oidc.provider });
+    const started = await startLogin(loginWith(ctx.policy, provider, deps), ctx.origin, rd, deps.now());
+    deps.metrics.logins.inc({ provider: provider.name, result: 'started' });
+    deps.logger.log('info', 'login started', { provider: provider.name });
     if (started.rd !== rd)
-      deps.logger.log('info', 'login target too long for the state cookie; landing on a shorter form', { provider: oidc.provider, rdLength: rd.length });
+      deps.logger.log('info', 'login target too long for the state cookie; landing on a shorter form', { provider: provider.name, rdLength: rd.length });
     const cookie = serializeCookie(stateCookieName(started.state), started.sealedState, {
       maxAgeSeconds: LOGIN_STATE_TTL_SECONDS,
       secure: ctx.origin.startsWith('https:'),
-      path: callbackPath(oidc.provider),
+      path: callbackPath(provider.name),
     });
     redirect(res, started.location, [cookie]);
   } catch (err) {
     const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the login could not be started', undefined, { cause: err });
-    deps.metrics.logins.inc({ provider: oidc.provider, result: e.problem });
-    deps.logger.log('warn', 'login start failed', { provider: oidc.provider, problem: e.problem, detail: e.detail, cause: describeCause(e.cause) });
+    deps.metrics.logins.inc({ provider: provider.name, result: e.problem });
+    deps.logger.log('warn', 'login start failed', { provider: provider.name, problem: e.problem, detail: e.detail, cause: describeCause(e.cause) });
     showLoginError(res, e);
   }
 };
@@ -216,30 +254,30 @@ const authorize: Handler = async (req, res, deps) => {
 const callback: Handler = async (req, res, deps) => {
   const ctx = loginContext(req, res, deps);
   if (!ctx) return;
-  const oidc = ctx.policy.oidc!;
-  if (!isConfiguredProvider(req, res, '/login/oauth2/code/', oidc.provider)) return;
+  const provider = configuredProvider(req, res, '/login/oauth2/code/', ctx.policy);
+  if (provider === undefined) return;
   const q = query(req);
   const secure = ctx.origin.startsWith('https:');
   const stateName = stateCookieName(q.get('state') ?? '');
   const sealed = q.get('state') ? cookieValues(req.headers.cookie, stateName)[0] : undefined;
-  const dropState = serializeCookie(stateName, '', { maxAgeSeconds: 0, secure, path: callbackPath(oidc.provider) });
+  const dropState = serializeCookie(stateName, '', { maxAgeSeconds: 0, secure, path: callbackPath(provider.name) });
   try {
-    const { identity, rd, refreshToken } = await finishLogin(ctx.policy, providerClient(oidc, { metrics: deps.metrics }), q, sealed, deps.now());
+    const { identity, rd, refreshToken } = await finishLogin(loginWith(ctx.policy, provider, deps), q, sealed, deps.now());
     const loginTime = Math.floor(deps.now() / 1000);
-    const token = await sessionThatFits(ctx.policy, identity, loginTime, deps);
+    const token = await sessionThatFits(ctx.policy, provider, identity, loginTime, deps);
     const session = serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: ctx.policy.sessionTtlSeconds, secure, domain: ctx.policy.cookieDomain });
-    const refresh = await refreshCookies(ctx.policy, { refreshToken, loginTime, jti: jtiOf(token), sid: identity.sid }, secure, deps);
-    deps.metrics.logins.inc({ provider: oidc.provider, result: 'success' });
-    deps.logger.log('info', 'login succeeded', { provider: oidc.provider, user: identity.sub, email: identity.email });
+    const refresh = await refreshCookies(ctx.policy, provider, { refreshToken, loginTime, jti: jtiOf(token), sid: identity.sid }, secure, deps);
+    deps.metrics.logins.inc({ provider: provider.name, result: 'success' });
+    deps.logger.log('info', 'login succeeded', { provider: provider.name, user: identity.sub, email: identity.email });
     // rd was checked when the login started and is sealed since; check again against today's policy.
     redirect(res, landing(rd, ctx.origin, ctx.policy), [session, ...refresh, dropState]);
   } catch (err) {
     const e = err instanceof LoginError ? err : new LoginError('idp_error', 'the login could not be finished', undefined, { cause: err });
     if (e.cause !== undefined) deps.logger.log('error', 'login callback failed unexpectedly', { error: describeCause(e.cause) });
-    deps.metrics.logins.inc({ provider: oidc.provider, result: e.problem });
+    deps.metrics.logins.inc({ provider: provider.name, result: e.problem });
     // A refusal of the person (not allowed, cancelled, an old state) is an ordinary event; the provider failing is not.
     deps.logger.log(statusOf(e.problem) === 502 ? 'warn' : 'info', 'login refused', {
-      provider: oidc.provider,
+      provider: provider.name,
       reason: e.problem,
       detail: e.detail,
       email: e.email,
@@ -292,7 +330,8 @@ const logout: Handler = async (req, res, deps) => {
     return confirmLogoutPage(res);
   }
   const session = cookieValues(req.headers.cookie, SESSION_COOKIE)[0];
-  if (policy.sessionRecheckSeconds !== undefined && policy.oidc !== undefined && policy.sessionKey !== undefined && session !== undefined) {
+  const rechecks = [...policy.providers.values()].some((p) => p.sessionRecheckSeconds !== undefined);
+  if (rechecks && policy.sessionKey !== undefined && session !== undefined) {
     const ticket = await sealLogoutTicket(policy.sessionKey, session, deps.now());
     // A host-only session cookie of an app host (from a config without cookieDomain) is not sent
     // to the login host: it goes here. The shared one stays until /login has checked the ticket.
@@ -314,14 +353,25 @@ const logout: Handler = async (req, res, deps) => {
 async function finishLogout(req: IncomingMessage, res: ServerResponse, policy: Policy, origin: string, deps: ServerDeps): Promise<void> {
   const secure = origin.startsWith('https:');
   const cleared = [...clearSessionCookies(policy, secure), ...clearRefreshCookies(secure)];
-  if (policy.oidc !== undefined) {
-    const path = callbackPath(policy.oidc.provider);
+  for (const provider of policy.providers.keys()) {
+    const path = callbackPath(provider);
     for (const name of STATE_COOKIE_NAMES) cleared.push(serializeCookie(name, '', { maxAgeSeconds: 0, secure, path }));
   }
-  await revokeAtProvider(req, policy, deps);
+  const refreshed = await revokeAtProvider(req, policy, deps);
+  const issuer = issuerOf(policy, refreshed ?? (await sessionProvider(req, policy, deps)));
   await revokeInCluster(req, policy, deps);
   const landing = landingAfter('logout', query(req).get('rd'), origin, policy);
-  redirect(res, (await providerLogout(policy, new URL(landing, origin).href, deps)) ?? landing, cleared);
+  redirect(res, (issuer && (await providerLogout(policy, issuer, new URL(landing, origin).href, deps))) ?? landing, cleared);
+}
+
+/** The provider that signed in the person of this request's session cookie (its `idp` claim), when it verifies. */
+async function sessionProvider(req: IncomingMessage, policy: Policy, deps: ServerDeps): Promise<string | undefined> {
+  if (policy.sessions === undefined) return undefined;
+  for (const cookie of cookieValues(req.headers.cookie, SESSION_COOKIE).slice(0, 4)) {
+    const verified = await policy.sessions.verify(cookie, deps.now());
+    if (verified.ok && verified.session.provider !== undefined) return verified.session.provider;
+  }
+  return undefined;
 }
 
 /**
@@ -354,24 +404,26 @@ async function revokeInCluster(req: IncomingMessage, policy: Policy, deps: Serve
  * revocation_endpoint, so nobody renews the session with it after the logout. A failure is
  * logged and the local logout goes on: the cookies are cleared either way.
  */
-async function revokeAtProvider(req: IncomingMessage, policy: Policy, deps: ServerDeps): Promise<void> {
+async function revokeAtProvider(req: IncomingMessage, policy: Policy, deps: ServerDeps): Promise<string | undefined> {
   const sealed = cookieValues(req.headers.cookie, REFRESH_COOKIE)[0];
-  if (sealed === undefined || policy.oidc === undefined || policy.sessionKey === undefined) return;
+  if (sealed === undefined || policy.sessionKey === undefined) return undefined;
   const opened = await openRefreshToken(policy.sessionKey, sealed, deps.now());
-  if (opened === undefined) return;
+  const provider = opened === undefined ? undefined : issuerOf(policy, opened.provider);
+  if (opened === undefined || provider === undefined) return undefined;
   try {
-    const revoked = await revokeRefreshToken(providerClient(policy.oidc, { metrics: deps.metrics }), opened.refreshToken);
+    const revoked = await revokeRefreshToken(loginWith(policy, provider, deps).pc, opened.refreshToken);
     deps.logger.log('info', revoked ? 'refresh token revoked at the provider' : 'the provider has no revocation_endpoint; the refresh cookie was cleared', {
-      provider: policy.oidc.provider,
+      provider: provider.name,
     });
   } catch (err) {
     const e = err instanceof LoginError ? err : new LoginError('idp_error', 'revocation failed', undefined, { cause: err });
     deps.logger.log('warn', 'the refresh token could not be revoked at the provider; the refresh cookie was cleared', {
-      provider: policy.oidc.provider,
+      provider: provider.name,
       problem: e.problem,
       detail: e.detail,
     });
   }
+  return provider.name;
 }
 
 /**
@@ -379,21 +431,25 @@ async function revokeAtProvider(req: IncomingMessage, policy: Policy, deps: Serv
  * (client_id and post_logout_redirect_uri) and comes back to logoutSuccessUrl, so the person is
  * logged out of the IdP and not logged straight back in. Any failure falls back to the local logout.
  */
-async function providerLogout(policy: Policy, landing: string, deps: ServerDeps): Promise<string | undefined> {
-  if (policy.oidc?.protocol !== 'oidc') return undefined;
+async function providerLogout(policy: Policy, provider: LoginProvider, landing: string, deps: ServerDeps): Promise<string | undefined> {
+  if (provider.settings.protocol !== 'oidc') return undefined;
   try {
-    return await endSessionUrl(providerClient(policy.oidc, { metrics: deps.metrics }), landing);
+    return await endSessionUrl(loginWith(policy, provider, deps).pc, landing);
   } catch (err) {
-    deps.logger.log('warn', 'provider logout skipped: the provider could not be reached; logged out locally', { error: describeCause(err) });
+    deps.logger.log('warn', 'provider logout skipped: the provider could not be reached; logged out locally', {
+      provider: provider.name,
+      error: describeCause(err),
+    });
     return undefined;
   }
 }
 
-/** The provider named in the path must be the configured one; otherwise a 404 page says which is. */
-function isConfiguredProvider(req: IncomingMessage, res: ServerResponse, prefix: string, provider: string): boolean {
-  if ((req.url ?? '').split('?', 1)[0]!.slice(prefix.length) === provider) return true;
-  unknownProviderPage(res, provider);
-  return false;
+/** The provider named in the path, when it is configured; otherwise a 404 page lists the ones that are. */
+function configuredProvider(req: IncomingMessage, res: ServerResponse, prefix: string, policy: Policy): LoginProvider | undefined {
+  const name = (req.url ?? '').split('?', 1)[0]!.slice(prefix.length);
+  const provider = policy.providers.get(name);
+  if (provider === undefined) unknownProviderPage(res, [...policy.providers.keys()]);
+  return provider;
 }
 
 /** The handlers of the login routes; the ingress sends these paths to airy-auth directly, without auth. */
@@ -413,11 +469,11 @@ const COOKIE_LIMIT = 4096;
  * groups some rule of the configuration names are kept (and that is logged); a query rule naming
  * another group then refuses this user until the groups are fewer.
  */
-async function sessionThatFits(policy: Policy, identity: Identity, loginTime: number | undefined, deps: ServerDeps): Promise<string> {
+async function sessionThatFits(policy: Policy, provider: LoginProvider, identity: Identity, loginTime: number | undefined, deps: ServerDeps): Promise<string> {
   const mint = (groups: readonly string[] | undefined) =>
     mintSession(
       policy.sessionKey!,
-      { ...identity, groups, recheckAfterSeconds: policy.sessionRecheckSeconds, authTime: loginTime },
+      { ...identity, groups, recheckAfterSeconds: provider.sessionRecheckSeconds, authTime: loginTime, provider: provider.name },
       policy.sessionTtlSeconds,
       deps.now(),
     );

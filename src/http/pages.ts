@@ -24,7 +24,9 @@ function sendPage(res: ServerResponse, status: number, title: string, bodyHtml: 
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1c1e21}h1{font-size:1.4rem}
 .box{border:1px solid #d0d7de;border-radius:8px;padding:1.5rem}
 button,a.button{font:inherit;padding:.4rem 1rem;border-radius:6px;border:1px solid #8c959f;background:#f6f8fa;color:inherit;text-decoration:none;cursor:pointer}
-code{background:#f6f8fa;padding:0 .3em;border-radius:4px}</style></head>
+code{background:#f6f8fa;padding:0 .3em;border-radius:4px}
+.providers{list-style:none;padding:0}.providers li{margin:.8rem 0}
+.providers a{padding:.4rem 1rem;border-radius:6px;border:1px solid #8c959f;background:#f6f8fa;color:inherit;text-decoration:none}</style></head>
 <body><div class="box"><h1>${escapeHtml(title)}</h1>${bodyHtml}</div></body></html>
 `;
   res.writeHead(status, {
@@ -66,8 +68,33 @@ export function loginNotConfiguredPage(res: ServerResponse): void {
   sendPage(res, 404, 'Login is not configured', '<p>This airy-auth has no OIDC provider configured, so there is nothing to log in with.</p>');
 }
 
-export function unknownProviderPage(res: ServerResponse, provider: string): void {
-  sendPage(res, 404, 'Unknown provider', `<p>The configured provider is <code>${escapeHtml(provider)}</code>.</p>`);
+/** A login with a provider that is not configured: the configured ones, each a way to sign in. */
+export function unknownProviderPage(res: ServerResponse, providers: readonly string[]): void {
+  const list = providers.map((p) => `<code>${escapeHtml(p)}</code>`).join(', ');
+  sendPage(res, 404, 'Unknown provider', `<p>The configured provider${providers.length === 1 ? ' is' : 's are'} ${list}.</p>`);
+}
+
+/** Who a sign-in button is for: a provider's name (its path segment) and the name people know it by. */
+export interface ProviderChoice {
+  readonly name: string;
+  readonly displayName: string;
+}
+
+/**
+ * Several providers: one link per provider, in config order, each starting that provider's login
+ * with the same `rd`. Plain links, so it works without scripts and a screen reader names each.
+ */
+export function providerChooserPage(
+  res: ServerResponse,
+  providers: readonly ProviderChoice[],
+  rd: string,
+  cookies: readonly string[] = [],
+  intro = 'Choose how to sign in.',
+): void {
+  const href = (p: ProviderChoice) => `/oauth2/authorization/${encodeURIComponent(p.name)}?rd=${encodeURIComponent(rd)}`;
+  const items = providers.map((p) => `<li><a href="${escapeHtml(href(p))}">Sign in with ${escapeHtml(p.displayName)}</a></li>`).join('\n');
+  const body = `<p>${escapeHtml(intro)}</p><ul class="providers">\n${items}\n</ul>`;
+  sendPage(res, 200, 'Sign in', body, cookies.length > 0 ? { 'Set-Cookie': [...cookies] } : {});
 }
 
 /** Why a login failed, in words for the person: not allowed (403), start again (400), or the provider's fault (502). */

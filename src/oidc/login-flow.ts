@@ -1,11 +1,19 @@
 import * as client from 'openid-client';
-import type { OidcSettings } from '../config/oidc-settings.js';
-import type { Policy } from '../config/policy.js';
+import type { LoginProvider, Policy } from '../config/policy.js';
 import { classifyIdpError } from './classify-error.js';
-import { groupsOf, type Identity, identityFromClaims, identityFromGithub, parseGithubEmails } from './identity.js';
+import type { Identity } from './identity.js';
 import { LoginError } from './login-error.js';
 import { openLoginState, STATE_COOKIE_MAX_BYTES, sealLoginState, stateCookieName } from './login-state.js';
 import type { ProviderClient } from './provider-client.js';
+import { providerKind } from './providers/index.js';
+import type { TokenResponse } from './providers/kind.js';
+
+/** A login with one provider: the policy it happens under (its session key, its revocations), the provider and its client. */
+export interface ProviderLogin {
+  readonly policy: Policy;
+  readonly provider: LoginProvider;
+  readonly pc: ProviderClient;
+}
 
 /** The callback path of the seed: `{host}/login/oauth2/code/{provider}`. */
 export function callbackPath(provider: string): string {
@@ -27,7 +35,8 @@ function landingCandidates(rd: string): string[] {
 }
 
 /** Builds the provider's authorization URL (state, nonce for OIDC, PKCE S256) and the sealed state. */
-export async function startLogin(policy: Policy, pc: ProviderClient, externalOrigin: string, rd: string, nowMs: number): Promise<StartedLogin> {
+export async function startLogin(login: ProviderLogin, externalOrigin: string, rd: string, nowMs: number): Promise<StartedLogin> {
+  const { policy, pc } = login;
   const settings = pc.settings;
   const config = await pc.configuration();
   const codeVerifier = client.randomPKCECodeVerifier();
@@ -36,7 +45,7 @@ export async function startLogin(policy: Policy, pc: ProviderClient, externalOri
   const redirectUri = `${externalOrigin}${callbackPath(settings.provider)}`;
   const params: Record<string, string> = {
     redirect_uri: redirectUri,
-    scope: settings.scopes.join(' '),
+    scope: providerKind(settings).scopes(settings).join(' '),
     state,
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
@@ -64,12 +73,12 @@ export async function startLogin(policy: Policy, pc: ProviderClient, externalOri
  * Throws LoginError only.
  */
 export async function finishLogin(
-  policy: Policy,
-  pc: ProviderClient,
+  login: ProviderLogin,
   query: URLSearchParams,
   sealed: string | undefined,
   nowMs: number,
 ): Promise<{ identity: Identity; rd: string; refreshToken: string | undefined }> {
+  const { policy, pc } = login;
   const settings = pc.settings;
   const idpError = query.get('error');
   if (idpError !== null) {
@@ -104,7 +113,7 @@ export async function finishLogin(
     throw classifyIdpError(err, 'code exchange');
   }
 
-  const identity = await identityFromTokens(policy, pc, config, tokens);
+  const identity = await identityFromTokens(login, config, tokens);
   return { identity, rd: st.rd, refreshToken: tokens.refresh_token };
 }
 
@@ -113,11 +122,8 @@ export async function finishLogin(
  * and the same checks as a login. Throws LoginError only; `session_ended` when the provider refuses
  * the refresh token (a disabled user, a revoked grant).
  */
-export async function refreshLogin(
-  policy: Policy,
-  pc: ProviderClient,
-  refreshToken: string,
-): Promise<{ identity: Identity; refreshToken: string | undefined }> {
+export async function refreshLogin(login: ProviderLogin, refreshToken: string): Promise<{ identity: Identity; refreshToken: string | undefined }> {
+  const { pc } = login;
   let config: client.Configuration;
   let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
   try {
@@ -130,132 +136,22 @@ export async function refreshLogin(
     }
     throw e;
   }
-  return { identity: await identityFromTokens(policy, pc, config, tokens), refreshToken: tokens.refresh_token ?? refreshToken };
+  return { identity: await identityFromTokens(login, config, tokens), refreshToken: tokens.refresh_token ?? refreshToken };
 }
 
-/** Who the tokens are for: ID token claims and userinfo (or GitHub's endpoints), and the login's checks. */
-async function identityFromTokens(
-  policy: Policy,
-  pc: ProviderClient,
-  config: client.Configuration,
-  tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
-): Promise<Identity> {
-  const settings = pc.settings;
+/** Who the tokens are for (the provider's kind reads identity and groups), and the login's checks with the provider's rules. */
+async function identityFromTokens(login: ProviderLogin, config: client.Configuration, tokens: TokenResponse): Promise<Identity> {
+  const { policy, provider, pc } = login;
   const idClaims = (tokens.claims() ?? {}) as Record<string, unknown>;
-  const userInfoUri = pc.userInfoUri(config);
-  let attrs: Record<string, unknown> = idClaims;
-  if (userInfoUri) {
-    const info = await fetchJson(pc, userInfoUri, tokens.access_token, settings.userInfoAuth, 'userinfo');
-    if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new LoginError('idp_error', 'userinfo did not return a JSON object');
-    const userinfo = info as Record<string, unknown>;
-    if (settings.protocol === 'oidc' && idClaims.sub !== undefined && userinfo.sub !== idClaims.sub)
-      throw new LoginError('id_token_invalid', 'userinfo "sub" differs from the ID token\'s');
-    attrs = { ...idClaims, ...userinfo };
-  }
-  let identity: Identity;
-  if (settings.emailsUri) {
-    const emails = parseGithubEmails(await fetchJson(pc, settings.emailsUri, tokens.access_token, 'header', 'emails'));
-    identity = identityFromGithub(attrs, emails, settings, (e) => policy.emails?.matches(e) ?? false);
-    if (settings.orgsUri && settings.teamsUri) {
-      const orgs = await fetchAllPages(pc, settings.orgsUri, tokens.access_token, 'orgs');
-      const teams = await fetchAllPages(pc, settings.teamsUri, tokens.access_token, 'teams');
-      identity = { ...identity, groups: githubGroups(orgs, teams) };
-    }
-  } else {
-    identity = { ...identityFromClaims(attrs, settings), groups: groupsOf(attrs[policy.groupsClaim]) };
-  }
+  let identity = await providerKind(provider.settings).identity({ provider, pc, config, tokens, idClaims });
   if (typeof idClaims.sid === 'string' && idClaims.sid !== '' && idClaims.sid.length <= 255) identity = { ...identity, sid: idClaims.sid };
   if (policy.revocation?.subjects.has(identity.sub) || policy.revocation?.emails.has(identity.email.toLowerCase())) {
     throw new LoginError('email_not_allowed', `${identity.email} may no longer log in (revoked)`, identity.email);
   }
-  if (!policy.emails?.matches(identity.email)) {
+  if (!provider.emails?.matches(identity.email)) {
     throw new LoginError('email_not_allowed', `${identity.email} is not in the list of allowed email addresses`, identity.email);
   }
   return identity;
-}
-
-/** `uri` with one more query parameter, after any query it already has. */
-function withQueryParam(uri: string, name: string, value: string): string {
-  return `${uri}${uri.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`;
-}
-
-/** At most this many pages of 100 are read: 1,000 orgs or teams is more than any rule needs. */
-const MAX_PAGES = 10;
-
-/** Every item of a paginated GitHub list, following `Link: <...>; rel="next"`. */
-async function fetchAllPages(pc: ProviderClient, uri: string, accessToken: string, step: string): Promise<unknown[]> {
-  const items: unknown[] = [];
-  let next: string | undefined = withQueryParam(uri, 'per_page', '100');
-  for (let page = 0; next !== undefined && page < MAX_PAGES; page++) {
-    const { body, link } = await fetchJsonWithLink(pc, next, accessToken, step);
-    if (!Array.isArray(body)) throw new LoginError('idp_error', `GitHub ${step} did not return a list`);
-    items.push(...body);
-    next = /<([^>]+)>;\s*rel="next"/.exec(link ?? '')?.[1];
-    // Only ever follow links to the same API host, whatever the answer says.
-    if (next !== undefined && new URL(next).origin !== new URL(uri).origin) next = undefined;
-  }
-  return items;
-}
-
-/** GitHub's orgs and teams as oauth2-proxy names them: `org` and `org:team-slug`. */
-function githubGroups(orgs: readonly unknown[], teams: readonly unknown[]): string[] {
-  const groups = new Set<string>();
-  for (const o of orgs) {
-    const login = (o as { login?: unknown } | null)?.login;
-    if (typeof login === 'string' && login !== '') groups.add(login);
-  }
-  for (const t of teams) {
-    const slug = (t as { slug?: unknown } | null)?.slug;
-    const org = (t as { organization?: { login?: unknown } } | null)?.organization?.login;
-    if (typeof slug === 'string' && slug !== '' && typeof org === 'string' && org !== '') groups.add(`${org}:${slug}`);
-  }
-  return [...groups];
-}
-
-async function fetchJsonWithLink(pc: ProviderClient, url: string, accessToken: string, step: string): Promise<{ body: unknown; link: string | undefined }> {
-  let res: Response;
-  try {
-    res = await pc.fetch(url, {
-      headers: { accept: 'application/vnd.github+json', 'user-agent': 'airy-auth', authorization: `Bearer ${accessToken}` },
-      redirect: 'manual',
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch (err) {
-    throw classifyIdpError(err, step);
-  }
-  if (!res.ok) throw new LoginError('idp_error', `${step}: the provider answered ${res.status}`);
-  try {
-    return { body: await res.json(), link: res.headers.get('link') ?? undefined };
-  } catch {
-    throw new LoginError('idp_error', `${step}: the answer is not JSON`);
-  }
-}
-
-/** A protected resource call with the access token sent the configured way (header, form or query). */
-async function fetchJson(pc: ProviderClient, uri: string, accessToken: string, how: OidcSettings['userInfoAuth'], step: string): Promise<unknown> {
-  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'airy-auth' };
-  let url = uri;
-  let method = 'GET';
-  let body: string | undefined;
-  if (how === 'header') headers.authorization = `Bearer ${accessToken}`;
-  else if (how === 'query') url = withQueryParam(uri, 'access_token', accessToken);
-  else {
-    method = 'POST';
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-    body = new URLSearchParams({ access_token: accessToken }).toString();
-  }
-  let res: Response;
-  try {
-    res = await pc.fetch(url, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    throw classifyIdpError(err, step);
-  }
-  if (!res.ok) throw new LoginError('idp_error', `${step}: the provider answered ${res.status}`);
-  try {
-    return await res.json();
-  } catch {
-    throw new LoginError('idp_error', `${step}: the answer is not JSON`);
-  }
 }
 
 /** The provider's end_session_endpoint with client_id and post_logout_redirect_uri, or undefined when it has none. */

@@ -79,6 +79,8 @@ export interface SealedRefresh {
   readonly jti?: string | undefined;
   /** The provider session (`sid`) of the login: a back-channel logout of it refuses the renewal. */
   readonly sid?: string | undefined;
+  /** The provider that issued the token, which alone may renew or revoke it. Undefined in cookies of older versions. */
+  readonly provider?: string | undefined;
 }
 
 /** Seals the provider's refresh token for its cookie, with the time of the login it comes from and the session it goes with. */
@@ -90,6 +92,7 @@ export function sealRefreshToken(sessionKey: KeyObject, refresh: SealedRefresh, 
       ...(refresh.loginTime === undefined ? {} : { lt: refresh.loginTime }),
       ...(refresh.jti === undefined ? {} : { jti: refresh.jti }),
       ...(refresh.sid === undefined ? {} : { sid: refresh.sid }),
+      ...(refresh.provider === undefined ? {} : { idp: refresh.provider }),
     },
     ttlSeconds,
     nowMs,
@@ -107,6 +110,7 @@ export async function openRefreshToken(sessionKey: KeyObject, sealed: string, no
     loginTime: typeof lt === 'number' && Number.isFinite(lt) ? lt : undefined,
     jti: idValue(opened.payload.jti),
     sid: idValue(opened.payload.sid),
+    provider: idValue(opened.payload.idp),
   };
 }
 

@@ -1,5 +1,4 @@
 import { errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
-import type { OidcSettings } from '../config/oidc-settings.js';
 import { CLOCK_LEEWAY_SECONDS } from '../session/claims.js';
 import { IssuerKeys } from './issuer-keys.js';
 import type { ProviderClient } from './provider-client.js';
@@ -40,14 +39,15 @@ interface ProviderKeyState {
   discoveryFailedMs: number | undefined;
   discoveryError: string | undefined;
 }
-const keyStates = new WeakMap<OidcSettings, ProviderKeyState>();
+/** Per client, so the keys survive a config reload that keeps the provider's client. */
+const keyStates = new WeakMap<ProviderClient, ProviderKeyState>();
 
 /** The provider's signing keys (its jwks_uri, through the provider's fetch), kept per provider settings. */
 async function providerKeys(pc: ProviderClient, nowMs: number): Promise<{ issuer: string; keys: IssuerKeys }> {
-  let state = keyStates.get(pc.settings);
+  let state = keyStates.get(pc);
   if (state === undefined) {
     state = { keys: undefined, discoveryFailedMs: undefined, discoveryError: undefined };
-    keyStates.set(pc.settings, state);
+    keyStates.set(pc, state);
   }
   const failed = state.discoveryFailedMs;
   if (failed !== undefined && nowMs - failed < DISCOVERY_COOLDOWN_MS && nowMs >= failed)

@@ -3,6 +3,7 @@ import type { OidcSettings } from '../config/oidc-settings.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { createIdpFetch, type IdpFetch } from './idp-fetch.js';
 import { LoginError } from './login-error.js';
+import { providerKind } from './providers/index.js';
 
 /** An openid-client Configuration for one provider, plus the fetch that goes with it. */
 export interface ProviderClient {
@@ -43,15 +44,12 @@ function explicitMetadata(s: OidcSettings): Partial<client.ServerMetadata> {
   return m;
 }
 
-const clients = new WeakMap<OidcSettings, ProviderClient>();
-
 /**
- * The client for a compiled provider. Cached per settings object, so a config reload that changes
- * the provider starts fresh. A failed discovery is not cached: the next login tries again.
+ * A client for one provider's settings: its discovery (or the preset's endpoints), the fetch that
+ * labels its calls for the IdP metrics, and nothing cached across settings (provider-clients.ts
+ * keeps clients across reloads). A failed discovery is not cached: the next login tries again.
  */
-export function providerClient(settings: OidcSettings, options: ProviderClientOptions): ProviderClient {
-  const known = clients.get(settings);
-  if (known) return known;
+export function createProviderClient(settings: OidcSettings, options: ProviderClientOptions): ProviderClient {
   const urls = new Map<string, string>();
   const labelOf = (url: string) => urls.get(url.split('?', 1)[0]!) ?? (url.includes('/.well-known/') ? 'discovery' : 'other');
   const fetch = createIdpFetch(settings.provider, options.metrics, labelOf, options.timeoutMs);
@@ -85,9 +83,7 @@ export function providerClient(settings: OidcSettings, options: ProviderClientOp
       ['userinfo', md.userinfo_endpoint],
       ['jwks', md.jwks_uri],
       ['revocation', md.revocation_endpoint],
-      ['emails', settings.emailsUri],
-      ['orgs', settings.orgsUri],
-      ['teams', settings.teamsUri],
+      ...providerKind(settings).extraEndpoints(settings),
     ] as const) {
       if (url) urls.set(url.split('?', 1)[0]!, label);
     }
@@ -108,7 +104,6 @@ export function providerClient(settings: OidcSettings, options: ProviderClientOp
       return config.serverMetadata().userinfo_endpoint;
     },
   };
-  clients.set(settings, pc);
   return pc;
 }
 

@@ -13,6 +13,12 @@ export const CLOCK_LEEWAY_SECONDS = 30;
 /** Airy Core's default session lifetime. */
 export const DEFAULT_SESSION_TTL_SECONDS = 30 * 86400;
 
+/**
+ * A login provider's name, and so what the `idp` claim may be: one path segment of the callback
+ * (`/login/oauth2/code/NAME`) and a metric label.
+ */
+export const PROVIDER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
 /** What a verified session JWT tells the decision. */
 export interface Session {
   readonly sub: string;
@@ -35,6 +41,11 @@ export interface Session {
   readonly jti?: string | undefined;
   /** The provider's session id (`sid`) the session was minted from: a back-channel logout names it. */
   readonly sid?: string | undefined;
+  /**
+   * The `idp` claim: which provider signed the person in (a name under `security.providers`, or
+   * the `security.oidc` provider). Airy Core ignores it; absent from its tokens.
+   */
+  readonly provider?: string | undefined;
 }
 
 /** Why a token was refused: codes for untrusted input, never thrown. */

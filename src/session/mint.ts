@@ -15,11 +15,14 @@ export interface SessionSubject {
   readonly sid?: string | undefined;
   /** When the person logged in (seconds; the `auth_time` claim), kept through renewals: cut-offs compare it. */
   readonly authTime?: number | undefined;
+  /** The login provider that signed the person in (the `idp` claim); Airy Core ignores it. */
+  readonly provider?: string | undefined;
 }
 
 /**
  * Mints an Airy session JWT: HS256, `jti`, `sub`, `iat`, `exp`, `principal` as a JSON string of
- * `{id, name, avatarUrl}` (Airy Core's shape, so Airy Core reads it), and `email` and the provider's `sid` when known.
+ * `{id, name, avatarUrl}` (Airy Core's shape, so Airy Core reads it), and `email`, the provider's `sid` and
+ * the provider's name (`idp`) when known.
  */
 export async function mintSession(key: KeyObject, subject: SessionSubject, ttlSeconds: number, nowMs: number): Promise<string> {
   if (!subject.sub) throw new TypeError('mintSession: sub must be a non-empty string');
@@ -32,6 +35,7 @@ export async function mintSession(key: KeyObject, subject: SessionSubject, ttlSe
   if (subject.recheckAfterSeconds !== undefined) claims.rck = iat + subject.recheckAfterSeconds;
   if (subject.sid !== undefined) claims.sid = subject.sid;
   if (subject.authTime !== undefined) claims.auth_time = Math.min(subject.authTime, iat);
+  if (subject.provider !== undefined) claims.idp = subject.provider;
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setJti(randomUUID())

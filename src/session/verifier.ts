@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { errors, jwtVerify } from 'jose';
-import { CLOCK_LEEWAY_SECONDS, type Session, SYSTEM_TOKEN_USER, type TokenProblem, type VerifyResult } from './claims.js';
+import { CLOCK_LEEWAY_SECONDS, PROVIDER_NAME, type Session, SYSTEM_TOKEN_USER, type TokenProblem, type VerifyResult } from './claims.js';
 import { TokenMemo } from './token-memo.js';
 
 export interface SessionVerifier {
@@ -82,7 +82,7 @@ function sensibleTime(value: unknown, nowSeconds: number): value is number {
 }
 
 function toSession(payload: Record<string, unknown>, nowSeconds: number): Session | undefined {
-  const { sub, email, exp, nbf, iat, groups, rck, jti, sid, auth_time } = payload;
+  const { sub, email, exp, nbf, iat, groups, rck, jti, sid, auth_time, idp } = payload;
   if (typeof sub !== 'string' || sub === '' || sub === SYSTEM_TOKEN_USER || !sensibleTime(exp, nowSeconds)) return undefined;
   if (email !== undefined && typeof email !== 'string') return undefined;
   if (nbf !== undefined && !sensibleTime(nbf, nowSeconds)) return undefined;
@@ -102,6 +102,7 @@ function toSession(payload: Record<string, unknown>, nowSeconds: number): Sessio
     ...(auth_time === undefined ? {} : { authTime: auth_time }),
     jti: idClaim(jti),
     sid: idClaim(sid),
+    ...(typeof idp === 'string' && PROVIDER_NAME.test(idp) ? { provider: idp } : {}),
   };
 }
 

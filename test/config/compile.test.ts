@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import type { CompileResult } from '../../src/config/compile.js';
 import { type ConfigIssue, formatIssue } from '../../src/config/issues.js';
 import { compileAiryYaml, compileConfigMapData } from '../../src/config/load.js';
+import { providerKind } from '../../src/oidc/providers/index.js';
 import { securityYaml, TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 
 const errors = (issues: readonly ConfigIssue[]) => issues.filter((i) => i.severity === 'error');
 const warnings = (issues: readonly ConfigIssue[]) => issues.filter((i) => i.severity === 'warning');
+/** The settings of the one login provider of a compiled config. */
+const loginOf = (r: CompileResult) => [...(r.policy?.providers.values() ?? [])][0]?.settings;
 
 describe('compileAiryYaml', () => {
   it('turns auth on with systemToken and jwtSecret, and reads only the security section', () => {
@@ -248,7 +252,7 @@ describe('compileConfigMapData', () => {
       { configMap: 'security', secret: 'security' },
     );
     expect(errors(r.issues)).toEqual([]);
-    expect(r.policy?.oidc).toMatchObject({ provider: 'github', clientId: 'cid', clientSecret: 'csecret', preset: 'github' });
+    expect(loginOf(r)).toMatchObject({ provider: 'github', clientId: 'cid', clientSecret: 'csecret', preset: 'github' });
   });
 
   it('reads a whole airy.yaml under the airy.yaml key', () => {
@@ -267,7 +271,7 @@ describe('compileConfigMapData', () => {
 describe('provider presets', () => {
   const base = { jwtSecret: TEST_JWT_SECRET, clientId: 'id', clientSecret: 'secret', allowedEmailPatterns: '*@example.com' };
   it("google is OpenID Connect with Google's issuer", () => {
-    expect(compileAiryYaml(securityYaml({ ...base, provider: 'google' })).policy?.oidc).toMatchObject({
+    expect(loginOf(compileAiryYaml(securityYaml({ ...base, provider: 'google' })))).toMatchObject({
       protocol: 'oidc',
       issuerUri: 'https://accounts.google.com',
       scopes: ['openid', 'profile', 'email'],
@@ -277,12 +281,10 @@ describe('provider presets', () => {
   it('okta needs the tenant issuer', () => {
     const r = compileAiryYaml(securityYaml({ ...base, provider: 'okta' }));
     expect(errors(r.issues)[0]).toMatchObject({ path: 'security.issuerUri' });
-    expect(compileAiryYaml(securityYaml({ ...base, provider: 'okta', issuerUri: 'https://acme.okta.com' })).policy?.oidc?.issuerUri).toBe(
-      'https://acme.okta.com',
-    );
+    expect(loginOf(compileAiryYaml(securityYaml({ ...base, provider: 'okta', issuerUri: 'https://acme.okta.com' })))?.issuerUri).toBe('https://acme.okta.com');
   });
   it('facebook is plain OAuth 2 with client_secret_post and the Graph /me userinfo', () => {
-    expect(compileAiryYaml(securityYaml({ ...base, provider: 'facebook' })).policy?.oidc).toMatchObject({
+    expect(loginOf(compileAiryYaml(securityYaml({ ...base, provider: 'facebook' })))).toMatchObject({
       protocol: 'oauth2',
       clientAuth: 'post',
       userNameAttribute: 'id',
@@ -290,22 +292,22 @@ describe('provider presets', () => {
     });
   });
   it('github reads /user and /user/emails; explicit URIs give GitHub Enterprise', () => {
-    expect(compileAiryYaml(securityYaml({ ...base, provider: 'github' })).policy?.oidc).toMatchObject({
-      protocol: 'oauth2',
-      scopes: ['read:user', 'user:email'],
-      userNameAttribute: 'id',
-      emailsUri: 'https://api.github.com/user/emails',
-    });
-    const ghe = compileAiryYaml(
-      securityYaml({
-        ...base,
-        provider: 'github',
-        authorizationUri: 'https://ghe.example.com/login/oauth/authorize',
-        tokenUri: 'https://ghe.example.com/login/oauth/access_token',
-        userInfoUri: 'https://ghe.example.com/api/v3/user',
-      }),
-    ).policy?.oidc;
-    expect(ghe).toMatchObject({ authorizationUri: 'https://ghe.example.com/login/oauth/authorize', emailsUri: 'https://ghe.example.com/api/v3/user/emails' });
+    const github = loginOf(compileAiryYaml(securityYaml({ ...base, provider: 'github' })))!;
+    expect(github).toMatchObject({ protocol: 'oauth2', scopes: ['read:user', 'user:email'], userNameAttribute: 'id' });
+    expect(providerKind(github).extraEndpoints(github)).toEqual([['emails', 'https://api.github.com/user/emails']]);
+    const ghe = loginOf(
+      compileAiryYaml(
+        securityYaml({
+          ...base,
+          provider: 'github',
+          authorizationUri: 'https://ghe.example.com/login/oauth/authorize',
+          tokenUri: 'https://ghe.example.com/login/oauth/access_token',
+          userInfoUri: 'https://ghe.example.com/api/v3/user',
+        }),
+      ),
+    )!;
+    expect(ghe).toMatchObject({ authorizationUri: 'https://ghe.example.com/login/oauth/authorize' });
+    expect(providerKind(ghe).extraEndpoints(ghe)).toEqual([['emails', 'https://ghe.example.com/api/v3/user/emails']]);
   });
   it('requires https for provider endpoints outside loopback, and no credentials in them', () => {
     const r = compileAiryYaml(securityYaml({ ...base, provider: 'my', issuerUri: 'http://idp.example.com', jwkSetUri: 'https://u:p@idp.example.com/jwks' }));

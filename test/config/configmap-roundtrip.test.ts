@@ -11,7 +11,7 @@ import { readAiryYaml } from '../../src/config/read-airy-yaml.js';
 import { readConfigInput } from '../../src/config/read-manifests.js';
 import { configMapManifests, writeFlatData } from '../../src/config/write-flat.js';
 import { prng } from '../fuzz/config-mutations.js';
-import { baseConfig, type KeyConfig as Config, configYaml, KEY_EXAMPLES } from '../helpers/key-examples.js';
+import { baseConfig, type KeyConfig as Config, configYaml, KEY_EXAMPLES, setKey } from '../helpers/key-examples.js';
 import { policyView } from '../helpers/policy-view.js';
 import { CLI, REPO_ROOT } from '../helpers/repo.js';
 
@@ -69,8 +69,7 @@ describe('configmap output read back through the ConfigMap source (and through c
       for (const value of KEY_EXAMPLES[key]) {
         for (const at of isOidcKey(key) ? (['security', 'oidc'] as const) : (['security'] as const)) {
           const config = baseConfig();
-          config.delete(key);
-          config.set(key, { value, at });
+          setKey(config, key, value, at);
           const text = configYaml(config);
           expect(expectRoundTrip(text, `${key}=${JSON.stringify(value)} under ${at}`), `${key}=${JSON.stringify(value)}: ${text}`).toBe(true);
         }
@@ -102,8 +101,7 @@ describe('configmap output read back through the ConfigMap source (and through c
       const config: Config = random() < 0.8 ? baseConfig() : new Map();
       for (const key of ALL_KEYS) {
         if (random() > 0.35) continue;
-        config.delete(key);
-        config.set(key, { value: pick(KEY_EXAMPLES[key]), at: isOidcKey(key) && random() < 0.5 ? 'oidc' : 'security' });
+        setKey(config, key, pick(KEY_EXAMPLES[key]), isOidcKey(key) && random() < 0.5 ? 'oidc' : 'security');
       }
       if (random() < 0.3) config.set('policies', { value: randomPolicies(random), at: 'security' });
       const text = configYaml(config);

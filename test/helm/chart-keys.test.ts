@@ -10,7 +10,7 @@ import { ALL_KEYS, isOidcKey, isSecretKey, type SettingKey } from '../../src/con
 import { compileAiryYaml, compileConfigMapData } from '../../src/config/load.js';
 import { readConfigInput } from '../../src/config/read-manifests.js';
 import { CHART, ensureHelm, helm, type K8sObject, renderChart, renderNotes, TEST_IMAGE } from '../helpers/helm.js';
-import { baseConfig, configYaml, KEY_EXAMPLES, type KeyConfig } from '../helpers/key-examples.js';
+import { baseConfig, configYaml, KEY_EXAMPLES, type KeyConfig, setKey } from '../helpers/key-examples.js';
 import { policyView } from '../helpers/policy-view.js';
 import { CLI, REPO_ROOT } from '../helpers/repo.js';
 import { describeWithTools } from '../helpers/tools.js';
@@ -54,10 +54,9 @@ describeWithTools('every key of keys.ts through the chart (real helm 3)', { helm
     for (const key of ALL_KEYS) {
       KEY_EXAMPLES[key].forEach((value, i) => {
         const config = baseConfig();
-        config.delete(key);
         // OIDC keys alternate between security.KEY and security.oidc.KEY.
         const at = isOidcKey(key) && i % 2 === 1 ? 'oidc' : isOidcKey(key) && i === 0 && KEY_EXAMPLES[key].length === 1 ? 'oidc' : 'security';
-        config.set(key, { value, at });
+        setKey(config, key, value, at);
         cases.push({ key, config, label: `security.${at === 'oidc' ? 'oidc.' : ''}${key}=${JSON.stringify(value)}` });
       });
     }

@@ -1,5 +1,5 @@
 import yaml from 'js-yaml';
-import { isOidcKey, type SettingKey } from '../../src/config/keys.js';
+import { isOidcKey, OIDC_KEYS, type SettingKey } from '../../src/config/keys.js';
 import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from './policies.js';
 
 /**
@@ -22,7 +22,43 @@ export const KEY_EXAMPLES: Record<SettingKey, readonly unknown[]> = {
     },
     { 'empty-1': {} },
     { deploy: { allowedGroups: 'acme:sre', allowSystemToken: true }, strict: { allowedEmailPatterns: '*@example.com', allowSystemToken: false } },
+    { staff: { providers: 'corp' }, 'staff-ops': { providers: ['corp'], allowedGroups: 'ops', allowSystemToken: true } },
   ],
+  // Every example names `corp`, the provider of LOGIN_BASE, so allowedProviders and policies' providers stay valid with it.
+  providers: [
+    {
+      corp: { issuerUri: 'https://idp.example.com', clientId: 'airy', clientSecret: 'corp-secret-1', groupsClaim: 'roles' },
+      github: { clientId: 'gh-client', clientSecret: 'gh-secret-1', allowedEmailPatterns: '*@example.com', displayName: 'GitHub (contractors)' },
+    },
+    {
+      corp: {
+        issuerUri: 'https://idp.example.com',
+        clientId: 'airy',
+        clientSecret: 'corp-secret-2',
+        scope: ['openid', 'email', 'groups'],
+        sessionRecheck: '15m',
+        allowedEmailPatterns: ['*@example.com', 'boss@partner.io'],
+        clientAuthenticationMethod: 'post',
+        userInfoAuthenticationMethod: 'form',
+        userNameAttributeName: 'preferred_username',
+        jwkSetUri: 'https://idp.example.com/jwks',
+        authorizationUri: 'https://idp.example.com/authorize',
+        tokenUri: 'https://idp.example.com/token',
+        userInfoUri: 'https://idp.example.com/userinfo',
+      },
+    },
+    {
+      corp: {
+        issuerUri: 'https://idp.example.com',
+        clientId: 'public-client',
+        clientAuthenticationMethod: 'none',
+        authorizationGrantType: 'authorization_code',
+      },
+      google: { clientId: 'g-client', clientSecret: 'g-secret-3' },
+      'partner-okta': { issuerUri: 'https://partner.okta.com', clientId: 'p', clientSecret: 'p-secret-3', displayName: 'Partner & Co <SSO>' },
+    },
+  ],
+  allowedProviders: ['corp', ['corp']],
   cookieDomain: ['.example.com', 'example.com'],
   redirectDomains: ['app.example.com', ['*.apps.example.com', 'app.example.com']],
   machineTokenAudience: ['my-api'],
@@ -67,6 +103,25 @@ export const LOGIN_BASE: Partial<Record<SettingKey, string>> = {
 
 /** A config as keys with their place: directly under `security:`, or under `security.oidc:`. */
 export type KeyConfig = Map<SettingKey, { value: unknown; at: 'security' | 'oidc' }>;
+
+/** The OIDC keys that configure the single provider of `security.oidc`, which `security.providers` replaces. */
+const SINGLE_PROVIDER_KEYS = new Set<SettingKey>(
+  (Object.keys(OIDC_KEYS) as SettingKey[]).filter(
+    (k) => !['allowedEmailPatterns', 'groupsClaim', 'sessionRecheck', 'loginSuccessUrl', 'logoutSuccessUrl', 'sessionTtl'].includes(k),
+  ),
+);
+
+/**
+ * Sets one key of a config made from LOGIN_BASE (replacing it when set). `providers` replaces the
+ * base's single provider, which may not stand beside it; once it is set, a key of the single
+ * provider is left out.
+ */
+export function setKey(config: KeyConfig, key: SettingKey, value: unknown, at: 'security' | 'oidc'): void {
+  if (key === 'providers') for (const single of SINGLE_PROVIDER_KEYS) config.delete(single);
+  else if (SINGLE_PROVIDER_KEYS.has(key) && config.has('providers')) return;
+  config.delete(key);
+  config.set(key, { value, at });
+}
 
 /** LOGIN_BASE, with the OIDC keys under `security.oidc:`. */
 export function baseConfig(): KeyConfig {

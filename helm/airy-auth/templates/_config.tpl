@@ -48,6 +48,26 @@ the ConfigMap, which the built-in `view` role can read.
 {{- if kindIs "map" (get $security "oidc") }}{{ $blocks = append $blocks (list "oidc." (get $security "oidc")) }}{{ end -}}
 {{- range $block := $blocks -}}
 {{- range $key, $value := index $block 1 -}}
+{{- /* A named key's secret fields (providers.NAME.clientSecret) go into the Secret as KEY.NAME.FIELD. */ -}}
+{{- if and (hasKey $keys $key) (get (get $keys $key) "secretFields") (kindIs "map" $value) -}}
+{{- range $name, $body := $value -}}
+{{- if kindIs "map" $body -}}
+{{- range $field := get (get $keys $key) "secretFields" -}}
+{{- $v := get $body $field -}}
+{{- if not (empty $v) -}}
+{{- $flat := printf "%s.%s.%s" $key $name $field -}}
+{{- if not (kindIs "string" $v) -}}
+{{- fail (printf "%s: %s must be a string; put it in quotes" $where $flat) -}}
+{{- end -}}
+{{- if hasKey $out $flat -}}
+{{- fail (printf "%s is set both in security and in airyYaml; keep one" $flat) -}}
+{{- end -}}
+{{- $_ := set $out $flat $v -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if and (hasKey $keys $key) (get (get $keys $key) "secret") (not (empty $value)) -}}
 {{- $flat := printf "%s%s" (index $block 0) $key -}}
 {{- if not (kindIs "string" $value) -}}
@@ -71,12 +91,16 @@ the ConfigMap, which the built-in `view` role can read.
 {{- $type := dig "type" "string" .spec -}}
 {{- if and (eq $type "named") (kindIs "map" $value) -}}
 {{- $anyField := first (dig "fields" (list "") .spec) -}}
+{{- $secretFields := dig "secretFields" (list) .spec -}}
 {{- range $name, $body := $value -}}
 {{- if kindIs "map" $body -}}
 {{- /* An entry with no field keeps one empty field: the policy must still exist for ?policy=NAME. */ -}}
 {{- if empty $body }}{{ $_ := set $data (printf "%s.%s.%s" $.name $name $anyField) "" }}{{ end -}}
+{{- /* Secret fields (a provider's clientSecret) are in the Secret only. */ -}}
 {{- range $field, $v := $body -}}
+{{- if not (has $field $secretFields) -}}
 {{- $_ := set $data (printf "%s.%s.%s" $.name $name $field) (ternary (join "," $v) (ternary (toString $v) (toString (default "" $v)) (kindIs "bool" $v)) (kindIs "slice" $v)) -}}
+{{- end -}}
 {{- end -}}
 {{- else -}}
 {{- $_ := set $data (printf "%s.%s" $.name $name) (toString $body) -}}
@@ -105,6 +129,17 @@ the ConfigMap, which the built-in `view` role can read.
 {{- range $secretKeys -}}
 {{- if hasKey $clean . }}{{ $_ := unset $clean . }}{{ $stripped = true }}{{ end -}}
 {{- if hasKey $cleanOidc . }}{{ $_ := unset $cleanOidc . }}{{ $stripped = true }}{{ end -}}
+{{- end -}}
+{{- range $key, $spec := $keys -}}
+{{- if and (get $spec "secretFields") (kindIs "map" (get $clean $key)) -}}
+{{- range $name, $body := get $clean $key -}}
+{{- if kindIs "map" $body -}}
+{{- range $field := get $spec "secretFields" -}}
+{{- if hasKey $body $field }}{{ $_ := unset $body $field }}{{ $stripped = true }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- if $stripped -}}
 {{- if or (not .Values.secret.create) .Values.secret.existingSecret -}}
