@@ -1,4 +1,4 @@
-import { type KeySpec, OIDC_KEYS, SECURITY_KEYS } from './keys.js';
+import { type KeySpec, OIDC_KEYS, PROVIDER_FIELDS, SECURITY_KEYS } from './keys.js';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 
@@ -17,5 +17,7 @@ export function configKeyTable(): string {
     '| --- | --- | --- | --- |',
     ...rows(SECURITY_KEYS, '`security`'),
     ...rows(OIDC_KEYS, '`security.oidc` or `security`'),
+    // The other fields of a provider are the OIDC keys above; this one is its own.
+    ...rows({ displayName: PROVIDER_FIELDS.displayName! }, '`security.providers.NAME`'),
   ].join('\n');
 }

@@ -29,7 +29,8 @@ export function summarize(policy: Policy): string {
           (policy.providers.size > 1 ? '.' : `, sessions last ${hours} h.`),
       );
     }
-    if (policy.providers.size > 1) parts.push(`Sessions last ${hours} h.`);
+    if (policy.providers.size > 1) parts.push(`Sessions last ${hours} h; /login lets the person choose a provider.`);
+    if (policy.allowedProviders !== undefined) parts.push(`Only sessions from ${[...policy.allowedProviders].join(' or ')} are admitted.`);
   } else {
     parts.push('OIDC login is not configured.');
   }

@@ -91,7 +91,7 @@ const login: Handler = async (req, res, deps) => {
   const providers = [...ctx.policy.providers.values()];
   const chosen = asked === null ? (providers.length === 1 ? providers[0] : undefined) : ctx.policy.providers.get(asked);
   if (asked !== null && chosen === undefined) return unknownProviderPage(res, [...ctx.policy.providers.keys()]);
-  const renewal = await renewed(req, res, deps, ctx, rd);
+  const renewal = await renewed(req, res, deps, ctx, rd, asked);
   if (renewal === 'answered') return;
   if (chosen === undefined) return providerChooserPage(res, providers, rd, renewal);
   redirect(res, `${ctx.origin}${authorizePath(chosen.name)}?rd=${encodeURIComponent(rd)}`, renewal);
@@ -117,6 +117,7 @@ async function renewed(
   deps: ServerDeps,
   ctx: { policy: Policy; origin: string },
   rd: string,
+  asked: string | null,
 ): Promise<'answered' | string[]> {
   const { policy, origin } = ctx;
   const sealed = cookieValues(req.headers.cookie, REFRESH_COOKIE)[0];
@@ -127,6 +128,8 @@ async function renewed(
   // provider no longer configured, or without re-checks now, leads to a fresh login).
   const provider = issuerOf(policy, opened.provider);
   if (provider?.sessionRecheckSeconds === undefined) return [];
+  // The person asked for another provider (`/login?provider=NAME`): a login with it, not a renewal.
+  if (asked !== null && asked !== provider.name) return [];
   const secure = origin.startsWith('https:');
   const ended = () => [...clearSessionCookies(policy, secure), ...clearRefreshCookies(secure)];
   const notBefore = policy.revocation?.notBefore;
@@ -266,7 +269,10 @@ const callback: Handler = async (req, res, deps) => {
     const loginTime = Math.floor(deps.now() / 1000);
     const token = await sessionThatFits(ctx.policy, provider, identity, loginTime, deps);
     const session = serializeCookie(SESSION_COOKIE, token, { maxAgeSeconds: ctx.policy.sessionTtlSeconds, secure, domain: ctx.policy.cookieDomain });
-    const refresh = await refreshCookies(ctx.policy, provider, { refreshToken, loginTime, jti: jtiOf(token), sid: identity.sid }, secure, deps);
+    const fresh = await refreshCookies(ctx.policy, provider, { refreshToken, loginTime, jti: jtiOf(token), sid: identity.sid }, secure, deps);
+    // A refresh cookie of an earlier login (another provider's, perhaps) must not renew this one into it.
+    const stale = fresh.length === 0 && cookieValues(req.headers.cookie, REFRESH_COOKIE).length > 0;
+    const refresh = stale ? clearRefreshCookies(secure) : fresh;
     deps.metrics.logins.inc({ provider: provider.name, result: 'success' });
     deps.logger.log('info', 'login succeeded', { provider: provider.name, user: identity.sub, email: identity.email });
     // rd was checked when the login started and is sealed since; check again against today's policy.
@@ -360,6 +366,7 @@ async function finishLogout(req: IncomingMessage, res: ServerResponse, policy: P
   const refreshed = await revokeAtProvider(req, policy, deps);
   const issuer = issuerOf(policy, refreshed ?? (await sessionProvider(req, policy, deps)));
   await revokeInCluster(req, policy, deps);
+  deps.logger.log('info', 'logged out', issuer === undefined ? {} : { provider: issuer.name });
   const landing = landingAfter('logout', query(req).get('rd'), origin, policy);
   redirect(res, (issuer && (await providerLogout(policy, issuer, new URL(landing, origin).href, deps))) ?? landing, cleared);
 }

@@ -44,12 +44,17 @@ function logoutForm(label = 'Log out'): string {
   return `<form method="post" action="/logout"><button type="submit">${escapeHtml(label)}</button></form>`;
 }
 
-/** A navigation that is known but refused: the account (when that is why) and a way to switch. */
+/**
+ * A navigation that is known but refused: the account (when that is why) and a way to switch. With
+ * `signInWith` (a session from a provider this route does not take), the providers it takes, each
+ * a link that signs in with it and comes back to `rd`.
+ */
 export function accessDeniedPage(
   res: ServerResponse,
   refusedEmail: string | undefined,
   missingGroups: readonly string[] | undefined,
   headers: Record<string, string> = {},
+  signInWith?: { readonly providers: readonly ProviderChoice[]; readonly rd: string; readonly loginOrigin?: string | undefined },
 ): void {
   const who = refusedEmail === undefined ? '' : `<p>You are signed in as <strong>${escapeHtml(refusedEmail)}</strong>, which may not use this service.</p>`;
   const groups =
@@ -57,10 +62,15 @@ export function accessDeniedPage(
       ? ''
       : `<p>This service is for members of ${missingGroups.map((g) => `<strong>${escapeHtml(g)}</strong>`).join(' or ')}, ` +
         'and your account is in none of them.</p>';
+  const providers =
+    signInWith === undefined || signInWith.providers.length === 0
+      ? ''
+      : `<p>This service takes sign-ins through ${signInWith.providers.map((p) => `<strong>${escapeHtml(p.displayName)}</strong>`).join(' or ')} only.</p>` +
+        providerLinks(signInWith.providers, signInWith.rd, signInWith.loginOrigin);
   const body =
-    refusedEmail === undefined && missingGroups === undefined
+    refusedEmail === undefined && missingGroups === undefined && providers === ''
       ? '<p>This request is not allowed from where it was made.</p>'
-      : `${who}${groups}${logoutForm('Log out and try another account')}`;
+      : `${who}${groups}${providers}${logoutForm('Log out and try another account')}`;
   sendPage(res, 403, 'Access denied', body, headers);
 }
 
@@ -91,10 +101,18 @@ export function providerChooserPage(
   cookies: readonly string[] = [],
   intro = 'Choose how to sign in.',
 ): void {
-  const href = (p: ProviderChoice) => `/oauth2/authorization/${encodeURIComponent(p.name)}?rd=${encodeURIComponent(rd)}`;
-  const items = providers.map((p) => `<li><a href="${escapeHtml(href(p))}">Sign in with ${escapeHtml(p.displayName)}</a></li>`).join('\n');
-  const body = `<p>${escapeHtml(intro)}</p><ul class="providers">\n${items}\n</ul>`;
+  const body = `<p>${escapeHtml(intro)}</p>${providerLinks(providers, rd)}`;
   sendPage(res, 200, 'Sign in', body, cookies.length > 0 ? { 'Set-Cookie': [...cookies] } : {});
+}
+
+/**
+ * One "Sign in with NAME" link per provider, each starting that provider's login with the same
+ * `rd`; on the login host (`loginOrigin`, for a page an app host shows), else on this host.
+ */
+function providerLinks(providers: readonly ProviderChoice[], rd: string, loginOrigin = ''): string {
+  const href = (p: ProviderChoice) => `${loginOrigin}/oauth2/authorization/${encodeURIComponent(p.name)}?rd=${encodeURIComponent(rd)}`;
+  const items = providers.map((p) => `<li><a href="${escapeHtml(href(p))}">Sign in with ${escapeHtml(p.displayName)}</a></li>`).join('\n');
+  return `<ul class="providers">\n${items}\n</ul>`;
 }
 
 /** Why a login failed, in words for the person: not allowed (403), start again (400), or the provider's fault (502). */

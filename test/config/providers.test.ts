@@ -125,10 +125,12 @@ describe('security.providers', () => {
 
   it('compiles allowedProviders and a policy that names providers, which then names people (no systemToken)', () => {
     const r = compileAiryYaml(
-      `${TWO}  allowedProviders: "corp,github"\n  policies:\n    staff:\n      providers: "corp"\n    deploy:\n      providers: corp\n      allowSystemToken: true\n`,
+      `${TWO}  allowedProviders: "corp,github"\n  policies:\n    staff:\n      providers: "corp"\n` +
+        '    deploy:\n      providers: corp\n      allowSystemToken: true\n',
     );
     expect(errors(r.issues)).toEqual([]);
     expect([...r.policy!.allowedProviders!]).toEqual(['corp', 'github']);
+    expect(summarize(r.policy!)).toContain('Only sessions from corp or github are admitted.');
     expect(r.policy!.routeRules.resolve('policy=staff')).toMatchObject({ label: 'staff', providers: new Set(['corp']), systemTokenAllowed: false });
     expect(r.policy!.routeRules.resolve('policy=deploy')).toMatchObject({ systemTokenAllowed: true });
     expect(r.policy!.routeRules.resolve('allowed_groups=x')).toMatchObject({ providers: undefined });
@@ -136,7 +138,8 @@ describe('security.providers', () => {
 
   it('the single security.oidc setup is one provider named by its provider, with the global rules', () => {
     const r = compileAiryYaml(
-      `security:\n  jwtSecret: "${TEST_JWT_SECRET}"\n  allowedEmailPatterns: "*@example.com"\n  oidc:\n    provider: google\n    clientId: a\n    clientSecret: b\n`,
+      `security:\n  jwtSecret: "${TEST_JWT_SECRET}"\n  allowedEmailPatterns: "*@example.com"\n` +
+        '  oidc:\n    provider: google\n    clientId: a\n    clientSecret: b\n',
     );
     expect(errors(r.issues)).toEqual([]);
     expect([...r.policy!.providers.values()]).toMatchObject([

@@ -155,6 +155,19 @@ describeWithTools('airyYaml (real helm 3)', { helm: ensureHelm() !== undefined }
     expect(policyView(served.policy!)).toEqual(policyView(compileAiryYaml(text).policy!));
   });
 
+  it("keeps each provider's clientSecret out of the ConfigMap, from values and from airyYaml: into the Secret as providers.NAME.clientSecret", () => {
+    const config = baseConfig();
+    setKey(config, 'providers', KEY_EXAMPLES.providers[0], 'security');
+    const secrets = ['corp-secret-1', 'gh-secret-1'];
+    for (const args of [valuesArgs(config), airyYamlArgs(configYaml(config))]) {
+      const { configMap, secret } = servedData(renderChart(args));
+      for (const value of secrets) expect(JSON.stringify(configMap)).not.toContain(value);
+      expect(secret).toMatchObject({ 'providers.corp.clientSecret': 'corp-secret-1', 'providers.github.clientSecret': 'gh-secret-1' });
+      const served = compileConfigMapData(configMap, secret, { configMap: 'airy/airy-auth', secret: 'airy/airy-auth' });
+      expect(policyView(served.policy!)).toEqual(policyView(compileAiryYaml(configYaml(config)).policy!));
+    }
+  });
+
   it('keeps an airyYaml without secrets as written, and refuses one that is not YAML or that sets a secret twice', () => {
     const plain = '# our config\nsecurity:\n  allowedOrigins: "https://app.example.com"  # the app\n';
     expect(servedData(renderChart(airyYamlArgs(plain))).configMap).toEqual({ 'airy.yaml': plain });

@@ -15,6 +15,8 @@ function handMade(header: object, payload: object, secret = key.export()): strin
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
 
+const decodePayload = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+
 describe('session verifier', () => {
   const verifier = createSessionVerifier(key);
   const exp = NOW / 1000 + 3600;
@@ -34,6 +36,22 @@ describe('session verifier', () => {
       ok: true,
       session: { sub: 'u1', email: 'a@example.com', exp, nbf: undefined, iat: exp - 3600, groups: undefined, jti: payload.jti },
     });
+  });
+
+  it('reads the idp claim mint writes (the provider that signed the person in); a claim that is not a provider name is absent', async () => {
+    const token = await mintSession(key, { sub: 'u1', provider: 'corp' }, 3600, NOW);
+    expect(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).idp).toBe('corp');
+    expect(await verifier.verify(token, NOW)).toMatchObject({ ok: true, session: { provider: 'corp' } });
+    for (const idp of ['', 'a/b', 'x'.repeat(64), 42, ['corp'], 'corp\n']) {
+      const odd = handMade({ alg: 'HS256' }, { sub: 'u1', exp, idp });
+      const verified = await verifier.verify(odd, NOW);
+      expect(verified.ok, JSON.stringify(idp)).toBe(true);
+      expect(verified.ok && verified.session.provider, JSON.stringify(idp)).toBeUndefined();
+    }
+    // An edited idp breaks the signature: only a holder of jwtSecret can name another provider.
+    const [header, , signature] = token.split('.');
+    const edited = `${header}.${b64({ ...decodePayload(token), idp: 'github' })}.${signature}`;
+    expect(await verifier.verify(edited, NOW)).toEqual({ ok: false, problem: 'bad_signature' });
   });
 
   it("verifies a token shaped like Airy Core's (header {alg: HS256}, no email)", async () => {
