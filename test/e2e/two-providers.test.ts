@@ -280,7 +280,7 @@ describeWithTools(
         () => requestLog().find((l) => l.reason === 'provider_not_allowed' && l.path === '/internal/wiki'),
         "airy-auth's log line for the refusal",
       );
-      expect(line).toMatchObject({ status: 403, user: '42', email: 'octocat@contractors.example.net', policy: 'internal' });
+      expect(line).toMatchObject({ status: 403, user: '42', email: 'octocat@contractors.example.net', provider: 'github', policy: 'internal' });
       // Still signed in: the refusal is the route's policy, not the session.
       expect((await page.goto(`${gate.url}/oss/board`))!.status()).toBe(200);
       expect((await page.goto(`${gate.url}/anything`))!.status()).toBe(200);
@@ -333,6 +333,7 @@ describeWithTools(
       const corp = await freshPage();
       await signInWithCorp(corp, `${gate.url}/inbox`);
       const corpFrom = corp.visited.length;
+      const corpLogFrom = logLines().length;
       await corp.page.click('#logout');
       await corp.step(corp.page.waitForSelector('button:has-text("Yes, sign me out")'));
       expect(new URL(corp.page.url()).origin).toBe(idp.issuer);
@@ -341,11 +342,13 @@ describeWithTools(
       await corp.page.click('button:has-text("Yes, sign me out")');
       await corp.step(corp.page.waitForURL(`${gate.url}/bye`));
       expect((await corp.context.cookies(gate.url)).find((c) => c.name === 'airy_auth_token')).toBeUndefined();
+      expect(await loggedOut(corpLogFrom)).toEqual({ msg: 'logged out', provider: 'corp' });
       await corp.context.close();
 
       const github = await freshPage();
       await signInWithGithub(github, `${gate.url}/inbox`);
       const githubFrom = github.visited.length;
+      const githubLogFrom = logLines().length;
       const [idpRequests, ghRequests, ended] = [idp.requests.length, gh.requests.length, endSessions()];
       await github.page.click('#logout');
       await github.step(github.page.waitForURL(`${gate.url}/bye`));
@@ -354,6 +357,7 @@ describeWithTools(
       expect(github.visited.slice(githubFrom).map((u) => new URL(u).origin)).toEqual(github.visited.slice(githubFrom).map(() => gate.url));
       expect([idp.requests.length, gh.requests.length, endSessions()]).toEqual([idpRequests, ghRequests, ended]);
       expect((await github.context.cookies(gate.url)).find((c) => c.name === 'airy_auth_token')).toBeUndefined();
+      expect(await loggedOut(githubLogFrom)).toEqual({ msg: 'logged out', provider: 'github' });
       expect((await github.page.goto(`${gate.url}/inbox`))!.url()).toContain('/login?');
       await github.context.close();
     }, 90_000);
@@ -363,13 +367,24 @@ describeWithTools(
       const m = new RegExp(`^airy_auth_decisions_total\\{status="403",reason="${reason}"\\} (\\d+)`, 'm').exec(text);
       return m ? Number(m[1]) : 0;
     }
-    function requestLog(): Record<string, unknown>[] {
+    function logLines(): Record<string, unknown>[] {
       return airy
         .logs()
         .split('\n')
         .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .filter((l) => l.msg === 'request');
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    }
+    const requestLog = () => logLines().filter((l) => l.msg === 'request');
+    /** airy-auth's line for the logout after the `from`th log line (it may reach this process after the browser landed). */
+    async function loggedOut(from: number): Promise<{ msg: unknown; provider: unknown }> {
+      const line = await waitFor(
+        () =>
+          logLines()
+            .slice(from)
+            .find((l) => l.msg === 'logged out'),
+        "airy-auth's logout line",
+      );
+      return { msg: line.msg, provider: line.provider };
     }
   },
 );
