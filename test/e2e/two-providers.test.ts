@@ -287,7 +287,7 @@ describeWithTools(
       await context.close();
     });
 
-    it("through a gateway that shows airy-auth's page, the refused contractor is offered only the accepted provider, and signing in with it lands on the page", async () => {
+    it("through a gateway that shows airy-auth's page, a refused contractor is offered only the accepted provider and can switch to it", async () => {
       const browsing = await freshPage();
       const { context, page, step } = browsing;
       await signInWithGithub(browsing, `${gate.url}/oss/board`);
