@@ -179,8 +179,8 @@ describeWithTools(
       groups: await page.textContent('#groups'),
     });
 
-    /** From a protected page through the chooser and the company's provider, back on that page. */
     type Browsing = Awaited<ReturnType<typeof freshPage>>;
+    /** From a protected page through the chooser and the company's provider, back on that page. */
     async function signInWithCorp({ page, step }: Browsing, target: string): Promise<void> {
       await page.goto(target);
       await step(page.getByRole('link', { name: 'Sign in with Corp' }).click());
@@ -188,6 +188,7 @@ describeWithTools(
       await signInAtTestIdp(page, 'alice');
       await step(page.waitForURL(target));
     }
+    /** The same through GitHub. */
     async function signInWithGithub({ page, step }: Browsing, target: string): Promise<void> {
       await page.goto(target);
       await step(page.getByRole('link', { name: 'Sign in with GitHub' }).click());
@@ -197,8 +198,7 @@ describeWithTools(
     }
 
     it('a protected page without a session shows the chooser: one link per provider, in config order, each keeping rd', async () => {
-      const browsing = await freshPage();
-      const { context, page, step } = browsing;
+      const { context, page, step } = await freshPage();
       const target = `${gate.url}/inbox/c-17?tab=open`;
       const res = await page.goto(target);
       expect(res!.status()).toBe(200);
@@ -218,8 +218,7 @@ describeWithTools(
     });
 
     it('the chooser works without JavaScript and by keyboard: Tab reaches each link in order, Enter follows it to GitHub and back', async () => {
-      const browsing = await freshPage({ javaScriptEnabled: false });
-      const { context, page, step } = browsing;
+      const { context, page, step } = await freshPage({ javaScriptEnabled: false });
       const target = `${gate.url}/settings`;
       await page.goto(target);
       await step(page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor());
@@ -310,8 +309,7 @@ describeWithTools(
     }, 60_000);
 
     it('/login?provider=NAME and /oauth2/authorization/NAME go straight to that provider', async () => {
-      const browsing = await freshPage();
-      const { context, page, step, visited } = browsing;
+      const { context, page, step, visited } = await freshPage();
       const rd = encodeURIComponent(`${gate.url}/inbox`);
       await page.goto(`${gate.url}/login?provider=corp&rd=${rd}`);
       await step(page.waitForURL((u) => u.origin === idp.issuer));
