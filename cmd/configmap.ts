@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { compilePolicy } from '../src/config/compile.js';
 import { formatIssue } from '../src/config/issues.js';
-import { isSecretKey } from '../src/config/keys.js';
 import { readAiryYaml } from '../src/config/read-airy-yaml.js';
 import { configMapManifests, writeFlatData } from '../src/config/write-flat.js';
 import { type CommandSpec, parseCommand, usageError, usageOf } from './args.js';
@@ -42,7 +41,9 @@ export async function configmapCommand(argv: string[], out: (s: string) => void,
     return 1;
   }
   const secretName = values['secret-name'];
-  const secretKeys = [...read.settings.keys()].filter((k) => isSecretKey(k) && read.settings.get(k)?.value);
+  const flat = writeFlatData(read.settings);
+  // Every key that goes into the Secret, a provider's `providers.NAME.clientSecret` included.
+  const secretKeys = Object.keys(flat.secret).map((k) => k.replace(/^oidc\./, ''));
   if (!secretName && secretKeys.length > 0) {
     err(
       `${file}: has ${secretKeys.join(', ')}, which must not go into a ConfigMap (anyone who can read ConfigMaps could read them).\n` +
@@ -50,6 +51,6 @@ export async function configmapCommand(argv: string[], out: (s: string) => void,
     );
     return 1;
   }
-  out(configMapManifests(writeFlatData(read.settings), { name: values.name!, namespace: values.namespace, secretName }));
+  out(configMapManifests(flat, { name: values.name!, namespace: values.namespace, secretName }));
   return 0;
 }

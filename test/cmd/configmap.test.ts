@@ -54,6 +54,32 @@ it("never puts secret keys in a ConfigMap: refused without --secret-name; with i
   expect(split[1]!.stringData).toEqual({ systemToken: TEST_SYSTEM_TOKEN, jwtSecret: PROTECTED.jwtSecret, 'oidc.clientSecret': 'csecret' });
 });
 
+it("puts each provider's clientSecret into the Secret as providers.NAME.clientSecret, and refuses to drop it without --secret-name", () => {
+  const source = file(
+    'providers.yaml',
+    `security:
+  jwtSecret: "${PROTECTED.jwtSecret}"
+  allowedEmailPatterns: "*@example.com"
+  providers:
+    corp:
+      issuerUri: "https://login.example.com"
+      clientId: cid
+      clientSecret: corp-csecret
+`,
+  );
+  const refused = run('configmap', source);
+  expect(refused.status).toBe(1);
+  expect(refused.stderr).toContain('has jwtSecret, providers.corp.clientSecret, which must not go into a ConfigMap');
+  expect(refused.stderr).not.toContain('corp-csecret');
+  const split = yaml.loadAll(run('configmap', source, '--secret-name', 'sec-secrets').stdout) as KubeObject[];
+  expect(split[0]!.data).toEqual({
+    'oidc.allowedEmailPatterns': '*@example.com',
+    'providers.corp.issuerUri': 'https://login.example.com',
+    'providers.corp.clientId': 'cid',
+  });
+  expect(split[1]!.stringData).toEqual({ jwtSecret: PROTECTED.jwtSecret, 'providers.corp.clientSecret': 'corp-csecret' });
+});
+
 describeWithTools('configmap output applied to a cluster, served by `serve --configmap --secret`', { openssl: ensureTestCa() !== undefined }, () => {
   let api: FakeApiserver;
   let airy: AiryProcess;

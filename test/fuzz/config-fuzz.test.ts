@@ -105,7 +105,7 @@ it(`survives ${CASES} mutated configs through the ConfigMap source (airy.yaml ke
       const text = mutate(BASE, r, i);
       const data =
         i % 4 === 3
-          ? { systemToken: TEST_SYSTEM_TOKEN, jwtSecret: PROTECTED.jwtSecret, [`oidc.${['provider', 'clientId', 'scope'][i % 3]}`]: text }
+          ? { systemToken: TEST_SYSTEM_TOKEN, jwtSecret: PROTECTED.jwtSecret, [['oidc.provider', 'oidc.clientId', 'providers.corp.scope'][i % 3]!]: text }
           : { 'airy.yaml': text };
       const before = await applies();
       h.setConfigMap(data);

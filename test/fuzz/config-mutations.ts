@@ -80,8 +80,22 @@ export function mutate(base: string, r: Rand, i: number): string {
     }
     case 6: // indentation broken, tabs
       return lines.map((l) => (r() < 0.3 ? l.replace(/^ +/, pick(r, ['', '\t', ' ', '      '])) : l)).join('\n');
-    case 7: // duplicate keys and keys at the wrong level
-      return `${base}${pick(r, ['  systemToken: again\n', 'systemToken: top\n', '  oidc:\n    systemToken: x\n', '  oidc: 5\n', 'security: again\n'])}`;
+    case 7: // duplicate keys and keys at the wrong level; providers of every odd shape
+      return `${base}${pick(r, [
+        '  systemToken: again\n',
+        'systemToken: top\n',
+        '  oidc:\n    systemToken: x\n',
+        '  oidc: 5\n',
+        'security: again\n',
+        '  providers: [corp]\n',
+        '  providers:\n    corp: 5\n',
+        '  providers:\n    "a/b": {}\n    "": {clientId: x}\n',
+        '  providers:\n    github:\n      clientId: x\n      clientSecret: y\n      provider: okta\n      sessionTtl: 1h\n',
+        '  providers:\n    github:\n      clientId: x\n      clientSecret: y\n      allowedEmailPatterns: "*@example.com"\n  allowedProviders: githb\n',
+        '  providers:\n    GitHub: {clientId: x, clientSecret: y}\n    github: {clientId: x, clientSecret: y}\n',
+        '  providers:\n    corp: {issuerUri: "http://idp.example.com", clientId: x, displayName: [a]}\n  oidc:\n    clientId: y\n',
+        '  policies:\n    p:\n      providers: [nobody, 5]\n',
+      ])}`;
     case 8: // the whole document replaced by another shape
       return pick(r, [
         '',

@@ -210,10 +210,17 @@ ${extra}`;
     await driveLogin(loginUrl('&provider=partner'), 'pat');
     expect({ corp: discovery(corp), partner: discovery(partner) }).toEqual(before);
     // partner's settings change (its JWKS named explicitly): its client is new (one discovery), corp's is kept.
-    apply(providersYaml().replace('      groupsClaim: "roles"\n', `      groupsClaim: "roles"\n      jwkSetUri: "${partner.issuer}/jwks"\n`));
+    const changed = providersYaml().replace('      groupsClaim: "roles"\n', `      groupsClaim: "roles"\n      jwkSetUri: "${partner.issuer}/jwks"\n`);
+    apply(changed);
     await driveLogin(loginUrl('&provider=corp'), 'alice');
     await driveLogin(loginUrl('&provider=partner'), 'pat');
     expect({ corp: discovery(corp), partner: discovery(partner) }).toEqual({ corp: before.corp, partner: before.partner + 1 });
+    // A provider no longer configured loses its client: configured again as it was, it discovers again.
+    apply(changed.replace(/ {4}partner:[\s\S]*$/, ''));
+    await driveLogin(loginUrl('&provider=corp'), 'alice');
+    apply(changed);
+    await driveLogin(loginUrl('&provider=partner'), 'pat');
+    expect({ corp: discovery(corp), partner: discovery(partner) }).toEqual({ corp: before.corp, partner: before.partner + 2 });
   });
 });
 
