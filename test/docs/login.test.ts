@@ -59,6 +59,19 @@ describe('docs/login.md: several providers at once', () => {
     expect(policyView(compilePolicy(read.settings, read.issues).policy!)).toEqual(policyView(compileAiryYaml(airyYaml()).policy!));
   });
 
+  it("`airy-auth configmap` as the page runs it writes objects that configure what the page's ConfigMap and Secret do", () => {
+    const command = /`airy-auth (configmap airy\.yaml [^`]*)`/.exec(PAGE);
+    expect(command, 'the configmap command on the page').not.toBeNull();
+    save('airy.yaml', airyYaml());
+    const args = command![1]!.split(' ').map((a) => (a === 'airy.yaml' ? join(dir, 'airy.yaml') : a));
+    const printed = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    expect(printed.status, printed.stderr).toBe(0);
+    const read = readConfigInput(printed.stdout, 'printed.yaml');
+    expect(policyView(compilePolicy(read.settings, read.issues).policy!)).toEqual(policyView(compileAiryYaml(airyYaml()).policy!));
+    const [configMap] = yaml.loadAll(printed.stdout) as { data: Record<string, string> }[];
+    expect(JSON.stringify(configMap)).not.toContain('client-secret');
+  });
+
   describeWithTools('the chart values', { helm: ensureHelm() !== undefined }, () => {
     it('render through `helm template` into objects that pass `airy-auth check`, configuring what the airy.yaml does, with no secret in the ConfigMap', () => {
       const values = save('values.yaml', blocks.get('values')!);
