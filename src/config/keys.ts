@@ -140,7 +140,7 @@ export const SECURITY_KEYS = {
   machineTokenAudience: {
     description:
       'Accept `Authorization: Bearer` JWTs issued by the login provider (asymmetric signatures, keys from its JWKS) whose `aud` is this: ' +
-      'machine tokens from the client credentials grant.',
+      'machine tokens from the client credentials grant. With several providers, list their issuers in extraJwtIssuers instead.',
     default: 'none (machine tokens off)',
   },
   extraJwtIssuers: {
