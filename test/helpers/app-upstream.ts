@@ -6,13 +6,14 @@ function esc(s: string): string {
 
 /**
  * A small application behind the gateway: HTML pages that show the identity headers the gateway
- * passed (and a logout button), JSON under /api/ with CORS headers for the requesting origin, and
- * a page under /public/ that calls an API across origins from the browser.
+ * passed (user, email, groups) and a logout button, JSON under /api/ with CORS headers for the
+ * requesting origin, and a page under /public/ that calls an API across origins from the browser.
  */
 export async function startAppUpstream(): Promise<{ port: number; server: Server; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     const user = String(req.headers['x-auth-request-user'] ?? '');
     const email = String(req.headers['x-auth-request-email'] ?? '');
+    const groups = String(req.headers['x-auth-request-groups'] ?? '');
     const origin = req.headers.origin;
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path.startsWith('/api/') || path.startsWith('/public/api/')) {
@@ -25,7 +26,8 @@ export async function startAppUpstream(): Promise<{ port: number; server: Server
     const html = `<!doctype html><html><head><meta charset="utf-8"><title>Inbox app</title>
 <style>body{font:16px system-ui,sans-serif;margin:3rem}dt{font-weight:bold}</style></head><body>
 <h1>Inbox app ${esc(path)}</h1>
-<dl><dt>X-Auth-Request-User</dt><dd id="user">${esc(user) || '(none)'}</dd><dt>X-Auth-Request-Email</dt><dd id="email">${esc(email) || '(none)'}</dd></dl>
+<dl><dt>X-Auth-Request-User</dt><dd id="user">${esc(user) || '(none)'}</dd><dt>X-Auth-Request-Email</dt><dd id="email">${esc(email) || '(none)'}</dd>
+<dt>X-Auth-Request-Groups</dt><dd id="groups">${esc(groups) || '(none)'}</dd></dl>
 <form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>
 </body></html>`;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(html)) }).end(html);

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { hasProgram } from './programs.js';
 import { REPO_ROOT } from './repo.js';
 
@@ -27,4 +27,30 @@ export async function launchChromium(extraArgs: readonly string[] = []): Promise
       ...extraArgs,
     ],
   });
+}
+
+/**
+ * Every URL the page's main frame asks for, redirects included (each hop of a 302 chain is a
+ * request of its own), so a test can say where a flow went and print it when a wait fails.
+ */
+export function recordNavigations(page: Page): string[] {
+  const urls: string[] = [];
+  page.on('request', (r) => {
+    if (r.isNavigationRequest() && r.frame() === page.mainFrame()) urls.push(r.url());
+  });
+  return urls;
+}
+
+/** oidc-provider's development login and consent forms (test/helpers/oidc-idp.ts), filled in as a person would. */
+export async function signInAtTestIdp(page: Page, login: string): Promise<void> {
+  await page.fill('input[name=login]', login);
+  await page.fill('input[name=password]', 'any-password');
+  await page.click('button[type=submit]');
+  await page.click('button:has-text("Continue")');
+}
+
+/** The GitHub double's authorize page (test/helpers/github-double.ts): pick the user, authorize. */
+export async function authorizeAtGithubDouble(page: Page, login: string): Promise<void> {
+  await page.fill('input[name=login]', login);
+  await page.click('button:has-text("Authorize")');
 }

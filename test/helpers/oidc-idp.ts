@@ -7,6 +7,8 @@ import { ensureTestCa, tlsOptions } from './test-ca.js';
 
 export interface TestAccount {
   readonly groups?: unknown;
+  /** A custom claim (for `groupsClaim: roles`), released with the profile scope like `groups`. */
+  readonly roles?: unknown;
   readonly email?: string;
   readonly email_verified?: boolean;
   readonly name?: string;
@@ -73,7 +75,7 @@ export async function startTestIdp(options: { clients: TestClient[]; accounts: R
       Object.hasOwn(options.accounts, sub) ? { accountId: sub, claims: async () => ({ sub, ...options.accounts[sub] }) } : undefined,
     // Refresh tokens for every login (no offline_access consent dance), as providers configured for it do.
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) => client.grantTypeAllowed('refresh_token'),
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups', 'roles'] },
     pkce: { required: () => true },
     acceptQueryParamAccessTokens: true,
     cookies: { keys: ['test-cookie-key-0123456789'] },
