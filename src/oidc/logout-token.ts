@@ -1,5 +1,6 @@
 import { errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { CLOCK_LEEWAY_SECONDS } from '../session/claims.js';
+import { joseFailure } from '../session/jose-failure.js';
 import { IssuerKeys } from './issuer-keys.js';
 import type { ProviderClient } from './provider-client.js';
 
@@ -141,13 +142,13 @@ function idClaim(v: unknown): string | undefined {
 
 function problemOf(err: unknown): LogoutTokenResult {
   const detail = err instanceof Error ? err.message.slice(0, 200) : 'unknown';
-  if (err instanceof errors.JOSEAlgNotAllowed) return { ok: false, problem: 'alg_not_allowed', detail };
-  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) return { ok: false, problem: 'bad_signature', detail };
-  if (err instanceof errors.JWTExpired || (err instanceof errors.JWTClaimValidationFailed && err.claim === 'iat' && err.reason === 'check_failed'))
-    return { ok: false, problem: 'too_old', detail };
-  if (err instanceof errors.JWTClaimValidationFailed) return { ok: false, problem: 'bad_claims', detail };
-  if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) return { ok: false, problem: 'keys_unavailable', detail };
-  return { ok: false, problem: 'malformed', detail };
+  const f = joseFailure(err);
+  if (f.check === 'expiry' || f.check === 'issued-at') return { ok: false, problem: 'too_old', detail };
+  if (f.check === 'keys unavailable') return { ok: false, problem: 'keys_unavailable', detail };
+  if (f.problem === 'alg_not_allowed' || f.problem === 'bad_signature' || f.problem === 'bad_claims' || f.problem === 'malformed')
+    return { ok: false, problem: f.problem, detail };
+  // not_yet_valid: a logout token has no nbf to speak of; one in the future is a bad claim.
+  return { ok: false, problem: 'bad_claims', detail };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { CredentialVerifier } from '../core/evaluator.js';
 import type { MaybePromise } from '../core/maybe-async.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { CLOCK_LEEWAY_SECONDS, type Session, SYSTEM_TOKEN_USER, type TokenProblem, type VerifyResult } from '../session/claims.js';
+import { type FailedCheck, joseFailure } from '../session/jose-failure.js';
 import { TokenMemo } from '../session/token-memo.js';
 import { MAX_LIFETIME_SECONDS } from '../session/verifier.js';
 import { groupsOf } from './identity.js';
@@ -67,24 +68,17 @@ export function createMachineTokens(metrics: Metrics, options: MachineTokensOpti
 }
 
 /** Which check refused a token, for the request log's `detail`: never any part of the token. */
-export type MachineCheck = 'malformed' | 'algorithm' | 'issuer' | 'audience' | 'expiry' | 'not-before' | 'lifetime' | 'claims' | 'unknown key' | 'signature';
+export type MachineCheck = FailedCheck | 'lifetime';
 
 function refused(problem: TokenProblem, check: MachineCheck, more?: string): MachineVerifyResult {
   return { ok: false, problem, detail: `machine token refused: ${check}${more ? ` (${more})` : ''}` };
 }
 
 function refusalOf(err: unknown): MachineVerifyResult {
-  if (err instanceof errors.JWTExpired) return refused('expired', 'expiry');
-  if (err instanceof errors.JOSEAlgNotAllowed) return refused('alg_not_allowed', 'algorithm');
-  if (err instanceof errors.JWSSignatureVerificationFailed) return refused('bad_signature', 'signature');
-  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) return refused('bad_signature', 'unknown key');
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.claim === 'nbf') return refused('not_yet_valid', 'not-before');
-    if (err.claim === 'iss') return refused('bad_claims', 'issuer');
-    if (err.claim === 'aud') return refused('bad_claims', 'audience');
-    return refused('bad_claims', 'claims', `"${err.claim}"`);
-  }
-  return refused('malformed', 'malformed');
+  const f = joseFailure(err);
+  // A key set that cannot be read is reported where it is fetched; here the token is only unreadable.
+  if (f.check === 'keys unavailable') return refused('malformed', 'malformed');
+  return refused(f.problem, f.check, f.check === 'claims' || f.check === 'issued-at' ? `"${f.claim}"` : undefined);
 }
 
 interface Verified {

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { errors, jwtVerify } from 'jose';
-import { CLOCK_LEEWAY_SECONDS, PROVIDER_NAME, type Session, SYSTEM_TOKEN_USER, type TokenProblem, type VerifyResult } from './claims.js';
+import { jwtVerify } from 'jose';
+import { CLOCK_LEEWAY_SECONDS, PROVIDER_NAME, type Session, SYSTEM_TOKEN_USER, type VerifyResult } from './claims.js';
+import { joseFailure } from './jose-failure.js';
 import { TokenMemo } from './token-memo.js';
 
 export interface SessionVerifier {
@@ -61,7 +62,7 @@ export function createSessionVerifier(key: KeyObject): SessionVerifier {
         currentDate: new Date(nowSeconds * 1000),
       }));
     } catch (err) {
-      return { ok: false, problem: problemOf(err) };
+      return { ok: false, problem: joseFailure(err).problem };
     }
     const session = toSession(payload, nowSeconds);
     if (!session) return { ok: false, problem: 'bad_claims' };
@@ -109,14 +110,6 @@ function toSession(payload: Record<string, unknown>, nowSeconds: number): Sessio
 /** An id claim (`jti`, `sid`) that can name a session in a revocation; anything else is none. */
 function idClaim(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' && value.length <= 1024 ? value : undefined;
-}
-
-function problemOf(err: unknown): TokenProblem {
-  if (err instanceof errors.JWTExpired) return 'expired';
-  if (err instanceof errors.JOSEAlgNotAllowed) return 'alg_not_allowed';
-  if (err instanceof errors.JWSSignatureVerificationFailed) return 'bad_signature';
-  if (err instanceof errors.JWTClaimValidationFailed) return err.claim === 'nbf' ? 'not_yet_valid' : 'bad_claims';
-  return 'malformed';
 }
 
 /** The `alg` of a JWS header segment; the few distinct headers seen are remembered. */
