@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configmapCommand } from '../../cmd/configmap.js';
 import { explainCommand } from '../../cmd/explain.js';
 import { compileAiryYaml } from '../../src/config/load.js';
 import {
@@ -218,5 +219,31 @@ describe('explain names the rule that refused, wherever it was written', () => {
         () => {},
       ),
     ).rejects.toThrow(/--url/);
+  });
+});
+
+describe('explain reads what check reads', () => {
+  it('a ConfigMap and its Secret, as `airy-auth configmap` prints them, decide as the airy.yaml does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'airy-explain-cm-'));
+    const airyYaml = join(dir, 'airy.yaml');
+    writeFileSync(airyYaml, RULES_TABLE_CONFIG);
+    let manifests = '';
+    const printed = await configmapCommand(
+      [airyYaml, '--secret-name', 'airy-auth-secrets'],
+      (s) => {
+        manifests += s;
+      },
+      () => {},
+    );
+    expect(printed).toBe(0);
+    const applied = join(dir, 'applied.yaml');
+    writeFileSync(applied, manifests);
+    const args = ['--url', 'https://grafana.example.com/d/1', '--auth-url', 'http://airy-auth/auth?policy=grafana', '--as', 'ann@example.com'];
+    for (const groups of ['support', 'oncall']) {
+      const fromYaml = await explain(airyYaml, [...args, '--groups', groups]);
+      const fromManifests = await explain(applied, [...args, '--groups', groups]);
+      expect(fromManifests.json).toEqual(fromYaml.json);
+    }
+    expect((await explain(applied, [...args, '--groups', 'support'])).json).toMatchObject({ status: 403, key: 'security.policies.grafana.allowedGroups' });
   });
 });
