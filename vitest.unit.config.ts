@@ -31,6 +31,8 @@ export default defineConfig({
       'test/tooling/static-checks.test.ts',
     ],
     setupFiles: ['./test/no-spawn-setup.ts'],
+    // The config fuzz is most of this lane's time; `npm test` runs all 10,000 cases.
+    env: { AIRY_CONFIG_FUZZ_CASES: '1000' },
     reporters: ['default', './test/plain-summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

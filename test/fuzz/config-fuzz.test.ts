@@ -21,7 +21,8 @@ import { mutate, prng } from './config-mutations.js';
  * alive (this one; no unhandled rejection), and either the mutation was a valid config and was
  * applied, or the last good config is still the one deciding.
  */
-const CASES = 10_000;
+/** The full suite mutates 10,000 configs; the fast lane (vitest.unit.config.ts) a tenth, to stay quick. */
+const CASES = Number(process.env.AIRY_CONFIG_FUZZ_CASES ?? 10_000);
 const BASE = securityYaml({ ...PROTECTED, publicPaths: '/webhooks/**' });
 
 const rejections: unknown[] = [];
