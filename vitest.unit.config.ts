@@ -23,6 +23,7 @@ export default defineConfig({
       'test/config/configmap-roundtrip.test.ts',
       'test/config/read-manifests.test.ts',
       'test/docs/quickstart.test.ts',
+      'test/docs/login.test.ts',
       'test/fuzz/request-fuzz.test.ts',
       'test/metrics/prometheus.test.ts',
       'test/metrics/promtool.test.ts',
