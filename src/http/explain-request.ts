@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Facts } from '../core/facts.js';
 import { authRequestAdapter } from './auth-request.js';
-import type { Adapter } from './decision-route.js';
+import { type Adapter, unreadableAnswer } from './decision-route.js';
 import { forwardAuthAdapter } from './forward-auth.js';
 import { RequestHeaders } from './request-headers.js';
 
@@ -19,7 +19,10 @@ export interface ExplainedRequest {
   readonly headers?: readonly (readonly [string, string])[];
 }
 
-export type ExplainedFacts = { readonly ok: true; readonly adapter: string; readonly facts: Facts } | { readonly ok: false; readonly why: string };
+/** Not readable: what the server answers such a call (`status`, `reason`), or, without them, a request explain cannot build. */
+export type ExplainedFacts =
+  | { readonly ok: true; readonly adapter: string; readonly facts: Facts }
+  | { readonly ok: false; readonly why: string; readonly status?: 400 | 403; readonly reason?: string };
 
 const ADAPTERS: Readonly<Record<string, Adapter<Facts>>> = { '/auth': authRequestAdapter, '/forward-auth': forwardAuthAdapter };
 
@@ -57,5 +60,5 @@ export function explainedFacts(request: ExplainedRequest): ExplainedFacts {
   for (const [name, value] of request.headers ?? []) raw.push(name, value);
   const req = { method: 'GET', url: `${auth.pathname}${auth.search}`, rawHeaders: raw, headers: {} } as unknown as IncomingMessage;
   const read = adapter.facts(req, new RequestHeaders(req, adapter.headers));
-  return read.ok ? { ok: true, adapter: adapter.name, facts: read.facts } : { ok: false, why: read.why };
+  return read.ok ? { ok: true, adapter: adapter.name, facts: read.facts } : { ok: false, why: read.why, ...unreadableAnswer(adapter, read) };
 }
