@@ -96,6 +96,17 @@ describe('explain answers an unreadable call as the server does', () => {
     expect(ex.code).toBe(1);
   });
 
+  it('a path with encoded dots is judged as sent, not as the URL parser resolves it', async () => {
+    // WHATWG URL turns `%2e%2e` into `..`: `/admin/%2e%2e/webhooks/x` would become the public `/webhooks/x`.
+    const path = '/admin/%2e%2e/webhooks/x';
+    const live = await served('/auth', { 'x-original-url': `https://app.example.com${path}`, 'x-original-method': 'GET' });
+    expect(live).toEqual({ status: 401, reason: 'no_credentials' });
+    const ex = await explain(configFile, ['--url', `https://app.example.com${path}`, '--json']);
+    expect(JSON.parse(ex.out)).toMatchObject({ status: 401, reason: 'no_credentials' });
+    const fa = await explain(configFile, ['--url', `https://app.example.com${path}`, '--auth-url', 'http://airy-auth/forward-auth', '--json']);
+    expect(JSON.parse(fa.out)).toMatchObject({ status: 401, reason: 'no_credentials' });
+  });
+
   it('a usage mistake in --header never echoes the value it was given', async () => {
     const secret = 'eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.c2lnbmF0dXJl';
     const ex = await explain(configFile, ['--url', 'https://app.example.com/', '--header', `Authorization=Bearer ${secret}`]);
