@@ -97,7 +97,8 @@ export async function explainCommand(argv: string[], out: (s: string) => void, e
   const extra: [string, string][] = [];
   for (const h of (values.header as string[] | undefined) ?? []) {
     const colon = h.indexOf(':');
-    if (colon < 1) throw usageError(EXPLAIN, `--header "${h.slice(0, 40)}" is not NAME: VALUE`);
+    // Not echoed: the value may be a credential given with the wrong separator.
+    if (colon < 1) throw usageError(EXPLAIN, `--header number ${extra.length + 1} is not NAME: VALUE`);
     extra.push([h.slice(0, colon).trim(), h.slice(colon + 1).trim()]);
   }
   const facts = explainedFacts({
@@ -111,7 +112,7 @@ export async function explainCommand(argv: string[], out: (s: string) => void, e
   });
   if (!facts.ok) {
     // What the server answers to a call it cannot read: explained as such, not as a usage error.
-    const answer = { status: 403, reason: 'bad_request', detail: facts.why };
+    const answer = { status: facts.status ?? 403, reason: facts.reason ?? 'bad_request', detail: facts.why };
     out(values.json ? `${JSON.stringify({ ...answer, steps: [] })}\n` : `${answer.status} ${answer.reason}: ${facts.why}\n`);
     return 1;
   }

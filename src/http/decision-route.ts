@@ -34,6 +34,14 @@ export interface Adapter<F extends Facts> {
   readonly malformedStatus?: 400 | 403;
 }
 
+/** The answer to a call the adapter cannot read (malformed) or refuses (forged); `explain` says the same. */
+export function unreadableAnswer(
+  adapter: Pick<Adapter<Facts>, 'malformedStatus'>,
+  facts: { readonly forged?: true },
+): { status: 400 | 403; reason: 'forwarded_mismatch' | 'bad_request' } {
+  return facts.forged ? { status: 403, reason: 'forwarded_mismatch' } : { status: adapter.malformedStatus ?? 400, reason: 'bad_request' };
+}
+
 /**
  * The shape every gateway adapter shares: request → facts (adapter), facts → decision (core),
  * decision → answer (adapter), with the decision counted, timed and logged in one place, and
@@ -55,8 +63,7 @@ export function decisionRoute<F extends Facts>(adapter: Adapter<F>, respond: Res
     const echo: HeaderPair = [idHeader, id];
     const facts = adapter.facts(req, headers);
     if (!facts.ok) {
-      const status = facts.forged ? 403 : (adapter.malformedStatus ?? 400);
-      const reason = facts.forged ? 'forwarded_mismatch' : 'bad_request';
+      const { status, reason } = unreadableAnswer(adapter, facts);
       deps.metrics.countDecision(status, reason);
       logDecision(deps.logger, deps.requestLog, {
         id,

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Facts } from '../core/facts.js';
 import { authRequestAdapter } from './auth-request.js';
-import type { Adapter } from './decision-route.js';
+import { type Adapter, unreadableAnswer } from './decision-route.js';
 import { forwardAuthAdapter } from './forward-auth.js';
 import { RequestHeaders } from './request-headers.js';
 
@@ -19,7 +19,10 @@ export interface ExplainedRequest {
   readonly headers?: readonly (readonly [string, string])[];
 }
 
-export type ExplainedFacts = { readonly ok: true; readonly adapter: string; readonly facts: Facts } | { readonly ok: false; readonly why: string };
+/** Not readable: what the server answers such a call (`status`, `reason`), or, without them, a request explain cannot build. */
+export type ExplainedFacts =
+  | { readonly ok: true; readonly adapter: string; readonly facts: Facts }
+  | { readonly ok: false; readonly why: string; readonly status?: 400 | 403; readonly reason?: string };
 
 const ADAPTERS: Readonly<Record<string, Adapter<Facts>>> = { '/auth': authRequestAdapter, '/forward-auth': forwardAuthAdapter };
 
@@ -47,7 +50,7 @@ export function explainedFacts(request: ExplainedRequest): ExplainedFacts {
         '(for /envoy-policy/NAME or /gateway-api-policy/NAME, give .../auth?policy=NAME)',
     };
   }
-  const target = `${app.pathname}${app.search}`;
+  const target = targetAsSent(request.url) ?? `${app.pathname}${app.search}`;
   const raw: string[] = ['Host', auth.host];
   if (adapter === authRequestAdapter) raw.push('X-Original-URL', `${app.protocol}//${app.host}${target}`, 'X-Original-Method', request.method);
   else raw.push('X-Forwarded-Method', request.method, 'X-Forwarded-Proto', app.protocol.slice(0, -1), 'X-Forwarded-Host', app.host, 'X-Forwarded-Uri', target);
@@ -57,5 +60,17 @@ export function explainedFacts(request: ExplainedRequest): ExplainedFacts {
   for (const [name, value] of request.headers ?? []) raw.push(name, value);
   const req = { method: 'GET', url: `${auth.pathname}${auth.search}`, rawHeaders: raw, headers: {} } as unknown as IncomingMessage;
   const read = adapter.facts(req, new RequestHeaders(req, adapter.headers));
-  return read.ok ? { ok: true, adapter: adapter.name, facts: read.facts } : { ok: false, why: read.why };
+  return read.ok ? { ok: true, adapter: adapter.name, facts: read.facts } : { ok: false, why: read.why, ...unreadableAnswer(adapter, read) };
+}
+
+/**
+ * The path and query as a client sends them: the URL parser resolves `%2e%2e` and `..` and turns
+ * a backslash into `/`, which a gateway passes on untouched (nginx's `$request_uri`), and the server
+ * judges the path as sent. Undefined when the text is not printable ASCII (a client percent-encodes it).
+ */
+function targetAsSent(url: string): string | undefined {
+  const raw = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\\]*([^#]*)/i.exec(url)?.[1];
+  if (raw === undefined || !/^[\x21-\x7e]*$/.test(raw)) return undefined;
+  if (raw === '') return '/';
+  return raw.startsWith('/') ? raw : undefined;
 }
