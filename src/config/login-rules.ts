@@ -70,6 +70,7 @@ export function compileLoginRules(settings: Settings, hasJwtSecret: boolean, ses
       fix: `list ${unused.length > 1 ? 'them' : 'it'} in allowedProviders, or remove ${unused.length > 1 ? 'them' : 'it'} from providers`,
     });
   }
+  warnChosenGroups(settings, providers, allowed, allowedGroups.length > 0, routeRules, issues);
   const groupRules = allowedGroups.length > 0 || routeRules.namedGroups.size > 0;
   return {
     providers: new Map(providers.map((p) => [p.name, { ...p, settings: { ...p.settings, groupRules } }])),
@@ -198,4 +199,38 @@ function compileProvider(name: string, body: Record<string, unknown>, path: stri
 /** The preset's proper name (GitHub), else the provider's own name. */
 function defaultDisplayName(settings: OidcSettings): string {
   return (settings.preset !== undefined ? PRESETS[settings.preset]?.displayName : undefined) ?? settings.provider;
+}
+
+/**
+ * A GitHub user's groups are their orgs and teams, whose names anyone can choose: an org named
+ * like a group of the company IdP gives its owner that group. A group rule that a GitHub session
+ * may meet (no `providers` on it, and `allowedProviders` admits GitHub) is warned about.
+ */
+function warnChosenGroups(
+  settings: Settings,
+  providers: readonly LoginProvider[],
+  allowed: readonly string[],
+  globalGroups: boolean,
+  routeRules: RouteRules,
+  issues: IssueList,
+): void {
+  if (providers.length < 2) return;
+  const chosen = providers.filter((p) => p.settings.preset === 'github' && (allowed.length === 0 || allowed.includes(p.name))).map((p) => p.name);
+  if (chosen.length === 0) return;
+  const problem = (what: string, names: readonly string[]) =>
+    `${what} can be met by a ${names.join(', ')} session: GitHub groups are org and team names, which any GitHub user can create`;
+  if (globalGroups) {
+    issues.warn(settingPath(settings, 'allowedGroups'), problem('applies to every provider and', chosen), {
+      fix: 'set allowedProviders, or move the groups to policies with providers (e.g. providers: corp)',
+    });
+  }
+  const policiesPath = settingPath(settings, 'policies');
+  for (const [name, only] of routeRules.groupPolicies) {
+    const reach = chosen.filter((n) => only === undefined || only.has(n));
+    if (only === undefined && reach.length > 0) {
+      issues.warn(`${policiesPath}.${name}.allowedGroups`, problem('has no providers, so it', reach), {
+        fix: `add providers to security.policies.${name} (e.g. providers: corp), or name GitHub groups as org:team of an org you own`,
+      });
+    }
+  }
 }

@@ -35,8 +35,9 @@ export function readFlatData(data: Readonly<Record<string, string>>, source: str
         issues.error(path, `is not ${head}.NAME.KEY`, { allowed: `${head}.NAME.${Object.keys(keySpec(head).fields ?? {}).join('|')}` });
         continue;
       }
-      const entries = named.get(head) ?? {};
-      entries[entry] = { ...entries[entry], [field.join('.')]: value };
+      // Without a prototype: `policies.__proto__.KEY` is an entry (refused by its name) rather than the mapping's prototype, silently dropped.
+      const entries = named.get(head) ?? (Object.create(null) as Record<string, Record<string, string>>);
+      entries[entry] = Object.assign(Object.create(null) as Record<string, string>, entries[entry], { [field.join('.')]: value });
       named.set(head, entries);
       continue;
     }

@@ -44,6 +44,8 @@ export interface RouteRules {
   readonly names: readonly string[];
   /** Every group some policy names: what a session cookie keeps when all its groups would not fit. */
   readonly namedGroups: ReadonlySet<string>;
+  /** The policies with `allowedGroups`, and the providers each admits (undefined: every one). */
+  readonly groupPolicies: ReadonlyMap<string, ReadonlySet<string> | undefined>;
   /** The rule for a query string (without `?`); memoized per query, so a route costs one look-up. */
   resolve(query: string): RouteRule | RuleProblem;
 }
@@ -99,6 +101,7 @@ export function compileRouteRules(raw: { value: unknown; path: string } | undefi
   return {
     names: [...policies.keys()],
     namedGroups: new Set([...policies.values()].flatMap((p) => [...(p.groups ?? [])])),
+    groupPolicies: new Map([...policies].filter(([, p]) => p.groups !== undefined).map(([name, p]) => [name, p.providers])),
     resolve(query) {
       let rule = memo.get(query);
       if (rule === undefined) {

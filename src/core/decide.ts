@@ -1,4 +1,4 @@
-import { comparableEmail } from '../config/emails.js';
+import { comparableEmail, type EmailMatcher } from '../config/emails.js';
 import { normalizeOrigin } from '../config/origins.js';
 import type { LoginProvider, Policy, Revocation } from '../config/policy.js';
 import type { RouteRule } from '../config/route-rules.js';
@@ -279,6 +279,20 @@ function acceptedProviders(policy: Policy, rule: RouteRule | undefined): string[
   return out;
 }
 
+/**
+ * For an Airy session that names no provider (Airy Core's, `airy-auth token`'s, an older one) when
+ * there are no global email patterns: the patterns of any provider. Without them such a session
+ * would pass with no email check at all, while every login is held to its provider's patterns.
+ */
+function anyProviderEmails(policy: Policy): EmailMatcher | undefined {
+  const matchers = [...policy.providers.values()].map((p) => p.emails);
+  if (matchers.length === 0) return undefined;
+  return {
+    patterns: matchers.flatMap((m) => m?.patterns ?? []),
+    matches: (email) => matchers.some((m) => m?.matches(email) === true),
+  };
+}
+
 /** In each of the provider sets that is set (a session without a provider is in none): the key of the set it is not in, or undefined. */
 function providerRefusal(provider: string | undefined, policy: Policy, rule: RouteRule | undefined): string | undefined {
   if (policy.allowedProviders !== undefined && (provider === undefined || !policy.allowedProviders.has(provider))) return 'security.allowedProviders';
@@ -365,9 +379,10 @@ function allowSession(
   }
   if (trace && (policy.allowedProviders !== undefined || rule?.providers !== undefined))
     trace({ step: 'provider', ok: true, detail: `signed in through "${session.provider}", which this route accepts` });
-  const emails = provider?.emails ?? policy.emails;
+  const emails = provider?.emails ?? policy.emails ?? (reason === 'machine_token' ? undefined : anyProviderEmails(policy));
   if (session.email !== undefined && emails && !emails.matches(session.email)) {
-    const key = emails === policy.emails ? 'security.allowedEmailPatterns' : `security.providers.${session.provider}.allowedEmailPatterns`;
+    const key =
+      emails === policy.emails ? 'security.allowedEmailPatterns' : `security.providers.${provider === undefined ? '*' : session.provider}.allowedEmailPatterns`;
     trace?.({ step: 'emails', ok: false, key, detail: `${session.email} matches none of ${emails.patterns.join(', ')}` });
     return { status: 403, reason: 'email_not_allowed', user: session.sub, email: session.email, ruleKey: key, ...label };
   }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeJwt } from 'jose';
 import type { LoginProvider, Policy } from '../config/policy.js';
-import { LogoutReplayGuard, verifyLogoutToken } from '../oidc/logout-token.js';
+import { type LogoutClaims, LogoutReplayGuard, verifyLogoutToken } from '../oidc/logout-token.js';
 import { providerClientOf } from '../oidc/provider-clients.js';
 import { type RevocationEntry, revocationEntry } from '../session/revocation-list.js';
 import type { Handler } from './deps.js';
@@ -61,13 +61,24 @@ export const backchannelLogout: Handler = async (req, res, deps) => {
   const tokens = body === undefined ? [] : new URLSearchParams(body).getAll('logout_token');
   if (tokens.length !== 1) return refuse(res, deps, 'malformed', 'expected exactly one logout_token (of at most 16 KB)');
 
-  const provider = issuingProvider(tokens[0]!, oidcProviders);
-  if (provider === undefined) return refuse(res, deps, 'bad_claims', "the token's iss is not the issuer of a configured OpenID Connect provider");
+  const candidates = issuingProviders(tokens[0]!, oidcProviders);
+  if (candidates.length === 0) return refuse(res, deps, 'bad_claims', "the token's iss is not the issuer of a configured OpenID Connect provider");
   const nowMs = deps.now();
-  const pc = providerClientOf(policy, provider.name, { metrics: deps.metrics })!;
-  const verified = await verifyLogoutToken(tokens[0]!, pc, nowMs);
-  if (!verified.ok) return refuse(res, deps, verified.problem, verified.detail);
-  const { claims } = verified;
+  // Two providers may be two clients of one issuer: the one whose client id the token is for (its
+  // audience, checked with its keys) is the provider; the first refusal is the answer when none is.
+  let provider: LoginProvider | undefined;
+  let claims: LogoutClaims | undefined;
+  let refusal: { problem: string; detail: string } | undefined;
+  for (const candidate of candidates) {
+    const verified = await verifyLogoutToken(tokens[0]!, providerClientOf(policy, candidate.name, { metrics: deps.metrics })!, nowMs);
+    if (verified.ok) {
+      provider = candidate;
+      claims = verified.claims;
+      break;
+    }
+    refusal ??= verified;
+  }
+  if (provider === undefined || claims === undefined) return refuse(res, deps, refusal!.problem, refusal!.detail);
   const nowSeconds = Math.floor(nowMs / 1000);
   let entry: RevocationEntry;
   if (claims.sid !== undefined) entry = revocationEntry('sid', claims.sid, nowSeconds, policy.sessionTtlSeconds);
@@ -111,21 +122,21 @@ export const backchannelLogout: Handler = async (req, res, deps) => {
 };
 
 /**
- * The provider whose logout token this is, by its `iss` (read before the signature is checked,
- * only to choose whose keys check it): the one OpenID Connect provider, or the one whose issuerUri
- * it names. The token is then verified against that provider alone.
+ * The providers whose logout token this may be, by its `iss` (read before the signature is
+ * checked, only to choose whose keys check it): the one OpenID Connect provider, or those whose
+ * issuerUri it names. The token is then verified against those alone.
  */
-function issuingProvider(token: string, providers: readonly LoginProvider[]): LoginProvider | undefined {
-  if (providers.length === 1) return providers[0];
+function issuingProviders(token: string, providers: readonly LoginProvider[]): readonly LoginProvider[] {
+  if (providers.length === 1) return providers;
   let iss: unknown;
   try {
     iss = decodeJwt(token).iss;
   } catch {
-    return undefined;
+    return [];
   }
-  if (typeof iss !== 'string') return undefined;
+  if (typeof iss !== 'string') return [];
   const bare = (u: string) => u.replace(/\/+$/, '');
-  return providers.find((p) => p.settings.issuerUri !== undefined && bare(p.settings.issuerUri) === bare(iss));
+  return providers.filter((p) => p.settings.issuerUri !== undefined && bare(p.settings.issuerUri) === bare(iss));
 }
 
 /** The metric label of a refusal: the one provider, else none (a refused token names no provider it may be trusted for). */
