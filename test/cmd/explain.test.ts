@@ -34,8 +34,12 @@ async function explain(configFile: string, args: string[]): Promise<{ code: numb
   let err = '';
   const code = await explainCommand(
     [configFile, ...args, '--json'],
-    (s) => void (out += s),
-    (s) => void (err += s),
+    (s) => {
+      out += s;
+    },
+    (s) => {
+      err += s;
+    },
   );
   return { code, json: JSON.parse(out) as Record<string, unknown>, err };
 }
