@@ -41,6 +41,11 @@ export const EXPLAIN: CommandSpec = {
       multiple: true,
       help: 'another header the client sends (Access-Control-Request-Method, Sec-Fetch-Mode, a second cookie...)',
     },
+    configmap: {
+      type: 'string',
+      value: 'FILE',
+      help: 'a ConfigMap manifest (with its Secret, as `airy-auth configmap` prints them) instead of CONFIG; read as check reads it',
+    },
     'secret-file': { type: 'string', value: 'FILE', multiple: true, help: "a Secret manifest or flat key: value file whose keys override CONFIG's" },
     json: { type: 'boolean', default: false, help: 'print one JSON object (status, reason, key, steps) for scripts' },
   },
@@ -55,7 +60,9 @@ export async function explainCommand(argv: string[], out: (s: string) => void, e
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const str = (name: string) => values[name] as string | undefined;
-  if (parsed.positionals.length !== 1) throw usageError(EXPLAIN, 'explain takes exactly one CONFIG');
+  const configmap = str('configmap');
+  if (parsed.positionals.length + (configmap === undefined ? 0 : 1) !== 1)
+    throw usageError(EXPLAIN, 'explain takes exactly one CONFIG (or --configmap FILE instead)');
   if (str('url') === undefined) throw usageError(EXPLAIN, 'explain needs --url URL');
   const credentials = ['cookie', 'token', 'as'].filter((f) => str(f) !== undefined);
   if (credentials.length > 1) throw usageError(EXPLAIN, `--${credentials.join(' and --')} are two credentials; give one`);
@@ -63,7 +70,7 @@ export async function explainCommand(argv: string[], out: (s: string) => void, e
     throw usageError(EXPLAIN, '--groups and --provider describe the --as session; add --as EMAIL');
   }
 
-  const file = parsed.positionals[0]!;
+  const file = configmap ?? parsed.positionals[0]!;
   const read = await readConfigFiles(file, (values['secret-file'] as string[] | undefined) ?? []);
   if (read.unreadable) {
     err(`error: ${read.unreadable}\n`);

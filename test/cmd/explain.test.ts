@@ -247,6 +247,12 @@ describe('explain reads what check reads', () => {
       const fromYaml = await explain(airyYaml, [...args, '--groups', groups]);
       const fromManifests = await explain(applied, [...args, '--groups', groups]);
       expect(fromManifests.json).toEqual(fromYaml.json);
+      const code = await explainCommand(
+        ['--configmap', applied, ...args, '--groups', groups, '--json'],
+        () => {},
+        () => {},
+      );
+      expect(code).toBe(fromYaml.code);
     }
     expect((await explain(applied, [...args, '--groups', 'support'])).json).toMatchObject({ status: 403, key: 'security.policies.grafana.allowedGroups' });
   });
