@@ -6,7 +6,7 @@ import { decide } from '../../src/core/decide.js';
 import type { Decision } from '../../src/core/decision.js';
 import { type CredentialVerifier, evaluatorOf } from '../../src/core/evaluator.js';
 import type { Facts } from '../../src/core/facts.js';
-import { evaluate } from '../helpers/evaluator.js';
+import { appFacts, evaluate } from '../helpers/evaluator.js';
 import { PROTECTED, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 import { policyWithProviders } from '../helpers/providers.js';
 
@@ -20,16 +20,7 @@ const POLICIES = { grafana: 'allowedGroups: "sre"', wiki: 'allowedEmailPatterns:
 const build = (options: Parameters<typeof policyWithProviders>[3] = {}, fields: Record<string, string | undefined> = PROTECTED) =>
   policyWithProviders(fields, POLICIES, PROVIDERS, options);
 
-const facts = (over: Partial<Facts> = {}): Facts => ({
-  method: 'GET',
-  scheme: 'https',
-  host: 'app.example.com',
-  path: '/x',
-  origin: undefined,
-  authorization: undefined,
-  sessionCookies: [],
-  ...over,
-});
+const facts = appFacts;
 
 /** A session as the login mints it, with the `idp` claim naming the provider (absent: an Airy Core session). */
 async function session(policy: Policy, claims: { sub: string; email?: string; idp?: string; groups?: string[]; rck?: number }): Promise<string> {

@@ -7,6 +7,7 @@ import type { Policy } from '../../src/config/policy.js';
 import { decide } from '../../src/core/decide.js';
 import { evaluatorOf } from '../../src/core/evaluator.js';
 import type { Facts } from '../../src/core/facts.js';
+import { appFacts } from '../helpers/evaluator.js';
 import { TEST_JWT_SECRET, TEST_SYSTEM_TOKEN } from '../helpers/policies.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -30,15 +31,7 @@ const OWN_PATTERNS_ONLY = `security:
       allowedEmailPatterns: "*@contractors.example.net"
 `;
 
-const facts = (cookie: string): Facts => ({
-  method: 'GET',
-  scheme: 'https',
-  host: 'app.example.com',
-  path: '/x',
-  origin: undefined,
-  authorization: undefined,
-  sessionCookies: [cookie],
-});
+const facts = (cookie: string): Facts => appFacts({ sessionCookies: [cookie] });
 
 async function session(policy: Policy, claims: Record<string, unknown>): Promise<string> {
   return new SignJWT({ ...claims })

@@ -24,11 +24,7 @@ export async function startBackchannelServer(revocations: Revocations): Promise<
     ],
   });
   try {
-    const yaml = `${securityYaml(PROTECTED)}${oidcYaml('idp', idp.issuer)}    sessionTtl: 12h\n`;
-    const server = await startInProcess(compileAiryYaml(yaml), () => ({
-      exact: new Map([['/backchannel-logout', (req, res, deps) => backchannelLogout(req, res, { ...deps, revocations })]]),
-      prefixes: [],
-    }));
+    const server = await serveBackchannelLogout(`${securityYaml(PROTECTED)}${oidcYaml('idp', idp.issuer)}    sessionTtl: 12h\n`, revocations);
     return {
       idp,
       server,
@@ -41,4 +37,33 @@ export async function startBackchannelServer(revocations: Revocations): Promise<
     await idp.close();
     throw err;
   }
+}
+
+/** airy-auth in process with the config `yaml`, serving only POST /backchannel-logout, which records into `revocations`. */
+export function serveBackchannelLogout(yaml: string, revocations: Revocations) {
+  return startInProcess(compileAiryYaml(yaml), () => ({
+    exact: new Map([['/backchannel-logout', (req, res, deps) => backchannelLogout(req, res, { ...deps, revocations })]]),
+    prefixes: [],
+  }));
+}
+
+/** A client of a test provider as these tests register them: `ID`, with the secret `ID-secret-0123456789`. */
+export function backchannelClient(id: string) {
+  return {
+    client_id: id,
+    client_secret: `${id}-secret-0123456789`,
+    token_endpoint_auth_method: 'client_secret_basic' as const,
+    redirect_uris: ['https://x/cb'],
+  };
+}
+
+/**
+ * airy-auth in process with `security.providers`: each NAME logs in at its IdP as the client
+ * `NAME-client` (see backchannelClient), and POST /backchannel-logout records into `revocations`.
+ */
+export function serveProvidersBackchannel(revocations: Revocations, providers: readonly { readonly name: string; readonly idp: TestIdp }[]) {
+  const entries = providers.map(
+    ({ name, idp }) => `    ${name}:\n      issuerUri: "${idp.issuer}"\n      clientId: ${name}-client\n      clientSecret: ${name}-client-secret-0123456789\n`,
+  );
+  return serveBackchannelLogout(`${securityYaml(PROTECTED)}  providers:\n${entries.join('')}`, revocations);
 }

@@ -1,12 +1,9 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { compileAiryYaml } from '../../src/config/load.js';
-import { backchannelLogout } from '../../src/http/backchannel-logout.js';
 import { revocationKey } from '../../src/session/revocation-list.js';
-import { startInProcess } from '../helpers/in-process.js';
+import { backchannelClient, serveProvidersBackchannel } from '../helpers/backchannel-server.js';
 import { MemoryRevocations } from '../helpers/memory-revocations.js';
 import { startTestIdp, type TestIdp } from '../helpers/oidc-idp.js';
-import { PROTECTED, securityYaml } from '../helpers/policies.js';
 import { ensureTestCa } from '../helpers/test-ca.js';
 import { describeWithTools } from '../helpers/tools.js';
 
@@ -21,25 +18,16 @@ describeWithTools('POST /backchannel-logout with two providers (oidc-provider ke
   const revocations = new MemoryRevocations();
   let corp: TestIdp;
   let partner: TestIdp;
-  let server: Awaited<ReturnType<typeof startInProcess>>;
+  let server: Awaited<ReturnType<typeof serveProvidersBackchannel>>;
   let n = 0;
 
   beforeAll(async () => {
-    const client = (id: string) => ({
-      client_id: id,
-      client_secret: `${id}-secret-0123456789`,
-      token_endpoint_auth_method: 'client_secret_basic' as const,
-      redirect_uris: ['https://x/cb'],
-    });
-    corp = await startTestIdp({ accounts: {}, clients: [client('corp-client')] });
-    partner = await startTestIdp({ accounts: {}, clients: [client('partner-client')] });
-    const provider = (name: string, idp: TestIdp) =>
-      `    ${name}:\n      issuerUri: "${idp.issuer}"\n      clientId: ${name}-client\n      clientSecret: ${name}-secret-0123456789\n`;
-    const yaml = `${securityYaml(PROTECTED)}  providers:\n${provider('corp', corp)}${provider('partner', partner)}`;
-    server = await startInProcess(compileAiryYaml(yaml), () => ({
-      exact: new Map([['/backchannel-logout', (req, res, deps) => backchannelLogout(req, res, { ...deps, revocations })]]),
-      prefixes: [],
-    }));
+    corp = await startTestIdp({ accounts: {}, clients: [backchannelClient('corp-client')] });
+    partner = await startTestIdp({ accounts: {}, clients: [backchannelClient('partner-client')] });
+    server = await serveProvidersBackchannel(revocations, [
+      { name: 'corp', idp: corp },
+      { name: 'partner', idp: partner },
+    ]);
   });
   afterAll(async () => {
     await server?.close();

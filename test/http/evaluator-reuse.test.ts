@@ -7,6 +7,7 @@ import { compileAiryYaml } from '../../src/config/load.js';
 import { decide } from '../../src/core/decide.js';
 import type { Facts } from '../../src/core/facts.js';
 import { mintSession } from '../../src/session/mint.js';
+import { appFacts } from '../helpers/evaluator.js';
 import { startInProcess } from '../helpers/in-process.js';
 import { PROTECTED, securityYaml } from '../helpers/policies.js';
 
@@ -36,16 +37,7 @@ const machineToken = (key: KeyObject, iss: string, aud: string) =>
     .setExpirationTime('1h')
     .sign(key);
 
-const facts = (over: Partial<Facts>): Facts => ({
-  method: 'GET',
-  scheme: 'https',
-  host: 'app.example.com',
-  path: '/x',
-  origin: undefined,
-  authorization: undefined,
-  sessionCookies: [],
-  ...over,
-});
+const facts = appFacts;
 
 describe('the evaluator of a reloaded config reuses the caches of what did not change', () => {
   let jwks: Awaited<ReturnType<typeof startJwks>>;
